@@ -1,0 +1,41 @@
+# The two commands a user needs: `make dataset` (the main job) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+VERSION ?= $(shell $(PYTHON) -c "import re;print(re.search(r'^## \[(\d+\.\d+\.\d+)\]', open('CHANGELOG.md').read(), re.M).group(1))" 2>/dev/null)
+
+.PHONY: dataset test label label-stop bench system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $(STAMP)
+
+## dataset: ingest the seeds, validate everything, build dist/raid-attack-events and load it back
+dataset: $(STAMP)
+	$(BIN)/raidcorpus ingest ../shared/seeds --metadata corpus/metadata.yaml --out corpus
+	$(BIN)/raidcorpus validate
+	$(BIN)/raidcorpus build --version $(VERSION)
+	$(BIN)/raidcorpus summary dist/raid-attack-events
+
+## test: install everything the tests need (Chromium and Label Studio included) and run them
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+## label: a local Label Studio with the corpus pushed into a project made from the schema
+label: $(STAMP)
+	bash scripts/label-studio.sh start
+
+label-stop:
+	bash scripts/label-studio.sh stop
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) dist .pytest_cache

@@ -1,0 +1,87 @@
+"""Error slugs and the one-line problem format shared by every command.
+
+Every problem names the file, the document id, a JSON pointer and a stable slug, so that
+a maintainer can jump to it and a script can group by it. The catalogue below is the only
+list of slugs; tests keep one golden invalid fixture per slug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# slug -> (level, what it means). L0: the file itself; L1: JSON Schema; L2: structure; L3: content.
+SLUGS: dict[str, tuple[int, str]] = {
+    "unreadable-file": (0, "the file cannot be opened or read"),
+    "empty-file": (0, "the file is empty"),
+    "not-utf8": (0, "the file is not valid UTF-8"),
+    "invalid-json": (0, "the file is not valid JSON"),
+    "trailing-garbage": (0, "valid JSON followed by extra bytes"),
+    "invalid-yaml": (0, "the file is not valid YAML"),
+    "missing-kind": (1, "the record does not say which kind of record it is"),
+    "unknown-kind": (1, "the record's kind is not one the schema defines"),
+    "missing-field": (1, "a required field is missing"),
+    "unknown-field": (1, "a field the schema does not define"),
+    "wrong-type": (1, "a value of the wrong JSON type"),
+    "unknown-type": (1, "an entity or event type the ontology does not define"),
+    "role-not-allowed": (1, "a role the event type does not allow"),
+    "filler-type-not-allowed": (1, "an entity type that may not fill the role"),
+    "bad-attribute": (1, "an attribute value the ontology does not define, or one not allowed for this type"),
+    "bad-normalized-value": (1, "a TIME or NUM normalized value in the wrong form, or one on another type"),
+    "bad-id": (1, "an id, document id or annotator id in the wrong form"),
+    "schema-mismatch": (1, "any other JSON Schema violation"),
+    "duplicate-id": (2, "an id used twice in one record (or a document id twice in the corpus)"),
+    "dangling-reference": (2, "a reference to an id that does not exist"),
+    "argument-type-mismatch": (2, "an argument's stated filler type differs from the entity's type"),
+    "cluster-overlap": (2, "a mention in two coreference clusters"),
+    "cluster-mixed-types": (2, "a coreference cluster that mixes entity types or event types"),
+    "unknown-document": (2, "a document id that is not in the corpus"),
+    "duplicate-annotation": (2, "two records for the same document and annotator"),
+    "bad-span": (3, "a span whose end is not after its start"),
+    "offset-out-of-range": (3, "a span outside the document's text"),
+    "span-text-mismatch": (3, "text[start:end] differs from the stored span text"),
+    "text-hash-mismatch": (3, "the record's text hash differs from the corpus"),
+    "bad-removed-range": (3, "a corpus record whose text is not its raw text less the removed ranges"),
+}
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One error, addressed: file, document id, JSON pointer, slug and a human message."""
+
+    path: str
+    doc: str | None
+    pointer: str
+    slug: str
+    message: str
+
+    @property
+    def level(self) -> int:
+        return SLUGS[self.slug][0]
+
+    def line(self) -> str:
+        return f"{self.path} doc={self.doc or '-'} {self.pointer or '/'} [{self.slug}] {self.message}"
+
+    def as_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "doc": self.doc,
+            "pointer": self.pointer or "/",
+            "slug": self.slug,
+            "level": self.level,
+            "message": self.message,
+        }
+
+
+class UserError(Exception):
+    """A failure the user can fix: printed as one line, never as a traceback."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def pointer(parts) -> str:
+    """A JSON pointer (RFC 6901) from path parts."""
+    out = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return out or "/"
