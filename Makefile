@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 ## dataset: ingest the seeds, validate everything, build dist/raid-attack-events and load it back
 dataset: $(STAMP)
-	$(BIN)/raidcorpus ingest ../shared/seeds --metadata corpus/metadata.yaml --out corpus
+	$(BIN)/raidcorpus ingest ../shared/seeds --metadata corpus/sources.yaml --out corpus
 	$(BIN)/raidcorpus validate
 	$(BIN)/raidcorpus build --version $(VERSION)
 	$(BIN)/raidcorpus summary dist/raid-attack-events

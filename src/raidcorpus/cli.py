@@ -60,6 +60,8 @@ def ingest(
     report = mod.ingest(sources, out_dir, metadata)
     for line in report.lines():
         out.print(line, markup=False)
+    if report.conflicts:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -91,6 +93,30 @@ def validate(
 
 
 # --- benchmarks: synth (bench helper) ---------------------------------------------------
+
+
+# --- docs -------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def docs(
+    check: bool = typer.Option(False, "--check", help="Only compare; exit 1 naming the stale files."),
+    root: Path = typer.Option(Path("."), "--root", help="Project folder holding GUIDELINES.md and docs/."),
+):
+    """Regenerate the ontology tables in GUIDELINES.md and the CLI reference docs/cli.md."""
+    from . import docs as mod
+
+    outcomes = mod.run(root, check=check)
+    stale = [o.path for o in outcomes if o.stale]
+    if check:
+        if stale:
+            err.print(f"stale: {', '.join(stale)} (run 'raidcorpus docs')", markup=False)
+            raise typer.Exit(1)
+        out.print("documentation is up to date", markup=False)
+        return
+    for o in outcomes:
+        out.print(f"{'wrote' if o.stale else 'unchanged'} {o.path}", markup=False)
 
 
 def main() -> None:  # pragma: no cover - entry point

@@ -1,0 +1,244 @@
+"""ingest: turn articles (.txt files or JSON Lines) into corpus records, idempotently.
+
+The text annotators see is the raw text less whole lines removed by two documented rules
+(REMOVAL_RULES); nothing else is changed, and each removed range is kept in the record so
+that the raw text and the annotated text stay reconciled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from . import io
+from .errors import UserError
+from .ontology import load as load_ontology
+
+# name -> (pattern matched against one line without its line break, why it goes)
+REMOVAL_RULES: dict[str, tuple[re.Pattern, str]] = {
+    "site-boilerplate": (
+        re.compile(
+            r"^\s*(IE ?\d+ is not supported\b.*|.*\bfor an optimal experience visit our site on another browser\.?"
+            r"|Advertisement|Skip to (main )?content|Please enable JavaScript.*)\s*$",
+            re.IGNORECASE,
+        ),
+        "web-site furniture copied with the article, not written by its author",
+    ),
+    "social-embed": (
+        re.compile(r"(pic\.twitter\.com/\S+|^\s*[—-]\s.*\(@\w{1,15}\)\s.*\d{4}\D*$)"),
+        "an embedded social-media post (text with a pic.twitter.com link, or its '— Name (@handle) date' line)",
+    ),
+}
+
+SHINGLE = 5
+NEAR_DUPLICATE = 0.8
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def clean(raw: str) -> tuple[str, list[dict]]:
+    """Apply REMOVAL_RULES line by line; return the text and the removed ranges (raw offsets).
+
+    A removed line takes its line break with it, and so do the blank lines that follow it,
+    so no gap of empty lines is left where it stood.
+    """
+    lines = raw.splitlines(keepends=True)
+    removed: list[dict] = []
+    kept: list[str] = []
+    pos = 0
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        body = line.rstrip("\r\n")
+        rule = next((name for name, (rx, _) in REMOVAL_RULES.items() if rx.search(body)), None)
+        if rule is None:
+            kept.append(line)
+            pos += len(line)
+            i += 1
+            continue
+        start = pos
+        pos += len(line)
+        i += 1
+        while i < len(lines) and not lines[i].strip():
+            pos += len(lines[i])
+            i += 1
+        removed.append({"start": start, "end": pos, "rule": rule})
+    return "".join(kept), removed
+
+
+def apply_removed(raw: str, removed: list[dict]) -> str:
+    """The text a record's removed ranges leave of its raw text (used by validate)."""
+    out, pos = [], 0
+    for r in sorted(removed, key=lambda r: r["start"]):
+        out.append(raw[pos : r["start"]])
+        pos = r["end"]
+    out.append(raw[pos:])
+    return "".join(out)
+
+
+def slugify(text: str, words: int = 6) -> str:
+    norm = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    parts = re.findall(r"[a-z0-9]+", norm)[:words]
+    return "-".join(parts)
+
+
+def guess_title(text: str) -> str | None:
+    """The first line, when it stands alone as a headline: short, no final full stop, followed by a blank line."""
+    lines = text.lstrip().splitlines()
+    if len(lines) >= 2 and lines[0].strip() and not lines[1].strip():
+        first = lines[0].strip()
+        if len(first) <= 150 and not first.endswith((".", "?", "!", '"', ":")):
+            return first
+    return None
+
+
+def shingles(text: str) -> set[int]:
+    words = re.findall(r"\w+", text.lower())
+    return {hash(tuple(words[i : i + SHINGLE])) for i in range(max(1, len(words) - SHINGLE + 1))}
+
+
+@dataclass
+class Article:
+    source: str
+    raw: str
+    meta: dict
+
+
+@dataclass
+class Report:
+    added: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    near_duplicates: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+
+    def lines(self) -> Iterator[str]:
+        for doc in self.added:
+            yield f"added {doc}"
+        yield from self.duplicates
+        yield from self.near_duplicates
+        yield from self.conflicts
+        yield (
+            f"{len(self.added)} added, {len(self.unchanged)} unchanged, {len(self.duplicates)} duplicate, "
+            f"{len(self.near_duplicates)} near-duplicate, {len(self.conflicts)} conflicting"
+        )
+
+
+def read_sources(path: Path | None) -> dict[str, dict]:
+    """Hand-written metadata (kind 'sources'), keyed by the sha256 of each raw file."""
+    if path is None:
+        return {}
+    from .validate import check_record
+
+    record = io.read_yaml(path)
+    problems = check_record(record, str(path))
+    if problems:
+        raise UserError(problems[0].line())
+    return {a["raw_sha256"]: a for a in record["articles"]}
+
+
+def read_articles(sources: Iterable[Path], metadata: dict[str, dict]) -> Iterator[Article]:
+    for src in io.iter_files(sources, suffixes=(".txt", ".jsonl")):
+        if src.suffix == ".jsonl":
+            for n, obj in io.iter_jsonl(src):
+                if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not obj["text"].strip():
+                    raise UserError(f"{src}:{n} [missing-field] each line needs a non-empty 'text'")
+                meta = {k: obj[k] for k in ("id", "title", "outlet", "published", "language", "url", "inferred") if k in obj}
+                yield Article(f"{src.name}:{n}", obj["text"], meta)
+            continue
+        data = io.read_bytes(src)
+        try:
+            raw = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise UserError(f"{src} [not-utf8] invalid UTF-8 at byte {e.start}") from None
+        if not raw.strip():
+            raise UserError(f"{src} [empty-file] the article is empty")
+        meta = dict(metadata.get(hashlib.sha256(data).hexdigest(), {}))
+        meta.pop("raw_sha256", None)
+        meta.pop("file", None)
+        yield Article(src.name, raw, meta)
+
+
+def make_record(article: Article) -> dict:
+    """A corpus record from an article and its metadata; pure."""
+    text, removed = clean(article.raw)
+    meta = article.meta
+    inferred = dict(meta.get("inferred") or {})
+    title = meta.get("title")
+    if title is None and "title" not in meta:
+        title = guess_title(text)
+        if title:
+            inferred.setdefault("title", "the article's first line, set apart as a headline")
+    language = meta.get("language")
+    if not language:
+        language = "en"
+        inferred.setdefault("language", "no language given; English assumed")
+    published = meta.get("published")
+    doc_id = meta.get("id") or "-".join(
+        p for p in (published or "undated", slugify(title or text)) if p
+    )
+    return {
+        "kind": "document",
+        "schema_version": load_ontology().version,
+        "id": doc_id,
+        "title": title,
+        "outlet": meta.get("outlet"),
+        "published": published,
+        "language": language,
+        "url": meta.get("url"),
+        "text": text,
+        "raw_text": article.raw,
+        "sha256": sha256_text(text),
+        "raw_sha256": sha256_text(article.raw),
+        "inferred": inferred,
+        "removed": removed,
+        "source_file": article.source,
+    }
+
+
+def ingest(sources: list[Path], out_dir: Path, metadata_path: Path | None = None) -> Report:
+    """Write one record per new article into out_dir; existing identical records are left alone."""
+    metadata = read_sources(metadata_path)
+    out_dir = Path(out_dir)
+    existing: dict[str, str] = {}  # doc id -> sha256
+    by_hash: dict[str, str] = {}
+    seen_shingles: dict[str, set[int]] = {}
+    for path in sorted(out_dir.glob("*.json")) if out_dir.exists() else []:
+        rec = io.read_json(path)
+        existing[rec["id"]] = rec["sha256"]
+        by_hash[rec["sha256"]] = rec["id"]
+        seen_shingles[rec["id"]] = shingles(rec["text"])
+    report = Report()
+    for article in read_articles(sources, metadata):
+        record = make_record(article)
+        doc, digest = record["id"], record["sha256"]
+        if existing.get(doc) == digest:
+            report.unchanged.append(doc)
+            continue
+        if doc in existing:
+            report.conflicts.append(
+                f"conflict {doc}: {article.source} has a different text than corpus/{doc}.json; not overwritten"
+            )
+            continue
+        if digest in by_hash:
+            report.duplicates.append(f"duplicate {article.source}: same text as {by_hash[digest]}; skipped")
+            continue
+        mine = shingles(record["text"])
+        for other, theirs in seen_shingles.items():
+            jaccard = len(mine & theirs) / max(1, len(mine | theirs))
+            if jaccard >= NEAR_DUPLICATE:
+                report.near_duplicates.append(
+                    f"near-duplicate {doc} ~ {other}: {jaccard:.0%} of 5-word shingles shared; added, please review"
+                )
+        io.write_json(out_dir / f"{doc}.json", record)
+        existing[doc] = digest
+        by_hash[digest] = doc
+        seen_shingles[doc] = mine
+        report.added.append(doc)
+    return report
