@@ -121,3 +121,7 @@ def docs(
 
 def main() -> None:  # pragma: no cover - entry point
     app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

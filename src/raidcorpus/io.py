@@ -53,7 +53,7 @@ def parse_json(path, data: bytes) -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError as e:
         msg = str(e)
-        if "trailing characters" in msg.lower():
+        if "trailing characters" in msg.lower() or "content after document" in msg.lower():
             raise _problem(path, "trailing-garbage", f"extra data after the JSON value at byte {e.pos}") from None
         raise _problem(path, "invalid-json", f"{e.msg} at line {e.lineno} column {e.colno}") from None
 

@@ -33,9 +33,9 @@ def _slug(schema_path: list, instance_path: list) -> str:
     sp = [str(p) for p in schema_path]
     last = sp[-1] if sp else ""
     joined = "/".join(sp)
-    if not instance_path and last == "required":
+    if sp == ["required"]:
         return "missing-kind"
-    if not instance_path and sp[:2] == ["properties", "kind"]:
+    if list(instance_path) == ["kind"] and sp[:2] == ["properties", "kind"]:
         return "unknown-kind"
     if "EntityType" in sp or "EventType" in sp:
         return "unknown-type"
@@ -119,8 +119,12 @@ def structure_problems(record: dict, path: str) -> list[Problem]:
     entities = record.get("entities", [])
     events = record.get("events", [])
     problems += _duplicates(entities + events, "entities", path, doc)  # one id space per record
-    by_id = {e["id"]: e for e in entities}
-    event_ids = {e["id"]: e for e in events}
+    by_id: dict[str, dict] = {}
+    event_ids: dict[str, dict] = {}
+    for e in entities:
+        by_id.setdefault(e["id"], e)
+    for e in events:
+        event_ids.setdefault(e["id"], e)
     dup_ids = set(by_id) & set(event_ids)
     for i, ev in enumerate(events):
         if ev["id"] in dup_ids:

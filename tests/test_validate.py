@@ -1,0 +1,175 @@
+"""validate: one golden invalid fixture per slug, the repository itself, and agreement with check-jsonschema."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from raidcorpus import io
+from raidcorpus.cli import app
+from raidcorpus.errors import SLUGS
+from raidcorpus.ontology import SCHEMA_PATH
+from raidcorpus.validate import Summary, iter_problems
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+INVALID = HERE / "invalid"
+VALID = HERE / "valid"
+CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
+
+
+def fixture_for(slug: str) -> Path:
+    for candidate in (INVALID / f"{slug}.json", INVALID / f"{slug}.yaml", INVALID / slug):
+        if candidate.exists():
+            return candidate
+    return INVALID / f"{slug}.json"  # unreadable-file: the fixture is a path that does not exist
+
+
+def slugs_of(path: Path) -> set[str]:
+    return {p.slug for p in iter_problems([path], INVALID / "corpus")}
+
+
+@pytest.mark.parametrize("slug", sorted(SLUGS))
+def test_each_slug_has_a_golden_fixture_that_fails_with_it_alone(slug):
+    why = INVALID / f"{slug}.why"
+    assert why.exists(), f"no fixture reason for {slug}"
+    assert why.read_text(encoding="utf-8").strip(), "the .why line must say why the fixture is invalid"
+    assert slugs_of(fixture_for(slug)) == {slug}
+
+
+def test_no_fixture_without_a_slug():
+    stems = {p.stem for p in INVALID.glob("*.why")}
+    assert stems == set(SLUGS)
+
+
+def test_valid_fixture_and_repository_pass():
+    assert not list(iter_problems([VALID], VALID / "corpus"))
+    targets = [p for p in (ROOT / "corpus", ROOT / "annotations", ROOT / "splits.yaml") if p.exists()]
+    problems = [p.line() for p in iter_problems(targets, ROOT / "corpus")]
+    assert problems == []
+
+
+def run_cli(*args, cwd=ROOT):
+    runner = CliRunner()
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_cli_prints_one_addressed_line_per_error_and_exits_1():
+    result = run_cli("validate", str(INVALID / "role-not-allowed.json"), "--corpus", str(INVALID / "corpus"))
+    assert result.exit_code == 1
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == (
+        f"{INVALID / 'role-not-allowed.json'} doc=tiny-doc /events/1/arguments/2/role [role-not-allowed] "
+        "role 'Target' is not allowed for Arrest; allowed: Agent, Person, Place, Time"
+    )
+    assert lines[-1].startswith("1 errors in 1 records in 1 files")
+
+
+def test_cli_ok_summary_and_json_format():
+    result = run_cli("validate", str(VALID), "--corpus", str(VALID / "corpus"))
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "ok: 2 records in 2 files, no errors"
+    result = run_cli("validate", str(INVALID / "dangling-reference.json"), "--corpus", str(INVALID / "corpus"), "--format", "json")
+    assert result.exit_code == 1
+    first, summary = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert first["slug"] == "dangling-reference" and first["pointer"] == "/events/1/arguments/1/entity"
+    assert first["doc"] == "tiny-doc" and first["level"] == 2
+    assert summary["errors"] == 1
+
+
+@pytest.mark.parametrize("name", ["empty-file.json", "not-utf8.json", "trailing-garbage.json", "invalid-json.json", "missing.json"])
+def test_bad_files_get_one_line_never_a_traceback(name):
+    proc = subprocess.run(
+        [sys.executable, "-m", "raidcorpus.cli", "validate", str(INVALID / name), "--corpus", str(INVALID / "corpus")],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert len(proc.stdout.strip().splitlines()) == 2  # the problem and the summary
+
+
+def test_errors_keep_streaming_past_a_bad_file(tmp_path):
+    shutil.copy(INVALID / "trailing-garbage.json", tmp_path / "a.json")
+    shutil.copy(INVALID / "unknown-type.json", tmp_path / "b.json")
+    summary = Summary()
+    slugs = [p.slug for p in iter_problems([tmp_path], INVALID / "corpus", summary=summary)]
+    assert slugs == ["trailing-garbage", "unknown-type"]
+    assert summary.files == 2 and summary.records == 1
+
+
+def test_level_option_stops_early():
+    path = INVALID / "span-text-mismatch.json"
+    assert {p.slug for p in iter_problems([path], INVALID / "corpus", level=2)} == set()
+    assert {p.slug for p in iter_problems([path], INVALID / "corpus", level=3)} == {"span-text-mismatch"}
+
+
+# --- hand-broken copies: ours and a third-party validator agree where the schema can say it ---
+
+def broken_copies():
+    good = io.read_json(VALID / "annotations" / "tiny-doc" / "annotator-1.json")
+
+    def shifted(r):
+        r["entities"][2]["start"] += 1
+        r["entities"][2]["end"] += 1
+
+    def unknown_type(r):
+        r["events"][0]["type"] = "Bombing"
+
+    def role(r):
+        r["events"][0]["arguments"].append({"role": "Victim", "entity": "T5", "type": "PER"})
+
+    def filler(r):
+        r["events"][1]["arguments"][1]["type"] = "GPE"
+        r["events"][1]["arguments"][1]["entity"] = "T3"
+
+    def dangling(r):
+        r["events"][0]["arguments"][0]["entity"] = "T99"
+
+    # (name, change, our slug, does the schema alone reject it?)
+    cases = [
+        ("shifted-offset", shifted, "span-text-mismatch", False),
+        ("unknown-event-type", unknown_type, "unknown-type", True),
+        ("role-not-allowed", role, "role-not-allowed", True),
+        ("filler-not-allowed", filler, "filler-type-not-allowed", True),
+        ("dangling-argument", dangling, "dangling-reference", False),
+    ]
+    for name, change, slug, schema_rejects in cases:
+        record = copy.deepcopy(good)
+        change(record)
+        yield pytest.param(record, slug, schema_rejects, id=name)
+
+
+@pytest.mark.parametrize("record,slug,schema_rejects", list(broken_copies()))
+def test_hand_broken_copy_rejected_by_both_validators(tmp_path, record, slug, schema_rejects):
+    path = tmp_path / "annotator-1.json"
+    io.write_json(path, record)
+    assert slug in {p.slug for p in iter_problems([path], VALID / "corpus")}
+    proc = subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--schemafile", str(SCHEMA_PATH), str(path)], capture_output=True, text=True
+    )
+    assert (proc.returncode != 0) == schema_rejects, proc.stdout + proc.stderr
+
+
+def test_schema_passes_metaschema_check():
+    proc = subprocess.run([str(CHECK_JSONSCHEMA), "--check-metaschema", str(SCHEMA_PATH)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_check_jsonschema_accepts_every_record_in_the_repository():
+    files = [
+        str(p)
+        for p in io.iter_files([ROOT / "corpus", ROOT / "annotations", VALID])
+        if p.exists()
+    ] + [str(p) for p in ROOT.glob("splits.yaml")]
+    assert files
+    proc = subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--schemafile", str(SCHEMA_PATH), *files], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
