@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## dataset: ingest the seeds, validate everything, build dist/raid-attack-events and load it back
+SEEDS ?= ../shared/seeds
+
 dataset: $(STAMP)
-	$(BIN)/raidcorpus ingest ../shared/seeds --metadata corpus/sources.yaml --out corpus
+	@if [ -d "$(SEEDS)" ]; then $(BIN)/raidcorpus ingest $(SEEDS) --metadata corpus/sources.yaml --out corpus; \
+	else echo "no $(SEEDS): using the committed corpus/"; fi
 	$(BIN)/raidcorpus validate
 	$(BIN)/raidcorpus build --version $(VERSION)
 	$(BIN)/raidcorpus summary dist/raid-attack-events

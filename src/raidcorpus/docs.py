@@ -1,0 +1,177 @@
+"""Generated documentation: the ontology tables in GUIDELINES.md and the CLI reference in docs/cli.md.
+
+Annotators read the tables and maintainers read the reference, so both are made from the
+sources (the schema, the live --help) and a check fails when a committed copy is stale.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import ontology
+from .errors import UserError
+
+ROOT = Path(__file__).resolve().parents[2]
+GUIDELINES = "GUIDELINES.md"
+CLI_REFERENCE = "docs/cli.md"
+HELP_WIDTH = 88
+
+BLOCK = re.compile(
+    r"(<!-- BEGIN GENERATED: (?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- END GENERATED: (?P=name) -->)",
+    re.S,
+)
+OPEN = re.compile(r"<!-- (BEGIN|END) GENERATED: ([^ ]+) -->")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One documentation file: its path relative to the root and whether it is (or was) out of date."""
+
+    path: str
+    stale: bool
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _examples(values) -> str:
+    return ", ".join(f"“{_cell(v)}”" for v in values)
+
+
+def ontology_tables(onto: ontology.Ontology) -> str:
+    """Markdown tables of entity types, event types with their roles, and attributes."""
+    lines = [
+        f"Ontology version {onto.version}, generated from `schema/raidcorpus.schema.json`.",
+        "",
+        "### Entity types",
+        "",
+        "| type | name | definition | examples |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [f"| `{v.name}` | {_cell(v.title)} | {_cell(v.description)} | {_examples(v.examples)} |" for v in onto.entity_types]
+    lines += ["", "### Event types", "", "| type | definition | trigger examples |", "| --- | --- | --- |"]
+    lines += [f"| `{e.name}` | {_cell(e.description)} | {_examples(e.examples)} |" for e in onto.event_types]
+    for e in onto.event_types:
+        lines += ["", f"#### {e.name} roles", "", "| role | filler types | definition | examples |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"| `{r.name}` | {', '.join(f'`{t}`' for t in r.fillers)} | {_cell(r.description)} | {_examples(r.examples)} |"
+            for r in e.roles
+        ]
+    lines += ["", "### Attributes"]
+    for owner, attrs in (("entity", onto.entity_attributes), ("event", onto.event_attributes)):
+        for a in attrs:
+            scope = ", ".join(f"`{s}`" for s in a.scope) if a.scope else f"every {owner}"
+            need = "required" if a.required else "required where it applies" if owner == "event" else "optional"
+            lines += [
+                "",
+                f"#### `{a.name}` ({owner} attribute; {scope}; {need})",
+                "",
+                _cell(a.description),
+                "",
+                "| value | definition | examples |",
+                "| --- | --- | --- |",
+            ]
+            lines += [f"| `{v.name}` | {_cell(v.description)} | {_examples(v.examples)} |" for v in a.values]
+    return "\n".join(lines) + "\n"
+
+
+GENERATORS: dict[str, Callable[[], str]] = {
+    "ontology": lambda: ontology_tables(ontology.load()),
+}
+
+
+def fill_blocks(text: str, path: str, generators: dict[str, Callable[[], str]] = GENERATORS) -> str:
+    """`text` with every generated block's body regenerated; unknown or unclosed blocks are errors."""
+    names = [m.group(2) for m in OPEN.finditer(text)]
+    found = [m.group("name") for m in BLOCK.finditer(text)]
+    if len(names) != 2 * len(found):
+        raise UserError(f"{path}: a GENERATED marker without its partner (found {', '.join(names) or 'none'})")
+    for name in found:
+        if name not in generators:
+            raise UserError(f"{path}: unknown generated block {name!r} (known: {', '.join(sorted(generators))})")
+    return BLOCK.sub(lambda m: m.group(1) + generators[m.group("name")]() + m.group(4), text)
+
+
+@contextmanager
+def _plain_help():
+    """Rich help at a fixed width without colour, so the reference does not depend on the terminal."""
+    from typer import rich_utils
+
+    saved = (rich_utils.MAX_WIDTH, rich_utils.FORCE_TERMINAL, rich_utils.COLOR_SYSTEM)
+    rich_utils.MAX_WIDTH, rich_utils.FORCE_TERMINAL, rich_utils.COLOR_SYSTEM = HELP_WIDTH, False, None
+    try:
+        yield
+    finally:
+        rich_utils.MAX_WIDTH, rich_utils.FORCE_TERMINAL, rich_utils.COLOR_SYSTEM = saved
+
+
+def help_text(args: list[str]) -> str:
+    """The live `raidcorpus ... --help` output, trailing spaces removed."""
+    from typer.testing import CliRunner
+
+    from .cli import app
+
+    with _plain_help():
+        result = CliRunner().invoke(app, [*args, "--help"], prog_name="raidcorpus", env={"NO_COLOR": "1", "COLUMNS": str(HELP_WIDTH)})
+    if result.exit_code != 0:
+        raise UserError(f"raidcorpus {' '.join(args)} --help failed with exit code {result.exit_code}")
+    return "\n".join(line.rstrip() for line in result.output.splitlines()).strip("\n") + "\n"
+
+
+def command_names() -> list[str]:
+    """Every command of the live CLI, in the order they are registered."""
+    import typer
+
+    from .cli import app
+
+    group = typer.main.get_command(app)
+    return list(getattr(group, "commands", {}))
+
+
+def cli_reference() -> str:
+    """docs/cli.md: the help of the program and of every command, generated from the live CLI."""
+    parts = [
+        "# Command-line reference",
+        "",
+        "<!-- Generated by `raidcorpus docs` from the live `--help` of every command; do not edit. -->",
+        "",
+        "```",
+        help_text([]).rstrip("\n"),
+        "```",
+    ]
+    for name in command_names():
+        parts += ["", f"## raidcorpus {name}", "", "```", help_text([name]).rstrip("\n"), "```"]
+    return "\n".join(parts) + "\n"
+
+
+def render(root: Path = ROOT) -> dict[str, str]:
+    """The up-to-date content of every generated documentation file, by path relative to `root`."""
+    guidelines = root / GUIDELINES
+    try:
+        current = guidelines.read_text(encoding="utf-8")
+    except OSError as e:
+        raise UserError(f"{GUIDELINES}: cannot read: {e.strerror or e}") from None
+    return {GUIDELINES: fill_blocks(current, GUIDELINES), CLI_REFERENCE: cli_reference()}
+
+
+def run(root: Path = ROOT, check: bool = False) -> list[Outcome]:
+    """Regenerate the documentation (or, with check, only compare); returns one Outcome per file."""
+    from .io import write_bytes_atomic
+
+    outcomes = []
+    for rel, content in render(root).items():
+        path = root / rel
+        try:
+            stale = path.read_text(encoding="utf-8") != content
+        except OSError:
+            stale = True
+        if stale and not check:
+            write_bytes_atomic(path, content.encode("utf-8"))
+        outcomes.append(Outcome(rel, stale))
+    return outcomes
