@@ -86,13 +86,236 @@ def validate(
 # --- Label Studio: ls-config, push, pull, convert (LS helper) ----------------------------
 
 
+def _server(url: Optional[str]):
+    from . import labelstudio
+
+    return labelstudio.Server(labelstudio.resolve_url(url), labelstudio.resolve_token())
+
+
+def _project_title(project: Optional[str]) -> str:
+    from . import ontology
+
+    return project or ontology.load().title
+
+
+@app.command("ls-config")
+@friendly
+def ls_config(
+    check: bool = typer.Option(False, "--check", help="Fail if the committed config is stale; write nothing."),
+    path: Optional[Path] = typer.Option(None, "--out", help="Where to write (default: labelstudio/config.xml)."),
+):
+    """Generate the Label Studio labelling config from the schema."""
+    from . import ls_config as mod
+
+    target = path or mod.CONFIG_PATH
+    changed = mod.write(target, check=check)
+    shown = target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target
+    out.print(f"{shown}: {'up to date' if check or not changed else 'written'}", markup=False)
+
+
+@app.command()
+@friendly
+def push(
+    url: Optional[str] = typer.Option(None, "--url", help="Label Studio URL (default: $LABEL_STUDIO_URL)."),
+    project: Optional[str] = typer.Option(None, "--project", help="Project title (default: the schema's title)."),
+    corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder."),
+    annotations_dir: Path = typer.Option(Path("annotations"), "--annotations", help="Annotations folder (for --predictions)."),
+    predictions: Optional[str] = typer.Option(None, "--predictions", help="Attach this annotation layer (e.g. gold) as predictions."),
+):
+    """Create or update the project and import the articles it does not have yet."""
+    from rich.progress import Progress
+
+    from . import push as mod
+
+    server = _server(url)
+    with Progress(console=err, transient=True) as bar:
+        job = bar.add_task("importing tasks", total=None)
+        report = mod.push(server, _project_title(project), corpus_dir, annotations_dir, predictions,
+                          progress=lambda done, total: bar.update(job, completed=done, total=total))
+    for line in report.lines():
+        out.print(line, markup=False)
+    if report.changed:
+        raise typer.Exit(1)
+
+
+def _print_pull(report) -> None:
+    for line in report.lines():
+        out.print(line, markup=False)
+    if report.invalid:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def pull(
+    url: Optional[str] = typer.Option(None, "--url", help="Label Studio URL (default: $LABEL_STUDIO_URL)."),
+    project: Optional[str] = typer.Option(None, "--project", help="Project title (default: the schema's title)."),
+    annotations_dir: Path = typer.Option(Path("annotations"), "--annotations", help="Annotations folder."),
+    corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder (to validate against)."),
+):
+    """Export the project, keep the raw export, write one record per (document, annotator)."""
+    from . import pull as mod
+
+    _print_pull(mod.pull(_server(url), _project_title(project), annotations_dir, corpus_dir))
+
+
+@app.command()
+@friendly
+def convert(
+    export: Path = typer.Argument(..., help="A full JSON export from Label Studio (.json or .json.gz)."),
+    annotations_dir: Path = typer.Option(Path("annotations"), "--annotations", help="Annotations folder."),
+    corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder (to validate against)."),
+):
+    """Convert a saved Label Studio export into annotation records, without a server."""
+    from . import pull as mod
+
+    _print_pull(mod.convert_file(export, annotations_dir, corpus_dir))
+
+
+
 # --- agreement and adjudication: agree, adjudicate (agreement helper) -------------------
+
+
+def _names(value: Optional[str]) -> Optional[List[str]]:
+    return [n.strip() for n in value.split(",") if n.strip()] if value else None
+
+
+@app.command()
+@friendly
+def agree(
+    paths: List[Path] = typer.Argument(None, help="Annotation folders or layer files (default: annotations)."),
+    corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder (texts and hashes)."),
+    fmt: str = typer.Option("table", "--format", help="table, json or markdown."),
+    annotators: Optional[str] = typer.Option(None, "--annotators", help="Compare only these layers, e.g. annotator-1,annotator-2."),
+):
+    """Inter-annotator agreement per document and overall: span, trigger and argument F1, attribute kappa or alpha, coreference MUC and B-cubed, unitizing alpha."""
+    from . import agree as mod
+
+    if fmt not in mod.RENDERERS:
+        raise UserError(f"unknown --format {fmt!r}: use table, json or markdown", 2)
+    names = _names(annotators)
+    if names is not None and len(names) < 2:
+        raise UserError("--annotators needs two or more names separated by commas", 2)
+    report = mod.agree(paths or [Path("annotations")], corpus_dir, names)
+    out.print(mod.RENDERERS[fmt](report), markup=False, end="")
+
+
+@app.command()
+@friendly
+def adjudicate(
+    paths: List[Path] = typer.Argument(None, help="Annotation folders or document folders (default: annotations)."),
+    corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder (texts and hashes)."),
+    decisions: List[Path] = typer.Option([], "--decisions", help="Decisions YAML to use instead of annotations/<doc>/decisions.yaml (repeatable)."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write the undecided items as a decisions template (YAML) to fill in."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; fail if a gold layer is stale, missing or undecided."),
+    min_layers: int = typer.Option(2, "--min-layers", min=1, help="Adjudicate only documents with at least this many layers."),
+):
+    """Build annotations/<doc>/gold.json from the annotator layers and the written decisions."""
+    from . import adjudicate as mod
+    from .io import write_bytes_atomic
+
+    result = mod.adjudicate(paths or [Path("annotations")], corpus_dir, decisions, min_layers, check)
+    for line in result.lines:
+        out.print(line, markup=False)
+    for line in result.problems + result.stale + mod.undecided_lines(result):
+        err.print(line, markup=False)
+    if report is not None and result.undecided:
+        write_bytes_atomic(report, mod.report_template(result).encode("utf-8"))
+        err.print(f"wrote {report}: fill in a decision for each of the {len(result.undecided)} items", markup=False)
+    if not result.ok:
+        hint = "" if report or not result.undecided else "; run with --report FILE for a template to fill in"
+        err.print(f"error: {len(result.undecided)} undecided items, {len(result.problems)} problems, "
+                  f"{len(result.stale)} stale gold layers{hint}", markup=False)
+        raise typer.Exit(1)
 
 
 # --- dataset: build, summary, publish, rehydrate (dataset helper) -----------------------
 
 
+@app.command()
+@friendly
+def build(
+    version: str = typer.Option(..., "--version", help="The dataset version X.Y.Z; CHANGELOG.md must describe it."),
+    out_dir: Path = typer.Option(Path("dist/raid-attack-events"), "--out", help="Folder for the full dataset."),
+    root: Path = typer.Option(Path("."), "--root", help="Repository holding corpus/, annotations/, splits.yaml."),
+    standoff: Optional[Path] = typer.Option(None, "--standoff-out", help="Folder for the standoff variant (default: OUT-standoff)."),
+    make_release: bool = typer.Option(False, "--release", help="Record the manifests in releases/ (commit them)."),
+):
+    """Build the versioned Hugging Face dataset (Parquet, card, croissant.json) and its standoff twin."""
+    from . import build as mod
+
+    result = mod.build(version, out_dir, root, standoff, make_release)
+    for w in result.warnings:
+        err.print(f"warning: {w}", markup=False)
+    for config, splits in result.stats["rows"].items():
+        out.print(f"{config}: " + ", ".join(f"{s} {n}" for s, n in splits.items()), markup=False)
+    out.print(f"wrote {result.out} and {result.standoff_out} (version {version})", markup=False)
+    for path in result.released:
+        out.print(f"released {path}", markup=False)
+
+
+@app.command()
+@friendly
+def summary(folder: Path = typer.Argument(..., help="A built dataset folder.")):
+    """Load every config back with datasets (offline) and count rows and mentions per type."""
+    from . import summary as mod
+
+    for line in mod.lines(mod.summarize(folder)):
+        out.print(line, markup=False)
+
+
+@app.command()
+@friendly
+def publish(
+    repo: str = typer.Option(..., "--repo", help="Hub dataset repository OWNER/NAME."),
+    folder: Path = typer.Option(Path("dist/raid-attack-events"), "--dir", help="The built folder to push."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List files, sizes, sha256 and the tag; upload nothing."),
+):
+    """Push a built folder to the Hugging Face Hub and tag it vX.Y.Z (token from HF_TOKEN)."""
+    from . import publish as mod
+
+    plan = mod.publish(folder, repo, dry_run)
+    for line in plan.lines():
+        out.print(line, markup=False)
+    out.print("dry run: nothing uploaded" if dry_run else f"published {repo} at {plan.tag}", markup=False)
+
+
+@app.command()
+@friendly
+def rehydrate(
+    standoff: Path = typer.Argument(..., help="A standoff dataset folder."),
+    texts: List[Path] = typer.Argument(..., help="Corpus records (.json) or .txt files, or folders of them."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder for the rebuilt full dataset."),
+):
+    """Re-attach article texts to a standoff dataset, checking every hash and offset."""
+    from . import rehydrate as mod
+
+    outcome = mod.rehydrate(standoff, texts, out_dir)
+    for p in outcome.problems:
+        err.print(p, markup=False)
+    if outcome.problems:
+        err.print(f"error: {len(outcome.problems)} problem(s): nothing written", markup=False)
+        raise typer.Exit(1)
+    out.print(f"wrote {outcome.out} ({outcome.documents} documents)", markup=False)
+
+
 # --- benchmarks: synth (bench helper) ---------------------------------------------------
+
+
+@app.command()
+@friendly
+def synth(
+    docs: int = typer.Option(..., "--docs", help="How many documents to generate."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed writes the same bytes."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder to write corpus/, annotations/ and splits.yaml into."),
+    annotators: int = typer.Option(2, "--annotators", help="Annotator layers per document (besides gold)."),
+    jobs: int = typer.Option(1, "--jobs", help="Worker processes (the output does not depend on it)."),
+):
+    """Write a synthetic corpus with annotator layers, gold, clusters and splits (for tests and benchmarks)."""
+    from . import synth as mod
+
+    summary = mod.synth(docs, seed, out_dir, annotators, jobs)
+    out.print(summary.line(), markup=False)
 
 
 # --- docs -------------------------------------------------------------------------------

@@ -1,0 +1,301 @@
+"""Benchmarks: every row is a ratio of two timings taken in the same run, on the same data.
+
+    make bench                  # 10,000 and 100,000 synthetic documents (under 30 minutes on 2 cores)
+    python bench/run.py --quick # the same rows on a few hundred documents, as a smoke run
+
+Prints a table and writes bench/results.md (machine, versions, date, table). Data is made by
+`raidcorpus synth` under bench/work/ (ignored by git) and reused while the generator is unchanged.
+Label Studio rows start a real server the way the tests do (scripts/label-studio.sh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "bench" / "work"
+RESULTS = ROOT / "bench" / "results.md"
+BIN = Path(sys.executable).parent
+RAIDCORPUS = str(BIN / "raidcorpus")
+SCHEMA = ROOT / "schema" / "raidcorpus.schema.json"
+SEED = 2015
+NOTES = "<!-- notes: kept by bench/run.py -->"
+
+PARSE = """
+import sys, json, orjson
+loads = orjson.loads if sys.argv[1] == "orjson" else json.loads
+for name in open(sys.argv[2], encoding="utf-8").read().split("\\n"):
+    with open(name, "rb") as f:
+        loads(f.read())
+"""
+
+
+@dataclass
+class Timing:
+    seconds: float
+    rss_mb: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def check(self, what: str) -> "Timing":
+        if self.returncode != 0:
+            tail = (self.stdout[-1500:] + "\n" + self.stderr[-1500:]).strip()
+            raise BenchError(f"{what} exited {self.returncode}: {tail}")
+        return self
+
+
+class BenchError(Exception):
+    pass
+
+
+@dataclass
+class Row:
+    name: str
+    measured: str
+    ratio: float | None = None
+    goal: str = ""
+    ok: bool | None = None
+
+    def cells(self) -> list[str]:
+        ratio = "" if self.ratio is None else f"{self.ratio:.2f}"
+        verdict = {True: "met", False: "MISSED", None: ""}[self.ok]
+        return [self.name, self.measured, ratio, self.goal, verdict]
+
+
+def run(cmd: list, cwd: Path | None = None, env: dict | None = None) -> Timing:
+    """Run a command; wall time and the child's own peak RSS (from wait4, so earlier children do not count)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Timing(seconds, usage.ru_maxrss / 1024, proc.returncode,
+                      out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
+
+
+def timed(fn, *args, **kwargs) -> tuple[float, object]:
+    start = time.perf_counter()
+    value = fn(*args, **kwargs)
+    return time.perf_counter() - start, value
+
+
+def has_command(verb: str) -> bool:
+    return run([RAIDCORPUS, verb, "--help"]).returncode == 0
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+def generator_stamp() -> str:
+    h = hashlib.sha256()
+    for p in (ROOT / "src" / "raidcorpus" / "synth.py", ROOT / "src" / "raidcorpus" / "ingest.py", SCHEMA):
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def dataset(n: int, rows: list[Row]) -> Path:
+    """A synthetic corpus of n documents with two annotator layers, made once per generator version."""
+    folder = WORK / f"synth-{n}"
+    stamp = folder / ".stamp"
+    if stamp.exists() and stamp.read_text() == generator_stamp():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    jobs = os.cpu_count() or 1
+    t = run([RAIDCORPUS, "synth", "--docs", n, "--seed", SEED, "--out", folder, "--jobs", jobs]).check("synth")
+    rows.append(Row(f"synth {n:,} docs", f"{t.seconds:.1f} s, {n / t.seconds:,.0f} docs/s ({jobs} jobs)"))
+    stamp.write_text(generator_stamp())
+    return folder
+
+
+def file_list(folder: Path, pattern: str, n: int) -> list[str]:
+    found = sorted(str(p.relative_to(folder)) for p in folder.glob(pattern))
+    return found[:n]
+
+
+# --- rows ---------------------------------------------------------------------------------------
+
+
+def bench_validate(data: Path, n: int, rows: list[Row]) -> None:
+    files = file_list(data, "annotations/*/gold.json", n)
+    listing = data / ".gold-files"
+    listing.write_text("\n".join(files), encoding="utf-8")
+    ours = run([RAIDCORPUS, "validate", *files, "--corpus", "corpus"], cwd=data).check("raidcorpus validate")
+    cjs = run([BIN / "check-jsonschema", "--schemafile", SCHEMA, *files], cwd=data).check("check-jsonschema")
+    fast = run([sys.executable, "-c", PARSE, "orjson", listing], cwd=data).check("orjson parse")
+    slow = run([sys.executable, "-c", PARSE, "json", listing], cwd=data).check("json parse")
+    k = len(files)
+    rows.append(Row(f"validate {k:,} annotation files vs check-jsonschema",
+                    f"ours {ours.seconds:.2f} s, check-jsonschema {cjs.seconds:.2f} s",
+                    cjs.seconds / ours.seconds, "speed-up >= 10", cjs.seconds / ours.seconds >= 10))
+    rows.append(Row(f"validate {k:,} files vs orjson parse only", f"parse {fast.seconds:.2f} s",
+                    ours.seconds / fast.seconds, "<= 5x", ours.seconds / fast.seconds <= 5))
+    rows.append(Row(f"validate {k:,} files vs json parse only", f"parse {slow.seconds:.2f} s",
+                    ours.seconds / slow.seconds, "<= 5x", ours.seconds / slow.seconds <= 5))
+
+
+def bench_build(small: Path, large: Path, n_small: int, n_large: int, rows: list[Row]) -> None:
+    if not has_command("build"):
+        rows.append(Row("build", "skipped: `raidcorpus build` is not there yet"))
+        return
+    times = {}
+    for n, data in ((n_small, small), (n_large, large)):
+        out = WORK / f"dist-{n}"
+        shutil.rmtree(out, ignore_errors=True)
+        t = run([RAIDCORPUS, "build", "--version", "0.0.0", "--out", out], cwd=data).check(f"build {n}")
+        times[n] = t
+        limit = n >= 100_000
+        rows.append(Row(f"build {n:,} docs", f"{t.seconds:.1f} s, peak RSS {t.rss_mb:,.0f} MB",
+                        None, "< 120 s, < 2 GB" if limit else "",
+                        (t.seconds < 120 and t.rss_mb < 2048) if limit else None))
+        shutil.rmtree(out, ignore_errors=True)
+    ratio = times[n_large].seconds / times[n_small].seconds
+    scale = n_large / n_small
+    rows.append(Row(f"build {n_large:,} / {n_small:,} time", f"RSS ratio {times[n_large].rss_mb / times[n_small].rss_mb:.2f}",
+                    ratio, f"<= {scale * 1.1:.0f}", ratio <= scale * 1.1))
+
+
+def bench_agree(data: Path, n: int, rows: list[Row]) -> None:
+    if not has_command("agree"):
+        rows.append(Row("agree", "skipped: `raidcorpus agree` is not there yet"))
+        return
+    t = run([RAIDCORPUS, "agree", "annotations", "--corpus", "corpus"], cwd=data).check("agree")
+    rows.append(Row(f"agree {n:,} docs (2 annotators)", f"{t.seconds:.1f} s, {n / t.seconds:,.0f} docs/s, peak RSS {t.rss_mb:,.0f} MB"))
+
+
+def bench_label_studio(data: Path, n: int, rows: list[Row]) -> None:
+    for verb in ("push", "pull", "convert"):
+        if not has_command(verb):
+            rows.append(Row("Label Studio", f"skipped: `raidcorpus {verb}` is not there yet"))
+            return
+    from label_studio import LabelStudioBench  # bench/label_studio.py
+
+    with LabelStudioBench(WORK / "label-studio") as ls:
+        ls.push_rows(data, n, rows)
+        ls.pull_rows(data, n, rows)
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def machine() -> list[str]:
+    cpu = "unknown"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = "unknown"
+    try:
+        kb = int(next(line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal")))
+        mem = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, StopIteration):
+        pass
+    versions = []
+    for dist in ("raidcorpus", "jsonschema-rs", "check-jsonschema", "orjson", "datasets", "pyarrow", "label-studio-sdk"):
+        try:
+            versions.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            pass
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return [
+        f"- date: {dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
+        f"- machine: {os.cpu_count()} CPUs (nproc), {mem} memory, {cpu}",
+        f"- system: {platform.system()} {platform.release()}, Python {platform.python_version()}",
+        f"- versions: {', '.join(versions)}, Label Studio 1.23.2",
+        f"- code: commit {commit or 'unknown'} (plus any uncommitted changes)",
+    ]
+
+
+def table(rows: list[Row]) -> list[str]:
+    head = ["benchmark", "measured", "ratio", "goal", ""]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
+    lines += ["| " + " | ".join(r.cells()) + " |" for r in rows]
+    return lines
+
+
+def write_results(rows: list[Row], quick: bool, seconds: float) -> None:
+    notes = ""
+    if RESULTS.exists():
+        old = RESULTS.read_text(encoding="utf-8")
+        if NOTES in old:
+            notes = old[old.index(NOTES):]
+    kind = "quick smoke run (small N)" if quick else "full run"
+    text = "\n".join([
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` (`python bench/run.py`): {kind}, {seconds / 60:.1f} minutes in all.",
+        "Each ratio compares two timings taken in the same run on the same synthetic data",
+        "(`raidcorpus synth`, seed {}); wall times include process start.".format(SEED),
+        "",
+        *machine(),
+        "",
+        *table(rows),
+        "",
+        notes or NOTES + "\n",
+    ])
+    RESULTS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def print_table(rows: list[Row]) -> None:
+    cells = [["benchmark", "measured", "ratio", "goal", ""]] + [r.cells() for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(5)]
+    for i, c in enumerate(cells):
+        print("  ".join(x.ljust(w) for x, w in zip(c, widths)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small N: a smoke run of every row")
+    parser.add_argument("--only", action="append", choices=("validate", "build", "agree", "labelstudio"),
+                        help="run only these groups (repeatable)")
+    parser.add_argument("--no-write", action="store_true", help="print the table, leave bench/results.md alone")
+    args = parser.parse_args(argv)
+    n_small, n_large = (300, 3_000) if args.quick else (10_000, 100_000)
+    groups = args.only or ["validate", "build", "agree", "labelstudio"]
+    WORK.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(Path(__file__).parent))
+    rows: list[Row] = []
+    start = time.perf_counter()
+    small = dataset(n_small, rows)
+    steps = {
+        "validate": lambda: bench_validate(small, n_small, rows),
+        "build": lambda: bench_build(small, dataset(n_large, rows), n_small, n_large, rows),
+        "agree": lambda: bench_agree(small, n_small, rows),
+        "labelstudio": lambda: bench_label_studio(small, n_small, rows),
+    }
+    failed = False
+    for name in groups:
+        try:
+            steps[name]()
+        except BenchError as e:
+            failed = True
+            rows.append(Row(name, f"FAILED: {str(e).splitlines()[0][:200]}"))
+            print(f"{name}: {e}", file=sys.stderr)
+    seconds = time.perf_counter() - start
+    print_table(rows)
+    print(f"\n{seconds / 60:.1f} minutes")
+    if not args.no_write:
+        write_results(rows, args.quick, seconds)
+        print(f"written {RESULTS.relative_to(ROOT)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

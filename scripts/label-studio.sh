@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# A local Label Studio for this project: start | stop | status | venv.
+#
+# The server runs from its own virtual environment (label-studio pins its own SDK), cached
+# in ${XDG_CACHE_HOME:-$HOME/.cache}/raidcorpus/label-studio-1.23.2, listens on 127.0.0.1 only
+# and keeps its data in .label-studio/ (ignored by git), so a restart keeps every annotation.
+# The admin password and API token are generated on first start and kept in
+# .label-studio/credentials (mode 600); they are never printed.
+#
+# Environment: LABEL_STUDIO_PORT (default 8080), LABEL_STUDIO_DATA (default .label-studio),
+# PYTHON (default python3.11). `start --no-push` skips pushing the corpus.
+set -euo pipefail
+
+LS_VERSION=1.23.2
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/raidcorpus/label-studio-$LS_VERSION"
+PORT="${LABEL_STUDIO_PORT:-8080}"
+DATA="${LABEL_STUDIO_DATA:-$ROOT/.label-studio}"
+URL="http://127.0.0.1:$PORT"
+PIDFILE="$DATA/server.pid"
+LOG="$DATA/server.log"
+CREDENTIALS="$DATA/credentials"
+
+ensure_venv() {
+  if [ -x "$CACHE/bin/label-studio" ]; then return; fi
+  echo "installing Label Studio $LS_VERSION into $CACHE (once)..." >&2
+  "${PYTHON:-python3.11}" -m venv "$CACHE"
+  "$CACHE/bin/pip" install -q --upgrade pip
+  "$CACHE/bin/pip" install -q "label-studio==$LS_VERSION"
+}
+
+running() {
+  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+}
+
+ensure_credentials() {
+  mkdir -p "$DATA"
+  chmod 700 "$DATA"
+  if [ ! -f "$CREDENTIALS" ]; then
+    (
+      umask 077
+      "$CACHE/bin/python" - >"$CREDENTIALS" <<'PY'
+import secrets
+print("LABEL_STUDIO_USERNAME=admin@raidcorpus.local")
+print("LABEL_STUDIO_PASSWORD=" + secrets.token_urlsafe(18))
+print("LABEL_STUDIO_API_KEY=" + secrets.token_hex(20))
+PY
+    )
+  fi
+  chmod 600 "$CREDENTIALS"
+}
+
+read_credential() {
+  sed -n "s/^$1=//p" "$CREDENTIALS"
+}
+
+healthy() {
+  "$CACHE/bin/python" - "$URL/health" <<'PY' 2>/dev/null
+import sys, urllib.request
+try:
+    sys.exit(0 if urllib.request.urlopen(sys.argv[1], timeout=3).status == 200 else 1)
+except Exception:
+    sys.exit(1)
+PY
+}
+
+start() {
+  local push=1
+  [ "${1:-}" = "--no-push" ] && push=0
+  ensure_venv
+  ensure_credentials
+  if running; then
+    echo "Label Studio is already running at $URL"
+  else
+    mkdir -p "$DATA/data"
+    (
+      cd "$DATA"
+      export LATEST_VERSION_CHECK=false
+      export LABEL_STUDIO_USERNAME LABEL_STUDIO_PASSWORD LABEL_STUDIO_USER_TOKEN
+      LABEL_STUDIO_USERNAME="$(read_credential LABEL_STUDIO_USERNAME)"
+      LABEL_STUDIO_PASSWORD="$(read_credential LABEL_STUDIO_PASSWORD)"
+      LABEL_STUDIO_USER_TOKEN="$(read_credential LABEL_STUDIO_API_KEY)"
+      nohup setsid "$CACHE/bin/label-studio" start --no-browser --internal-host 127.0.0.1 --port "$PORT" \
+        --data-dir "$DATA/data" --enable-legacy-api-token >"$LOG" 2>&1 </dev/null &
+      echo $! >"$PIDFILE"
+    )
+    echo "starting Label Studio at $URL (first start runs migrations: about a minute)..." >&2
+    for _ in $(seq 1 300); do
+      if healthy; then break; fi
+      if ! running; then
+        echo "Label Studio exited during start; last lines of $LOG:" >&2
+        tail -n 20 "$LOG" >&2
+        exit 1
+      fi
+      sleep 1
+    done
+    if ! healthy; then
+      echo "Label Studio did not become healthy within 300 s; see $LOG" >&2
+      exit 1
+    fi
+  fi
+  if [ "$push" = 1 ] && [ -d "$ROOT/corpus" ]; then
+    (
+      cd "$ROOT"
+      LABEL_STUDIO_URL="$URL" LABEL_STUDIO_API_KEY="$(read_credential LABEL_STUDIO_API_KEY)" \
+        "$ROOT/.venv/bin/raidcorpus" push
+    )
+  fi
+  echo "Label Studio: $URL"
+  echo "log in as $(read_credential LABEL_STUDIO_USERNAME); the password is in ${CREDENTIALS#"$ROOT/"}"
+  echo "for push/pull: export LABEL_STUDIO_URL=$URL and LABEL_STUDIO_API_KEY from that file"
+}
+
+stop() {
+  if running; then
+    local pid
+    pid="$(cat "$PIDFILE")"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
+    for _ in $(seq 1 30); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null || true
+    echo "Label Studio stopped"
+  else
+    echo "Label Studio is not running"
+  fi
+  rm -f "$PIDFILE"
+}
+
+status() {
+  if running && healthy; then
+    echo "Label Studio is running at $URL"
+  elif running; then
+    echo "Label Studio is starting (or unhealthy) at $URL; see $LOG"
+  else
+    echo "Label Studio is not running"
+    return 3
+  fi
+}
+
+case "${1:-}" in
+  start) shift; start "$@" ;;
+  stop) stop ;;
+  status) status ;;
+  venv) ensure_venv; echo "$CACHE" ;;
+  *) echo "usage: $0 start [--no-push] | stop | status | venv" >&2; exit 2 ;;
+esac

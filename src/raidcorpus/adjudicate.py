@@ -1,0 +1,530 @@
+"""adjudicate: build the gold layer from the annotator layers and the curators' written decisions.
+
+Every item is accepted because all annotators who could have it agree, or because a decision in
+annotations/<doc>/decisions.yaml says so; a disagreement without a decision stops the command.
+The gold layer is a pure function of its inputs: same layers and decisions, same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+from . import align, io
+from .errors import UserError
+from .ontology import Ontology, load as load_ontology
+
+ACTIONS_WITHOUT_EDIT = ("take", "reject")  # arguments and coreference links: present or not
+
+
+@dataclass
+class Conflict:
+    """A disputed item: its key and each annotator's version (None: the annotator does not have it)."""
+
+    key: str
+    versions: dict[str, object]
+    text: str = ""  # the span text, to help a curator
+    actions: tuple[str, ...] = ("take", "reject", "edit")
+
+
+@dataclass
+class Outcome:
+    """What adjudicating one document gave: the gold record, or why there is none."""
+
+    document: str
+    gold: dict | None = None
+    undecided: list[Conflict] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)  # decision ids that match no current conflict
+    agreed: int = 0
+    decided: int = 0
+    dropped: list[str] = field(default_factory=list)  # items left out because an end was left out
+
+
+def _layer_version(item: dict | None) -> dict | None:
+    """An item as a curator needs to see it: no ids, no provenance."""
+    if item is None:
+        return None
+    return {k: v for k, v in item.items() if k not in ("id", "provenance", "arguments", "type", "start", "end", "text", "trigger")}
+
+
+class _Builder:
+    """Walks the items of one document in a fixed order and resolves each one."""
+
+    def __init__(self, doc: str, layers: dict[str, align.Layer], decisions: list[dict], text: str, onto: Ontology, where: str):
+        self.doc, self.layers, self.text, self.onto, self.where = doc, layers, text, onto, where
+        self.names = sorted(layers)
+        self.out = Outcome(doc)
+        self.by_item: dict[str, dict] = {}
+        self.used: set[str] = set()
+        seen_ids: set[str] = set()
+        for d in decisions:
+            if d["id"] in seen_ids:
+                self.problem(f"decision id {d['id']!r} is used twice")
+            if d["item"] in self.by_item:
+                self.problem(f"item {d['item']} has two decisions ({self.by_item[d['item']]['id']}, {d['id']})")
+            seen_ids.add(d["id"])
+            self.by_item.setdefault(d["item"], d)
+        self.origin: dict[str, tuple[str, object]] = {}  # gold item key -> ("agreed", names) | ("decision", id)
+
+    def problem(self, message: str) -> None:
+        self.out.problems.append(f"{self.where} doc={self.doc} {message}")
+
+    def provenance(self, origin: tuple[str, object]) -> dict:
+        if origin[0] == "agreed":
+            return {"method": "agreed", "annotators": list(origin[1])}
+        return {"method": "decision", "decision": origin[1]}
+
+    def decide(self, conflict: Conflict, have: list[str]) -> tuple[dict | None, bool]:
+        """(decision, include?) for a conflict; (None, False) and the conflict recorded when undecided."""
+        d = self.by_item.get(conflict.key)
+        if d is None:
+            self.out.undecided.append(conflict)
+            return None, False
+        self.used.add(d["item"])
+        action = d["action"]
+        if action not in conflict.actions:
+            self.problem(f"decision {d['id']} ({conflict.key}): {action!r} is not possible here; use {' or '.join(conflict.actions)}")
+            return None, False
+        if action == "take" and d.get("layer") not in have:
+            self.problem(
+                f"decision {d['id']} ({conflict.key}): layer {d.get('layer')!r} does not have this item; "
+                f"layers that do: {', '.join(have) or 'none'}"
+            )
+            return None, False
+        if action == "edit" and d.get("layer") is not None and d["layer"] not in have:
+            self.problem(f"decision {d['id']} ({conflict.key}): edit starts from layer {d['layer']!r}, which does not have this item")
+            return None, False
+        self.out.decided += 1
+        return d, action != "reject"
+
+    # -- mentions: entities and events ----------------------------------------------------
+    def mentions(self, pool: str, attrs_of) -> dict[str, dict]:
+        """Gold entities or events (by key), each with its resolved attributes."""
+        found: dict[str, dict] = {}
+        keys = sorted({k for lay in self.layers.values() for k in getattr(lay, pool)}, key=_order)
+        for key in keys:
+            items = {a: getattr(self.layers[a], pool).get(key) for a in self.names}
+            have = [a for a in self.names if items[a] is not None]
+            if len(have) == len(self.names):
+                item = dict(items[have[0]])
+                item["attributes"] = self.attributes(key, {a: attrs_of(self.onto, items[a]) for a in have})
+                self.origin[key] = ("agreed", tuple(self.names))
+                self.out.agreed += 1
+            else:
+                conflict = Conflict(key, {a: _layer_version(items[a]) for a in self.names}, _span_text(items[have[0]]))
+                d, keep = self.decide(conflict, have)
+                if d is None and key not in self.by_item:
+                    # undecided: kept provisionally so that the items hanging on it are listed too
+                    item = dict(items[have[0]])
+                    item["attributes"] = attrs_of(self.onto, item)
+                    self.origin[key] = ("undecided", None)
+                    found[key] = item
+                    continue
+                if not keep:
+                    continue
+                base = dict(items[d.get("layer") or have[0]])
+                if d["action"] == "edit":
+                    base = self.edited(key, base, d["value"], d["id"])
+                    if base is None:
+                        continue
+                    known = set(attrs_of(self.onto, base))
+                    extra = sorted(set(d["value"].get("attributes") or {}) - known)
+                    if extra:
+                        self.problem(f"decision {d['id']} ({key}): {base['type']} has no attribute {', '.join(extra)}")
+                        continue
+                base["attributes"] = attrs_of(self.onto, base)
+                item = base
+                self.origin[key] = ("decision", d["id"])
+            found[key] = item
+        return found
+
+    def edited(self, key: str, base: dict, value: dict, did: str) -> dict | None:
+        allowed = {"type", "start", "end", "attributes", "normalized", "trigger"}
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            self.problem(f"decision {did} ({key}): value has fields {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+            return None
+        out = dict(base)
+        for name, v in value.items():
+            if name == "attributes":
+                out["attributes"] = {**(base.get("attributes") or {}), **v}
+            elif name == "trigger":
+                out["trigger"] = {**base["trigger"], **v}
+            else:
+                out[name] = v
+        return out
+
+    def attributes(self, key: str, values: dict[str, dict]) -> dict:
+        """Resolve each attribute of an agreed item; the result is name -> value (None: unset)."""
+        names = next(iter(values.values()))
+        out = {}
+        for name in names:
+            seen = {a: v.get(name) for a, v in values.items()}
+            if len(set(map(repr, seen.values()))) == 1:
+                out[name] = next(iter(seen.values()))
+                continue
+            akey = align.attribute_key(key, name)
+            required = self._required(name)
+            actions = ("take", "edit") if required else ("take", "reject", "edit")
+            d, keep = self.decide(Conflict(akey, seen, actions=actions), [a for a in seen])
+            if d is None:
+                out[name] = seen[self.names[0]]  # placeholder; the document will not be written
+            elif d["action"] == "take":
+                out[name] = seen[d["layer"]]
+            elif d["action"] == "edit":
+                if name not in d["value"]:
+                    self.problem(f"decision {d['id']} ({akey}): value must give {name!r}, e.g. {{{name}: ...}}")
+                out[name] = d["value"].get(name)
+            else:
+                out[name] = None
+        return out
+
+    def _required(self, name: str) -> bool:
+        attrs = {a.name: a for a in self.onto.entity_attributes + self.onto.event_attributes}
+        return name in attrs and attrs[name].required
+
+    # -- arguments and coreference links: present or absent --------------------------------
+    def scoped(self, key: str, ends: tuple[str, str], has, gold: set[str]) -> bool:
+        """Resolve an item that needs both its ends in gold, among the layers that have both ends."""
+        if not all(e in gold for e in ends):
+            self.out.dropped.append(key)
+            return False
+        scope = [a for a in self.names if all(self._has_mention(a, e) for e in ends)]
+        have = [a for a in scope if has(a)]
+        if have == scope:
+            if scope == self.names:
+                self.origin[key] = ("agreed", tuple(self.names))
+                self.out.agreed += 1
+            else:  # an end came in by a decision, and every layer with both ends agrees
+                cause = next(self.origin[e] for e in ends if self.origin[e][0] != "agreed")
+                self.origin[key] = cause
+            return True
+        versions = {a: ("present" if a in have else "absent") for a in scope}
+        d, keep = self.decide(Conflict(key, versions, actions=ACTIONS_WITHOUT_EDIT), have)
+        if keep:
+            self.origin[key] = ("decision", d["id"])
+        return keep
+
+    def _has_mention(self, annotator: str, key: str) -> bool:
+        lay = self.layers[annotator]
+        return key in lay.entities or key in lay.events
+
+    def arguments(self, events: dict[str, dict], entities: dict[str, dict]) -> dict[str, list[str]]:
+        """event key -> gold argument keys."""
+        out: dict[str, list[str]] = {k: [] for k in events}
+        gold = set(entities) | set(events)
+        keys = sorted({k for lay in self.layers.values() for k, a in lay.arguments.items() if a["event"] in events})
+        for key in keys:
+            arg = next(lay.arguments[key] for lay in self.layers.values() if key in lay.arguments)
+            has = lambda a, k=key: k in self.layers[a].arguments  # noqa: E731
+            if self.scoped(key, (arg["event"], arg["entity"]), has, gold):
+                out[arg["event"]].append(key)
+        return out
+
+    def links(self, kind: str, gold: dict[str, dict]) -> list[str]:
+        keys = sorted({k for lay in self.layers.values() for k in lay.links(kind)})
+        kept, ends = [], set(gold)
+        for key in keys:
+            a, b = key[len("coref:"):].split("|")
+            has = lambda n, k=key: k in self.layers[n].links(kind)  # noqa: E731
+            if self.scoped(key, (a, b), has, ends):
+                kept.append(key)
+        return kept
+
+
+def _order(key: str):
+    """Text order of a mention key: start, end, then type."""
+    kind, etype, span = key.split(":")
+    start, end = span.split("-")
+    return int(start), int(end), etype
+
+
+def _span_text(item: dict) -> str:
+    return item["trigger"]["text"] if "trigger" in item else item["text"]
+
+
+def _clusters(links: list[str], order: dict[str, int]) -> list[list[str]]:
+    """Connected components of the accepted links, members and clusters in text order."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for key in links:
+        a, b = key[len("coref:"):].split("|")
+        parent[find(a)] = find(b)
+    groups: dict[str, list[str]] = {}
+    for x in parent:
+        groups.setdefault(find(x), []).append(x)
+    clusters = [sorted(g, key=order.__getitem__) for g in groups.values() if len(g) >= 2]
+    return sorted(clusters, key=lambda c: order[c[0]])
+
+
+def build_gold(doc: str, layers: dict[str, align.Layer], decisions: list[dict], document: dict,
+               onto: Ontology | None = None, where: str = "", source: dict | None = None) -> Outcome:
+    """Adjudicate one document (pure: no files). `decisions` are validated Decision objects."""
+    onto = onto or load_ontology()
+    b = _Builder(doc, layers, decisions, document["text"], onto, where or f"annotations/{doc}/decisions.yaml")
+    entities = b.mentions("entities", align.entity_attributes)
+    events = b.mentions("events", align.event_attributes)
+    args = b.arguments(events, entities)
+    links = {kind: b.links(kind, entities if kind == "entity" else events) for kind in ("entity", "event")}
+    b.out.unused = sorted(d["id"] for item, d in b.by_item.items() if item not in b.used)
+    if b.out.undecided or b.out.problems:
+        return b.out
+
+    text = document["text"]
+    ent_keys = sorted(entities, key=lambda k: _order(align.entity_key(entities[k])) + (k,))
+    ev_keys = sorted(events, key=lambda k: _order(align.event_key(events[k])) + (k,))
+    gid = {k: f"T{i}" for i, k in enumerate(ent_keys, 1)}
+    gid.update({k: f"E{i}" for i, k in enumerate(ev_keys, 1)})
+    order = {k: i for i, k in enumerate(ent_keys + ev_keys)}
+    gold_entities = []
+    for k in ent_keys:
+        e = entities[k]
+        rec = {"id": gid[k], "type": e["type"], "start": e["start"], "end": e["end"], "text": text[e["start"]:e["end"]],
+               "attributes": {n: v for n, v in e["attributes"].items() if v is not None and n != "normalized"},
+               "provenance": b.provenance(b.origin[k])}
+        if e["type"] in onto.value_types:
+            rec["normalized"] = e["attributes"].get("normalized")
+        gold_entities.append(rec)
+    gold_events = []
+    for k in ev_keys:
+        ev = events[k]
+        t = ev["trigger"]
+        role_order = {r.name: i for i, r in enumerate(onto.event(ev["type"]).roles)} if onto.event(ev["type"]) else {}
+        ranked = []
+        for akey in args[k]:
+            a = next(lay.arguments[akey] for lay in layers.values() if akey in lay.arguments)
+            rank = (role_order.get(a["role"], len(role_order)), a["role"], order[a["entity"]])
+            ranked.append((rank, {"role": a["role"], "entity": gid[a["entity"]], "type": entities[a["entity"]]["type"],
+                                  "provenance": b.provenance(b.origin[akey])}))
+        arguments = [arg for _, arg in sorted(ranked, key=lambda x: x[0])]
+        gold_events.append({
+            "id": gid[k], "type": ev["type"],
+            "trigger": {"start": t["start"], "end": t["end"], "text": text[t["start"]:t["end"]]},
+            "arguments": arguments,
+            "attributes": {n: v for n, v in ev["attributes"].items() if v is not None},
+            "provenance": b.provenance(b.origin[k]),
+        })
+    clusters = {}
+    for kind, prefix in (("entity", "C"), ("event", "EC")):
+        out = []
+        for i, members in enumerate(_clusters(links[kind], order), 1):
+            origins = [b.origin[lk] for lk in links[kind] if set(lk[len("coref:"):].split("|")) <= set(members)]
+            decided = sorted(str(o[1]) for o in origins if o[0] == "decision")
+            prov = {"method": "decision", "decision": decided[0]} if decided else {"method": "agreed", "annotators": list(b.names)}
+            out.append({"id": f"{prefix}{i}", "members": [gid[m] for m in members], "provenance": prov})
+        clusters[kind] = out
+    for d in decisions:  # a rejected link that accepted links join anyway is a contradiction
+        if d["action"] == "reject" and d["item"].startswith("coref:") and d["item"] in b.used:
+            x, y = d["item"][len("coref:"):].split("|")
+            kind = "entity" if x.startswith("entity:") else "event"
+            if any(gid.get(x) in c["members"] and gid.get(y) in c["members"] for c in clusters[kind]):
+                b.problem(f"decision {d['id']} rejects {d['item']}, but other accepted links put both in one cluster; reject one of those too")
+    if b.out.problems:
+        return b.out
+    b.out.gold = {
+        "kind": "annotation",
+        "schema_version": onto.version,
+        "document": doc,
+        "annotator": "gold",
+        "text_sha256": document["sha256"],
+        "source": {"method": "raidcorpus adjudicate", "layers": ",".join(b.names), **(source or {})},
+        "entities": gold_entities,
+        "events": gold_events,
+        "entity_clusters": clusters["entity"],
+        "event_clusters": clusters["event"],
+    }
+    return b.out
+
+
+# -- decisions files -----------------------------------------------------------------------
+
+
+def read_decisions(path: Path) -> tuple[dict[str, list[dict]], list[str]]:
+    """document -> decisions from a YAML file of one or more decisions records; entries whose action is
+    still empty (an unfilled --report template) are left out, so their items stay undecided."""
+    from .validate import check_record
+
+    try:
+        text = io.read_bytes(path).decode("utf-8")
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except io.ReadError as e:
+        return {}, [e.problem.line()]
+    except (UnicodeDecodeError, yaml.YAMLError) as e:
+        return {}, [f"{path} doc=- / [invalid-yaml] {str(e).splitlines()[0]}"]
+    found: dict[str, list[dict]] = {}
+    problems: list[str] = []
+    for record in docs:
+        if isinstance(record, dict) and isinstance(record.get("decisions"), list):
+            kept = []
+            for d in record["decisions"]:
+                if isinstance(d, dict) and d.get("action") is None:
+                    continue
+                if isinstance(d, dict):
+                    d = {k: v for k, v in d.items() if not (k in ("layer", "value") and v is None)}
+                kept.append(d)
+            record = {**record, "decisions": kept}
+        errors = check_record(record, str(path)) if isinstance(record, dict) else None
+        if errors is None:
+            problems.append(f"{path} doc=- / [schema-mismatch] a decisions record must be a mapping")
+        elif errors:
+            problems += [p.line() for p in errors]
+        elif record.get("kind") != "decisions":
+            problems.append(f"{path} doc=- /kind [unknown-kind] expected a decisions record, found {record.get('kind')!r}")
+        else:
+            found.setdefault(record["document"], []).extend(record["decisions"])
+    return found, problems
+
+
+# -- the command's work --------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    lines: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    undecided: list[tuple[str, Conflict]] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    report_docs: list[tuple[str, list[dict], list[Conflict]]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.problems or self.undecided or self.stale)
+
+
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(io.read_bytes(path)).hexdigest()
+
+
+def adjudicate(paths: Iterable[str | Path] = ("annotations",), corpus_dir: str | Path = "corpus",
+               decisions: Iterable[str | Path] = (), min_layers: int = 2, check: bool = False) -> Result:
+    """Build (or with check, compare) annotations/<doc>/gold.json for every document with enough layers."""
+    onto = load_ontology()
+    result = Result()
+    given: dict[str, list[dict]] = {}
+    given_from: dict[str, str] = {}
+    for path in decisions:
+        found, problems = read_decisions(Path(path))
+        result.problems += problems
+        for doc, ds in found.items():
+            given.setdefault(doc, []).extend(ds)
+            given_from[doc] = str(path)
+    for doc, files in align.collect(paths).items():
+        folder = next(iter(files.values())).parent
+        if len(files) < min_layers:
+            result.lines.append(f"{doc}: skipped, {len(files)} layer ({', '.join(files)}); adjudication needs {min_layers}")
+            continue
+        records = align.load(doc, files)
+        document = align.read_document(corpus_dir, doc)
+        align.check_hashes(doc, document, records, files)
+        where = folder / "decisions.yaml"
+        source = {f"sha256:{a}": _sha256_file(f) for a, f in files.items()}
+        if doc in given:
+            ds, where = given[doc], Path(given_from[doc])
+        elif where.is_file():
+            found, problems = read_decisions(where)
+            result.problems += problems
+            ds = found.get(doc, [])
+            for other in sorted(set(found) - {doc}):
+                result.problems.append(f"{where} doc={other} /document decisions for {other!r} in the folder of {doc!r}")
+        else:
+            ds = []
+        outcome = build_gold(doc, {a: align.index_layer(r) for a, r in records.items()}, ds, document, onto, str(where), source)
+        result.problems += outcome.problems
+        result.undecided += [(doc, c) for c in outcome.undecided]
+        if outcome.undecided:
+            result.report_docs.append((doc, ds, outcome.undecided))
+        for did in outcome.unused:
+            result.lines.append(f"{where} doc={doc} warning: decision {did} matches no disputed item (the layers changed?)")
+        if outcome.gold is None:
+            continue
+        gold_path = folder / "gold.json"
+        from .validate import check_records
+
+        invalid = check_records([(str(gold_path), outcome.gold)], corpus_dir, level=3)
+        if invalid:
+            result.problems += [p.line() + " (check the edit decisions)" for p in invalid]
+            continue
+        g = outcome.gold
+        counts = (f"{len(g['entities'])} entities, {len(g['events'])} events, "
+                  f"{sum(len(e['arguments']) for e in g['events'])} arguments, "
+                  f"{len(g['entity_clusters']) + len(g['event_clusters'])} clusters; "
+                  f"{outcome.agreed} items agreed, {outcome.decided} decided, {len(outcome.dropped)} dropped with a rejected end")
+        if check:
+            current = gold_path.read_bytes() if gold_path.is_file() else None
+            if current != io.dumps_json(g):
+                result.stale.append(f"{gold_path} doc={doc}: stale or missing; run 'raidcorpus adjudicate'")
+            else:
+                result.lines.append(f"{doc}: {gold_path} is up to date ({counts})")
+        else:
+            changed = io.write_json(gold_path, g)
+            result.lines.append(f"{doc}: {'wrote' if changed else 'unchanged'} {gold_path} ({counts})")
+    return result
+
+
+def undecided_lines(result: Result) -> list[str]:
+    out = []
+    for doc, c in result.undecided:
+        versions = "; ".join(f"{a}: {_short(v)}" for a, v in c.versions.items())
+        text = f" {c.text!r}" if c.text else ""
+        out.append(f"doc={doc} item={c.key}{text} [undecided] {versions}")
+    return out
+
+
+def _short(v) -> str:
+    if v is None:
+        return "absent"
+    if isinstance(v, str):
+        return v
+    return yaml.safe_dump(v, default_flow_style=True, sort_keys=True, allow_unicode=True, width=10_000).strip()
+
+
+def report_template(result: Result) -> str:
+    """A YAML stream, one decisions record per document: the existing decisions plus one empty entry per
+    undecided item, each layer's version shown in comments."""
+    n = len(result.undecided)
+    lines = [
+        f"# raidcorpus adjudicate: {n} undecided items in {len(result.report_docs)} documents.",
+        "# For each entry set action: take (the version of the layer named in 'layer'), reject (leave it out of gold)",
+        "# or edit (the gold version in 'value', e.g. value: {attributes: {mention: NOM}} or value: {status: planned}),",
+        "# and a reason. Entries left with 'action: null' stay undecided. Then run",
+        "#   raidcorpus adjudicate --decisions <this file>",
+        "# or copy a document's part to annotations/<doc>/decisions.yaml (each part is a complete decisions record).",
+    ]
+    onto = load_ontology()
+    for doc, existing, conflicts in result.report_docs:
+        lines += ["---", _dump({"kind": "decisions", "schema_version": onto.version, "document": doc}).rstrip(), "decisions:"]
+        for d in existing:
+            lines.append(_indent_item(_dump(d)))
+        taken = {d["id"] for d in existing}
+        number = 1
+        for c in conflicts:
+            while f"d{number}" in taken:
+                number += 1
+            taken.add(f"d{number}")
+            text = f" {c.text!r}" if c.text else ""
+            lines.append(f"# {c.key}{text}")
+            for a, v in c.versions.items():
+                lines.append(f"#   {a}: {_short(v)}")
+            entry = {"id": f"d{number}", "item": c.key, "action": None, "layer": None, "reason": ""}
+            lines.append(_indent_item(_dump(entry)).rstrip() + f"\n  # action: {' | '.join(c.actions)}")
+    return "\n".join(lines) + "\n"
+
+
+def _dump(obj) -> str:
+    return yaml.safe_dump(obj, sort_keys=False, allow_unicode=True, default_flow_style=False, width=10_000)
+
+
+def _indent_item(text: str) -> str:
+    rows = text.rstrip("\n").split("\n")
+    return "\n".join(["- " + rows[0]] + ["  " + r for r in rows[1:]])

@@ -1,0 +1,591 @@
+"""agree: inter-annotator agreement between two or more annotator layers of the same documents.
+
+Metrics are pure functions over counts; a Tally holds the additive counts of one document so that
+documents are read one at a time and summed into the overall figures. Every figure is reported
+with the counts it was computed from, and n/a (None) where there is nothing to agree on.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+from itertools import combinations
+from pathlib import Path
+from typing import Iterable
+
+from . import align
+from .ontology import Ontology, load as load_ontology
+
+ALL = "all"
+NONE_VALUE = "(none)"  # an attribute the annotator left unset, compared like any other value
+
+MEASURES = {
+    "entity_exact": "entity span F1, exact",
+    "entity_overlap": "entity span F1, overlap",
+    "entity_ualpha": "entity spans, unitizing alpha",
+    "trigger": "event trigger F1",
+    "trigger_ualpha": "event triggers, unitizing alpha",
+    "argument": "argument F1",
+    "entity_attribute": "entity attribute",
+    "event_attribute": "event attribute",
+    "coref_entity_muc": "entity coreference MUC F1",
+    "coref_entity_b3": "entity coreference B-cubed F1",
+    "coref_event_muc": "event coreference MUC F1",
+    "coref_event_b3": "event coreference B-cubed F1",
+}
+
+LEGEND = [
+    "Items align on keys, never on annotator ids: entities on (type, start, end); events on (type, trigger start, end); "
+    "arguments on (event key, role, filler entity key), so a filler matches only through an exactly aligned entity.",
+    "F1 = 2 * matched / (n_a + n_b) for a pair of annotators (precision and recall of one against the other); "
+    "with more than two annotators the figure is the mean over pairs. Counts are summed over documents (micro).",
+    "Overlap F1: same type and overlapping spans, matched one-to-one, largest overlap first.",
+    "Attributes are compared on items both (all) annotators have; an unset attribute counts as the value '(none)'. "
+    "Two annotators: Cohen's kappa (computed here); more: Krippendorff's alpha, nominal (the 'krippendorff' package). "
+    "n/a when fewer than two distinct values occur (chance agreement is 1).",
+    "Coreference is compared on mentions both annotators have, each annotator's clusters restricted to them: "
+    "MUC (Vilain et al. 1995, link based) and B-cubed (Bagga and Baldwin 1998, over every shared mention, singletons "
+    "included); both n/a when neither annotator links any two shared mentions.",
+    "Unitizing alpha: Krippendorff's u-alpha (Krippendorff 2004, Content Analysis, 2nd ed.) over the "
+    "document text as continuum, one category per type, computed by this project (no maintained library provides it; "
+    "tested against Krippendorff's worked examples, e.g. alpha = 0.859). Overlapping spans of one type by one annotator are "
+    "merged; documents are concatenated into one continuum; 'all' is 1 - sum(Do) / sum(De) over types.",
+    "n/a: no items on either side (or no variation); never read as 1.0.",
+]
+
+
+# -- pure metrics --------------------------------------------------------------------------
+
+
+def f1(n_a: int, n_b: int, matched: int) -> float | None:
+    return None if n_a + n_b == 0 else 2 * matched / (n_a + n_b)
+
+
+def cohen_kappa(pairs: list[tuple]) -> float | None:
+    """Cohen's kappa for two annotators' values on the same items; None when chance agreement is 1."""
+    n = len(pairs)
+    if not n:
+        return None
+    observed = sum(a == b for a, b in pairs) / n
+    count_a: dict = {}
+    count_b: dict = {}
+    for a, b in pairs:
+        count_a[a] = count_a.get(a, 0) + 1
+        count_b[b] = count_b.get(b, 0) + 1
+    expected = sum(count_a[v] * count_b.get(v, 0) for v in count_a) / (n * n)
+    if expected >= 1:
+        return None
+    return (observed - expected) / (1 - expected)
+
+
+def krippendorff_alpha(items: list[tuple]) -> float | None:
+    """Nominal Krippendorff's alpha (krippendorff package); items are tuples with None for a missing value."""
+    import krippendorff
+    import numpy as np
+
+    pairable = [it for it in items if sum(v is not None for v in it) >= 2]
+    values = sorted({v for it in pairable for v in it if v is not None}, key=str)
+    if len(values) < 2:
+        return None
+    code = {v: i for i, v in enumerate(values)}
+    data = np.array([[np.nan if it[c] is None else code[it[c]] for it in pairable] for c in range(len(pairable[0]))], dtype=float)
+    return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal", value_domain=list(range(len(values)))))
+
+
+def overlap_matches(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> int:
+    """One-to-one matches between overlapping spans, largest overlap first (ties: leftmost)."""
+    candidates = []
+    for i, (s1, e1) in enumerate(a):
+        for j, (s2, e2) in enumerate(b):
+            ov = min(e1, e2) - max(s1, s2)
+            if ov > 0:
+                candidates.append((-ov, s1, s2, i, j))
+    candidates.sort()
+    used_a, used_b = set(), set()
+    for _, _, _, i, j in candidates:
+        if i not in used_a and j not in used_b:
+            used_a.add(i)
+            used_b.add(j)
+    return len(used_a)
+
+
+def muc(key: list[set], response: list[set]) -> tuple[int, int]:
+    """MUC recall counts of `response` against `key`: (sum |K| - |p(K)|, sum |K| - 1)."""
+    where = {m: i for i, c in enumerate(response) for m in c}
+    num = den = 0
+    for cluster in key:
+        parts = {where.get(m, ("single", m)) for m in cluster}
+        num += len(cluster) - len(parts)
+        den += len(cluster) - 1
+    return num, den
+
+
+def b_cubed(key: list[set], response: list[set], mentions: Iterable[str]) -> tuple[float, float, int]:
+    """B-cubed sums over mentions: (sum of precisions, sum of recalls, number of mentions)."""
+    k = {m: c for c in key for m in c}
+    r = {m: c for c in response for m in c}
+    p_sum = r_sum = 0.0
+    n = 0
+    for m in mentions:
+        kc, rc = k.get(m, {m}), r.get(m, {m})
+        common = len(kc & rc)
+        p_sum += common / len(rc)
+        r_sum += common / len(kc)
+        n += 1
+    return p_sum, r_sum, n
+
+
+def restrict(clusters: list[set], keep: set) -> list[set]:
+    """Clusters cut down to the mentions in `keep`; those left with one mention are dropped."""
+    out = [c & keep for c in clusters]
+    return [c for c in out if len(c) >= 2]
+
+
+# -- Krippendorff's unitizing alpha --------------------------------------------------------
+
+
+def segments(units: Iterable[tuple[int, int]], begin: int, end: int) -> list[tuple[int, int, bool]]:
+    """Partition [begin, end) into (start, length, is_unit) segments; overlapping (not touching) units merge."""
+    merged: list[list[int]] = []
+    for s, e in sorted((max(s, begin), min(e, end)) for s, e in units):
+        if e <= s:
+            continue
+        if merged and s < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    out, pos = [], begin
+    for s, e in merged:
+        if s > pos:
+            out.append((pos, s - pos, False))
+        out.append((s, e - s, True))
+        pos = e
+    if pos < end:
+        out.append((pos, end - pos, False))
+    return out
+
+
+def unitizing_distance(g: tuple[int, int, bool], h: tuple[int, int, bool]) -> int:
+    """Krippendorff's squared distance between two overlapping segments of two coders."""
+    (bg, lg, ug), (bh, lh, uh) = g, h
+    if ug and uh:
+        if -lg < bg - bh < lh:
+            return (bg - bh) ** 2 + (bg + lg - bh - lh) ** 2
+        return 0
+    if ug and not uh and lh - lg >= bg - bh >= 0:
+        return lg * lg
+    if uh and not ug and lg - lh >= bh - bg >= 0:
+        return lh * lh
+    return 0
+
+
+def unitizing_observed(a: list[tuple[int, int, bool]], b: list[tuple[int, int, bool]]) -> int:
+    """Sum of squared distances over overlapping segment pairs of two coders (both partition one continuum)."""
+    total = i = j = 0
+    while i < len(a) and j < len(b):
+        total += unitizing_distance(a[i], b[j])
+        if a[i][0] + a[i][1] <= b[j][0] + b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return total
+
+
+@dataclass
+class Unitizing:
+    """Additive parts of u-alpha for one category: documents add up as one continuum cut at their borders."""
+
+    coders: int
+    observed: int = 0  # sum of squared distances over ordered coder pairs
+    length: int = 0
+    units: list[int] = field(default_factory=list)
+    gaps: list[int] = field(default_factory=list)
+
+    def add(self, other: "Unitizing") -> None:
+        if other.coders != self.coders:
+            raise ValueError("unitizing tallies of different numbers of coders")
+        self.observed += other.observed
+        self.length += other.length
+        self.units += other.units
+        self.gaps += other.gaps
+
+    def disagreements(self) -> tuple[float, float]:
+        """(observed, expected) disagreement per Krippendorff (2004)."""
+        m, big_l = self.coders, self.length
+        if not big_l or m < 2:
+            return 0.0, 0.0
+        observed = self.observed / (m * (m - 1) * big_l * big_l)
+        n = len(self.units)
+        if not n:
+            return observed, 0.0
+        gaps = sorted(self.gaps)
+        suffix = [0] * (len(gaps) + 1)
+        for k in range(len(gaps) - 1, -1, -1):
+            suffix[k] = suffix[k + 1] + gaps[k]
+        num = 0.0
+        for lg in self.units:
+            k = bisect.bisect_left(gaps, lg)
+            fits = suffix[k] - (len(gaps) - k) * (lg - 1)  # sum over gaps >= lg of (gap - lg + 1)
+            num += (n - 1) / 3 * (2 * lg**3 - 3 * lg**2 + lg) + lg * lg * fits
+        num *= 2 / big_l
+        den = m * big_l * (m * big_l - 1) - sum(lg * (lg - 1) for lg in self.units)
+        return observed, (num / den if den > 0 else 0.0)
+
+
+def unitizing_tally(coders: list[list[tuple[int, int]]], begin: int, end: int) -> Unitizing:
+    """The u-alpha parts of one category on one continuum [begin, end) coded by every coder in `coders`."""
+    segs = [segments(units, begin, end) for units in coders]
+    tally = Unitizing(coders=len(coders), length=end - begin)
+    for a, b in combinations(segs, 2):
+        tally.observed += 2 * unitizing_observed(a, b)
+    for s in segs:
+        tally.units += [length for _, length, is_unit in s if is_unit]
+        tally.gaps += [length for _, length, is_unit in s if not is_unit]
+    return tally
+
+
+def unitizing_alpha(tallies: Iterable[Unitizing]) -> tuple[float | None, float, float]:
+    """(alpha, Do, De) over one or more categories: 1 - sum(Do) / sum(De); None when De is 0."""
+    do = de = 0.0
+    for t in tallies:
+        o, e = t.disagreements()
+        do += o
+        de += e
+    return (None if de <= 0 else 1 - do / de), do, de
+
+
+# -- tallies of one document, summed over documents ----------------------------------------
+
+
+@dataclass
+class Tally:
+    """Additive counts; keys carry (measure, label, pair) so documents sum without recomputation."""
+
+    f1: dict[tuple, list[int]] = field(default_factory=dict)  # -> [n_a, n_b, matched]
+    attrs: dict[tuple, list[tuple]] = field(default_factory=dict)  # (measure, label) -> item value tuples
+    coref: dict[tuple, list[float]] = field(default_factory=dict)  # -> muc r_num r_den p_num p_den, b3 p r n
+    units: dict[tuple, Unitizing] = field(default_factory=dict)
+
+    def add(self, other: "Tally") -> None:
+        for key, c in other.f1.items():
+            mine = self.f1.setdefault(key, [0, 0, 0])
+            for i in range(3):
+                mine[i] += c[i]
+        for key, items in other.attrs.items():
+            self.attrs.setdefault(key, []).extend(items)
+        for key, c in other.coref.items():
+            mine = self.coref.setdefault(key, [0.0] * len(c))
+            for i, v in enumerate(c):
+                mine[i] += v
+        for key, u in other.units.items():
+            if key in self.units:
+                self.units[key].add(u)
+            else:
+                self.units[key] = Unitizing(u.coders, u.observed, u.length, list(u.units), list(u.gaps))
+
+
+def _by_label(keys: Iterable[str], label_of) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for k in keys:
+        out.setdefault(label_of(k), set()).add(k)
+    return out
+
+
+def _add_f1(tally: Tally, measure: str, labels: Iterable[str], pair: str, a: dict, b: dict, match) -> None:
+    total = [0, 0, 0]
+    for label in labels:
+        ka, kb = a.get(label, set()), b.get(label, set())
+        counts = [len(ka), len(kb), match(ka, kb)]
+        tally.f1[(measure, label, pair)] = counts
+        for i in range(3):
+            total[i] += counts[i]
+    tally.f1[(measure, ALL, pair)] = total
+
+
+def _spans(mentions: dict[str, dict], keys: set[str], span) -> list[tuple[int, int]]:
+    return [span(mentions[k]) for k in sorted(keys)]
+
+
+def document_tally(layers: dict[str, align.Layer], length: int, annotators: list[str], onto: Ontology) -> Tally:
+    """All counts for one document; `annotators` fixes the order of attribute value tuples."""
+    tally = Tally()
+    names = sorted(layers)
+    ent_types, ev_types, roles = onto.entity_names, onto.event_names, onto.role_names
+    ent_span = lambda e: (e["start"], e["end"])  # noqa: E731
+    ev_span = lambda e: (e["trigger"]["start"], e["trigger"]["end"])  # noqa: E731
+    for a, b in combinations(names, 2):
+        la, lb = layers[a], layers[b]
+        pair = f"{a}|{b}"
+        ents = [_by_label(la.entities, lambda k, l=la: l.entities[k]["type"]), _by_label(lb.entities, lambda k, l=lb: l.entities[k]["type"])]
+        _add_f1(tally, "entity_exact", ent_types, pair, ents[0], ents[1], lambda x, y: len(x & y))
+        _add_f1(
+            tally, "entity_overlap", ent_types, pair, ents[0], ents[1],
+            lambda x, y: overlap_matches(_spans(la.entities, x, ent_span), _spans(lb.entities, y, ent_span)),
+        )
+        evs = [_by_label(la.events, lambda k, l=la: l.events[k]["type"]), _by_label(lb.events, lambda k, l=lb: l.events[k]["type"])]
+        _add_f1(tally, "trigger", ev_types, pair, evs[0], evs[1], lambda x, y: len(x & y))
+        args = [_by_label(la.arguments, lambda k, l=la: l.arguments[k]["role"]), _by_label(lb.arguments, lambda k, l=lb: l.arguments[k]["role"])]
+        _add_f1(tally, "argument", roles, pair, args[0], args[1], lambda x, y: len(x & y))
+        for measure, groups, spans in (("entity_ualpha", ents, ent_types), ("trigger_ualpha", evs, ev_types)):
+            mentions = (la.entities, lb.entities) if measure == "entity_ualpha" else (la.events, lb.events)
+            span = ent_span if measure == "entity_ualpha" else ev_span
+            for label in spans:
+                coded = [_spans(mentions[i], groups[i].get(label, set()), span) for i in range(2)]
+                tally.units[(measure, label, pair)] = unitizing_tally(coded, 0, length)
+        for kind in ("entity", "event"):
+            common = set(la.mentions(kind)) & set(lb.mentions(kind))
+            ca, cb = restrict(la.entity_clusters if kind == "entity" else la.event_clusters, common), restrict(
+                lb.entity_clusters if kind == "entity" else lb.event_clusters, common
+            )
+            r_num, r_den = muc(ca, cb)
+            p_num, p_den = muc(cb, ca)
+            p, r, n = b_cubed(ca, cb, sorted(common))
+            tally.coref[(f"coref_{kind}", ALL, pair)] = [r_num, r_den, p_num, p_den, p, r, n, len(common)]
+    # attributes of items at least two annotators share, as tuples over all annotators
+    for measure, pool, attrs_of in (
+        ("entity_attribute", "entities", align.entity_attributes),
+        ("event_attribute", "events", align.event_attributes),
+    ):
+        keys = sorted({k for lay in layers.values() for k in getattr(lay, pool)})
+        for key in keys:
+            have = [getattr(layers[n], pool).get(key) if n in layers else None for n in annotators]
+            if sum(x is not None for x in have) < 2:
+                continue
+            values = [attrs_of(onto, item) if item is not None else None for item in have]
+            first = next(v for v in values if v is not None)
+            for name in first:
+                tally.attrs.setdefault((measure, name), []).append(
+                    tuple(None if v is None else (NONE_VALUE if v.get(name) is None else v.get(name)) for v in values)
+                )
+    return tally
+
+
+# -- figures from tallies ------------------------------------------------------------------
+
+
+def _mean(values: list[float | None]) -> float | None:
+    got = [v for v in values if v is not None]
+    return sum(got) / len(got) if got else None
+
+
+def _pairs_of(keys: Iterable[tuple], measure: str, label: str) -> list[str]:
+    return sorted({k[2] for k in keys if k[0] == measure and k[1] == label})
+
+
+def figures(tally: Tally, annotators: list[str], onto: Ontology, scope: int = 2) -> list[dict]:
+    """Rows {measure, label, statistic, value, pairs or items} for every measure and label; `scope` is how
+    many annotators are compared (two: Cohen's kappa for attributes; more: Krippendorff's alpha)."""
+    rows: list[dict] = []
+    labels = {
+        "entity_exact": onto.entity_names, "entity_overlap": onto.entity_names, "entity_ualpha": onto.entity_names,
+        "trigger": onto.event_names, "trigger_ualpha": onto.event_names, "argument": onto.role_names,
+    }
+    for measure in ("entity_exact", "entity_overlap", "entity_ualpha", "trigger", "trigger_ualpha", "argument"):
+        for label in (ALL, *labels[measure]):
+            if measure.endswith("ualpha"):
+                rows.append(_ualpha_row(tally, measure, label, labels[measure]))
+            else:
+                rows.append(_f1_row(tally, measure, label))
+    for measure, attrs in (("entity_attribute", onto.entity_attributes), ("event_attribute", onto.event_attributes)):
+        names = [a.name for a in attrs] + (["normalized"] if measure == "entity_attribute" else [])
+        for name in names:
+            rows.append(_attr_row(tally.attrs.get((measure, name), []), measure, name, annotators, scope))
+    for kind in ("entity", "event"):
+        rows += _coref_rows(tally, kind)
+    return rows
+
+
+def _f1_row(tally: Tally, measure: str, label: str) -> dict:
+    pairs = []
+    for pair in _pairs_of(tally.f1, measure, label):
+        n_a, n_b, matched = tally.f1[(measure, label, pair)]
+        a, b = pair.split("|")
+        pairs.append({"a": a, "b": b, "n_a": n_a, "n_b": n_b, "matched": matched, "value": f1(n_a, n_b, matched)})
+    return {"measure": measure, "label": label, "statistic": "F1", "value": _mean([p["value"] for p in pairs]), "pairs": pairs}
+
+
+def _ualpha_row(tally: Tally, measure: str, label: str, all_labels) -> dict:
+    pairs = []
+    for pair in _pairs_of(tally.units, measure, all_labels[0]):
+        parts = [tally.units[(measure, lab, pair)] for lab in (all_labels if label == ALL else [label])]
+        value, do, de = unitizing_alpha(parts)
+        a, b = pair.split("|")
+        pairs.append({
+            "a": a, "b": b, "value": value, "observed": do, "expected": de, "length": parts[0].length,
+            "units": sum(len(p.units) for p in parts),
+        })
+    return {"measure": measure, "label": label, "statistic": "u-alpha", "value": _mean([p["value"] for p in pairs]), "pairs": pairs}
+
+
+def _attr_row(items: list[tuple], measure: str, name: str, annotators: list[str], scope: int) -> dict:
+    present = [i for i in range(len(annotators)) if any(it[i] is not None for it in items)]
+    row = {"measure": measure, "label": name, "pairs": []}
+    if len(present) == 2 or (not present and scope == 2):
+        pairs = [(it[present[0]], it[present[1]]) for it in items if it[present[0]] is not None and it[present[1]] is not None] if present else []
+        agreed = sum(a == b for a, b in pairs)
+        row.update(statistic="Cohen's kappa", value=cohen_kappa(pairs), items=len(pairs), agreed=agreed)
+    else:
+        pairable = [it for it in items if sum(v is not None for v in it) >= 2]
+        agreed = sum(len({v for v in it if v is not None}) == 1 for it in pairable)
+        row.update(statistic="Krippendorff's alpha", value=krippendorff_alpha(pairable) if pairable else None,
+                   items=len(pairable), agreed=agreed)
+    return row
+
+
+def _coref_rows(tally: Tally, kind: str) -> list[dict]:
+    muc_pairs, b3_pairs = [], []
+    for pair in _pairs_of(tally.coref, f"coref_{kind}", ALL):
+        r_num, r_den, p_num, p_den, p_sum, r_sum, n, common = tally.coref[(f"coref_{kind}", ALL, pair)]
+        a, b = pair.split("|")
+        links = {"a": a, "b": b, "links_a": int(r_den), "links_b": int(p_den), "mentions": int(common)}
+        if r_den + p_den == 0:
+            muc_pairs.append({**links, "precision": None, "recall": None, "value": None})
+            b3_pairs.append({**links, "precision": None, "recall": None, "value": None})
+            continue
+        rec = r_num / r_den if r_den else 0.0
+        prec = p_num / p_den if p_den else 0.0
+        muc_pairs.append({**links, "precision": prec, "recall": rec, "value": _harmonic(prec, rec)})
+        bp, br = p_sum / n, r_sum / n
+        b3_pairs.append({**links, "precision": bp, "recall": br, "value": _harmonic(bp, br)})
+    return [
+        {"measure": f"coref_{kind}_muc", "label": ALL, "statistic": "MUC F1", "value": _mean([p["value"] for p in muc_pairs]), "pairs": muc_pairs},
+        {"measure": f"coref_{kind}_b3", "label": ALL, "statistic": "B-cubed F1", "value": _mean([p["value"] for p in b3_pairs]), "pairs": b3_pairs},
+    ]
+
+
+def _harmonic(p: float, r: float) -> float:
+    return 0.0 if p + r == 0 else 2 * p * r / (p + r)
+
+
+# -- the command's work --------------------------------------------------------------------
+
+
+def agree(paths: Iterable[str | Path], corpus_dir: str | Path = "corpus", annotators: list[str] | None = None) -> dict:
+    """The agreement report over every document with two or more layers, read one document at a time."""
+    onto = load_ontology()
+    found = align.collect(paths, annotators)
+    everyone = sorted({a for layers in found.values() for a in layers})
+    overall = Tally()
+    documents, skipped = [], []
+    for doc, files in found.items():
+        if len(files) < 2:
+            skipped.append({"document": doc, "annotators": list(files), "reason": "fewer than two annotator layers"})
+            continue
+        records = align.load(doc, files)
+        document = align.read_document(corpus_dir, doc)
+        align.check_hashes(doc, document, records, files)
+        layers = {a: align.index_layer(r) for a, r in records.items()}
+        tally = document_tally(layers, len(document["text"]), everyone, onto)
+        overall.add(tally)
+        notes = [f"{a}: {len(lay.duplicates)} items with a repeated key ignored" for a, lay in layers.items() if lay.duplicates]
+        rows = figures(tally, everyone, onto, len(layers))
+        documents.append({"document": doc, "annotators": list(layers), "rows": rows, "notes": notes})
+    used = sorted({a for d in documents for a in d["annotators"]})
+    return {
+        "annotators": used,
+        "documents": documents,
+        "skipped": skipped,
+        "overall": figures(overall, everyone, onto, len(used)) if documents else [],
+        "legend": LEGEND,
+    }
+
+
+# -- rendering -----------------------------------------------------------------------------
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+
+
+def counts_text(row: dict) -> str:
+    """The counts behind a figure, in words short enough for a table cell."""
+    if "items" in row:
+        return f"items={row['items']} agreed={row['agreed']}"
+    parts = []
+    for p in row["pairs"]:
+        if row["statistic"] == "F1":
+            parts.append(f"{p['a']}={p['n_a']} {p['b']}={p['n_b']} matched={p['matched']}")
+        elif row["statistic"] == "u-alpha":
+            parts.append(f"{p['a']}/{p['b']}: units={p['units']} length={p['length']} Do={p['observed']:.4f} De={p['expected']:.4f}")
+        else:
+            extra = f" P={_fmt(p['precision'])} R={_fmt(p['recall'])}" if p["value"] is not None else ""
+            parts.append(f"{p['a']}/{p['b']}: links {p['links_a']}/{p['links_b']} on {p['mentions']} shared mentions{extra}")
+    if len(row["pairs"]) > 1 and row["statistic"] == "F1":
+        parts = [f"{p['a']}/{p['b']} {_fmt(p['value'])}: {p['n_a']}/{p['n_b']} matched {p['matched']}" for p in row["pairs"]]
+        return "mean of pairs; " + "; ".join(parts)
+    return "; ".join(parts)
+
+
+def _has_items(row: dict) -> bool:
+    if row["label"] == ALL or "items" in row:
+        return True
+    if row["statistic"] == "F1":
+        return any(p["n_a"] + p["n_b"] for p in row["pairs"])
+    if row["statistic"] == "u-alpha":
+        return any(p["units"] for p in row["pairs"])
+    return True
+
+
+def _table_rows(rows: list[dict], compact: bool) -> list[tuple[str, str, str, str]]:
+    out = []
+    for row in rows:
+        if compact and not _has_items(row):
+            continue
+        name = MEASURES[row["measure"]]
+        if row["measure"].endswith("_attribute"):
+            name += f" ({row['statistic']})"
+        out.append((name, row["label"], _fmt(row["value"]), counts_text(row)))
+    return out
+
+
+def _sections(report: dict) -> list[tuple[str, list[tuple[str, str, str, str]], list[str]]]:
+    sections = []
+    for d in report["documents"]:
+        sections.append((f"{d['document']} ({', '.join(d['annotators'])})", _table_rows(d["rows"], True), d["notes"]))
+    if report["documents"]:
+        title = f"overall: documents {len(report['documents'])}, annotators {', '.join(report['annotators'])}"
+        sections.append((title, _table_rows(report["overall"], False), []))
+    return sections
+
+
+def render_table(report: dict) -> str:
+    lines = []
+    head = ("measure", "label", "value", "counts")
+    for title, rows, notes in _sections(report):
+        lines.append(f"== {title} ==")
+        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(3)]
+        for r in [head, *rows]:
+            lines.append("  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3])
+        lines += [f"note: {n}" for n in notes]
+        lines.append("")
+    lines += [f"skipped {s['document']}: {s['reason']} ({', '.join(s['annotators'])})" for s in report["skipped"]]
+    if not report["documents"]:
+        lines.append("no document has two or more annotator layers: nothing to compare")
+    lines.append("")
+    lines.append("legend:")
+    lines += [f"- {item}" for item in report["legend"]]
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(report: dict) -> str:
+    lines = ["# Inter-annotator agreement", ""]
+    for title, rows, notes in _sections(report):
+        lines += [f"## {title}", "", "| measure | label | value | counts |", "| --- | --- | ---: | --- |"]
+        lines += [f"| {a} | {b} | {c} | {d.replace('|', '/')} |" for a, b, c, d in rows]
+        lines += [""] + [f"Note: {n}" for n in notes] + ([""] if notes else [])
+    if report["skipped"]:
+        lines += ["## Skipped", ""] + [f"- {s['document']}: {s['reason']} ({', '.join(s['annotators'])})" for s in report["skipped"]] + [""]
+    if not report["documents"]:
+        lines += ["No document has two or more annotator layers: nothing to compare.", ""]
+    lines += ["## Legend", ""] + [f"- {item}" for item in report["legend"]]
+    return "\n".join(lines) + "\n"
+
+
+def render_json(report: dict) -> str:
+    import orjson
+
+    return orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n"
+
+
+RENDERERS = {"table": render_table, "json": render_json, "markdown": render_markdown}

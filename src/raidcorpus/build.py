@@ -1,0 +1,318 @@
+"""build: corpus + gold + layers + clusters -> a versioned Parquet dataset folder.
+
+Writes dist/raid-attack-events/ (with text) and its standoff twin (no article text), each with
+a dataset card, croissant.json, release.json and MANIFEST.sha256. Documents are streamed split
+by split and written in row-group batches, so memory does not grow with the corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import card, croissant, release, rows
+from .errors import UserError
+from .features import CONFIGS, STANDOFF_CONFIGS, for_config
+from .io import ReadError, read_json, read_yaml
+
+NAME = "raid-attack-events"
+BATCH_ROWS = 512
+# Fixed writer options: the same rows give the same bytes (created_by names the pyarrow version).
+PARQUET_OPTIONS = dict(
+    compression="zstd",
+    compression_level=9,
+    use_dictionary=True,
+    write_statistics=True,
+    version="2.6",
+    data_page_size=1 << 20,
+)
+
+
+def parquet_name(split: str) -> str:
+    return f"{split}-00000-of-00001.parquet"
+
+
+class ParquetSink:
+    """Rows in, Parquet row groups out, typed by explicit Features."""
+
+    def __init__(self, path: Path, config: str):
+        self.features = for_config(config)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer = pq.ParquetWriter(path, self.features.arrow_schema, **PARQUET_OPTIONS)
+        self.pending: list[dict] = []
+        self.count = 0
+
+    def add(self, row: dict) -> None:
+        self.pending.append(self.features.encode_example(row))
+        self.count += 1
+        if len(self.pending) >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.writer.write_table(pa.Table.from_pylist(self.pending, schema=self.features.arrow_schema))
+            self.pending = []
+
+    def close(self) -> None:
+        self.flush()
+        self.writer.close()
+
+
+@dataclass
+class Stats:
+    """What the card reports, counted while the rows stream past."""
+
+    rows: dict[str, dict[str, int]] = field(default_factory=dict)
+    entity_types: Counter = field(default_factory=Counter)
+    event_types: Counter = field(default_factory=Counter)
+    annotators: set = field(default_factory=set)
+    layers: int = 0
+    documents: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "rows": self.rows,
+            "entity_types": dict(sorted(self.entity_types.items())),
+            "event_types": dict(sorted(self.event_types.items())),
+            "annotators": sorted(self.annotators),
+            "layers": self.layers,
+            "documents": self.documents,
+        }
+
+
+# --- reading the repository ---------------------------------------------------------------
+
+
+def _read(path: Path, root: Path):
+    try:
+        return read_yaml(path) if path.suffix in (".yaml", ".yml") else read_json(path)
+    except ReadError as e:
+        raise UserError(e.problem.line().replace(str(root) + "/", "", 1)) from None
+
+
+def read_splits(root: Path) -> dict[str, list[str]]:
+    path = root / "splits.yaml"
+    if not path.is_file():
+        raise UserError("splits.yaml: missing: list every document id under a split (train, validation, test)")
+    rec = _read(path, root)
+    if not isinstance(rec, dict) or rec.get("kind") != "splits" or not isinstance(rec.get("splits"), dict):
+        raise UserError("splits.yaml: not a record of kind 'splits' with a 'splits' mapping")
+    seen: dict[str, str] = {}
+    for split, ids in rec["splits"].items():
+        for doc in ids or []:
+            if doc in seen:
+                raise UserError(f"splits.yaml /splits/{split} [duplicate-id] document {doc} is also in split {seen[doc]}")
+            seen[doc] = split
+    return {split: list(ids) for split, ids in rec["splits"].items() if ids}
+
+
+def read_clusters(root: Path) -> list[dict]:
+    path = root / "annotations" / "clusters.yaml"
+    if not path.is_file():
+        return []
+    rec = _read(path, root)
+    if not isinstance(rec, dict) or rec.get("kind") != "event_clusters":
+        raise UserError("annotations/clusters.yaml: not a record of kind 'event_clusters'")
+    return rec.get("clusters") or []
+
+
+def layer_paths(root: Path, doc: str) -> list[Path]:
+    folder = root / "annotations" / doc
+    return sorted(p for p in folder.glob("*.json") if not p.name.startswith(".")) if folder.is_dir() else []
+
+
+def span_problems(where: str, text: str, ann: dict) -> list[str]:
+    """Every entity and trigger must slice the text to its stated string."""
+    out = []
+    spans = [(f"/entities/{i}", e) for i, e in enumerate(ann["entities"])]
+    spans += [(f"/events/{i}/trigger", v["trigger"]) for i, v in enumerate(ann["events"])]
+    for ptr, s in spans:
+        got = text[s["start"] : s["end"]]
+        if got != s["text"]:
+            out.append(f"{where} {ptr} [span-text-mismatch] text[{s['start']}:{s['end']}] is {got!r}, not {s['text']!r}")
+    return out
+
+
+def load_document(root: Path, doc_id: str) -> tuple[dict, dict, list[dict]]:
+    """The corpus record, the gold layer and every layer (gold included) of a document, checked."""
+    doc = _read(root / "corpus" / f"{doc_id}.json", root)
+    gold_path = root / "annotations" / doc_id / "gold.json"
+    if not gold_path.is_file():
+        raise UserError(
+            f"annotations/{doc_id}/gold.json: document {doc_id} has no gold layer: adjudicate it "
+            f"('raidcorpus adjudicate') or leave it out of splits.yaml"
+        )
+    layers = [_read(p, root) for p in layer_paths(root, doc_id)]
+    problems = []
+    for path, ann in zip(layer_paths(root, doc_id), layers):
+        where = f"{path.relative_to(root)} doc={doc_id}"
+        if ann.get("text_sha256") != doc["sha256"]:
+            problems.append(f"{where} /text_sha256 [text-hash-mismatch] the layer was made on another text")
+        else:
+            problems += span_problems(where, doc["text"], ann)
+    if problems:
+        more = f" (and {len(problems) - 1} more: run 'raidcorpus validate')" if len(problems) > 1 else ""
+        raise UserError(problems[0] + more)
+    gold = next(a for a in layers if a["annotator"] == "gold")
+    return doc, gold, layers
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+def _nlp():
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
+def _cluster_split(clusters: list[dict], split_of: dict[str, str], warnings: list[str]) -> dict[str, str]:
+    """A cross-document cluster's row goes to the split of its first member document."""
+    out = {}
+    for c in clusters:
+        splits = [split_of.get(m["document"]) for m in c["members"]]
+        if None in splits:
+            missing = c["members"][splits.index(None)]["document"]
+            raise UserError(f"annotations/clusters.yaml cluster={c['id']} [unknown-document] member document {missing} is in no split of splits.yaml")
+        if len(set(splits)) > 1:
+            warnings.append(f"cluster {c['id']} spans splits {', '.join(dict.fromkeys(splits))}: its events row goes to {splits[0]}")
+        out[c["id"]] = splits[0]
+    return out
+
+
+def write_split_files(folder: Path, configs, split: str) -> dict[str, ParquetSink]:
+    return {c: ParquetSink(folder / c / parquet_name(split), c) for c in configs}
+
+
+@dataclass
+class Result:
+    out: Path
+    standoff_out: Path
+    version: str
+    stats: dict
+    warnings: list[str]
+    released: list[Path]
+
+
+def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | None = None, make_release: bool = False) -> Result:
+    """Build both folders; refuse a version whose committed release manifest they would not reproduce."""
+    release.check_version(version)
+    date, notes = release.changelog_section(root / "CHANGELOG.md", version)
+    standoff_out = standoff_out or out.with_name(out.name + "-standoff")
+    splits = read_splits(root)
+    split_of = {doc: s for s, ids in splits.items() for doc in ids}
+    corpus_ids = {p.stem for p in (root / "corpus").glob("*.json")}
+    unlisted = sorted(corpus_ids - set(split_of))
+    if unlisted:
+        raise UserError(f"corpus/{unlisted[0]}.json: document {unlisted[0]} is in no split of splits.yaml ({len(unlisted)} such)")
+    missing = [d for d in split_of if d not in corpus_ids]
+    if missing:
+        raise UserError(f"splits.yaml [unknown-document] document {missing[0]} is not in corpus/")
+    if not split_of:
+        raise UserError("splits.yaml lists no documents: there is nothing to build")
+
+    clusters = read_clusters(root)
+    cross = rows.cross_index(clusters)
+    warnings: list[str] = []
+    cluster_split = _cluster_split(clusters, split_of, warnings)
+    table = rows.ClusterTable(clusters)
+    for doc_id in sorted(table.wanted):
+        if doc_id not in split_of:
+            raise UserError(f"annotations/clusters.yaml [unknown-document] document {doc_id} is in no split of splits.yaml")
+        doc, gold, layers = load_document(root, doc_id)
+        table.add(rows.document_row(doc, gold, [], cross))
+    if table.problems:
+        raise UserError(table.problems[0])
+
+    tmp_full = out.with_name(f".{out.name}.partial")
+    tmp_off = standoff_out.with_name(f".{standoff_out.name}.partial")
+    for t in (tmp_full, tmp_off):
+        shutil.rmtree(t, ignore_errors=True)
+    stats = Stats()
+    nlp = _nlp()
+    for split, ids in splits.items():
+        full = write_split_files(tmp_full, CONFIGS, split)
+        off = write_split_files(tmp_off, STANDOFF_CONFIGS, split)
+        for doc_id in ids:
+            doc, gold, layers = load_document(root, doc_id)
+            names = [a["annotator"] for a in layers if a["annotator"] != "gold"]
+            row = rows.document_row(doc, gold, names, cross)
+            full["documents"].add(row)
+            off["documents"].add(rows.strip_document(row))
+            for r in rows.ner_rows(row, nlp):
+                full["ner"].add(r)
+            for r in rows.mention_rows(row):
+                full["events"].add(r)
+            for ann in layers:
+                arow = rows.annotator_row(ann, cross)
+                full["annotators"].add(arow)
+                off["annotators"].add(rows.strip_layer(arow))
+            stats.documents += 1
+            stats.layers += len(names)
+            stats.annotators.update(names)
+            stats.entity_types.update(e["type"] for e in row["entities"])
+            stats.event_types.update(v["type"] for v in row["events"])
+        for c in clusters:
+            if cluster_split[c["id"]] == split:
+                full["events"].add(table.row(c))
+                off["clusters"].add(rows.cluster_record_row(c))
+        for config, sink in list(full.items()) + [("standoff/" + k, v) for k, v in off.items()]:
+            sink.close()
+            stats.rows.setdefault(config, {})[split] = sink.count
+
+    facts = {
+        "name": NAME,
+        "version": version,
+        "date": date,
+        "changelog": notes,
+        "schema_version": _schema_version(),
+        "splits": list(splits),
+        "stats": stats.as_dict(),
+        "agreement": card.agreement(root),
+    }
+    finish(tmp_full, facts, "full")
+    finish(tmp_off, facts, "standoff")
+
+    released = []
+    for folder, variant in ((tmp_full, "full"), (tmp_off, "standoff")):
+        manifest = (folder / release.MANIFEST).read_text(encoding="utf-8")
+        release.compare_release(manifest, release.release_file(root, version, variant), version)
+    for tmp, final in ((tmp_full, out), (tmp_off, standoff_out)):
+        shutil.rmtree(final, ignore_errors=True)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp.rename(final)
+    if make_release:
+        for folder, variant in ((out, "full"), (standoff_out, "standoff")):
+            target = release.release_file(root, version, variant)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes((folder / release.MANIFEST).read_bytes())
+            released.append(target)
+    return Result(out, standoff_out, version, stats.as_dict(), warnings, released)
+
+
+def finish(folder: Path, facts: dict, variant: str) -> None:
+    """Card, croissant.json, release.json and manifest for a folder whose Parquet files are written."""
+    configs = CONFIGS if variant == "full" else STANDOFF_CONFIGS
+    facts = {**facts, "variant": variant, "configs": list(configs)}
+    rows_key = (lambda c: c) if variant == "full" else (lambda c: "standoff/" + c)
+    facts["num_rows"] = {c: facts["stats"]["rows"].get(rows_key(c), {}) for c in configs}
+    kept = {k: v for k, v in facts.items() if k != "stats"}
+    kept["stats"] = {k: v for k, v in facts["stats"].items() if k != "rows"}
+    (folder / "release.json").write_text(json.dumps(kept, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    (folder / "README.md").write_text(card.render(folder, kept), encoding="utf-8")
+    (folder / "croissant.json").write_text(croissant.render(folder, kept), encoding="utf-8")
+    release.write_manifest(folder)
+
+
+def _schema_version() -> str:
+    from . import ontology
+
+    return ontology.load().version

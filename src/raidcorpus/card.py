@@ -1,0 +1,222 @@
+"""The dataset card (README.md): YAML the loader reads, prose a researcher reads, figures from data.
+
+The YAML front matter declares each config's data files and typed features (taken from the
+same Features the Parquet files were written with); the prose comes from a template in
+templates/ filled with counts, agreement figures and a worked example row of the folder itself.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+import pyarrow.parquet as pq
+import yaml
+from datasets import ClassLabel, List
+
+from .errors import UserError
+from .features import for_config
+
+LICENSES = {
+    # The articles belong to their publishers: the full variant is for research use under the
+    # exceptions that allow it; the standoff variant holds only the annotations (CC BY 4.0).
+    "full": ("other", "News article texts remain the property of their publishers; annotations CC BY 4.0."),
+    "standoff": ("cc-by-4.0", "Annotations only, CC BY 4.0; no article text is distributed."),
+}
+AGREEMENT_MEASURES = (
+    ("entity_exact", "all", "Entity spans (exact match, F1)"),
+    ("entity_overlap", "all", "Entity spans (overlap, F1)"),
+    ("trigger", "all", "Event triggers (F1)"),
+    ("argument", "all", "Event arguments (F1)"),
+    ("coref_entity_b3", "all", "Entity coreference (B-cubed F1)"),
+    ("coref_event_b3", "all", "Event coreference (B-cubed F1)"),
+)
+
+
+# --- agreement hook ---------------------------------------------------------------------
+
+
+def agreement(root: Path) -> dict | None:
+    """Headline agreement figures from raidcorpus.agree over the annotator layers (None if there are none)."""
+    try:
+        from . import agree
+    except ImportError:  # HOOK: the agreement module is not installed in this checkout
+        return None
+    annotations = root / "annotations"
+    if not annotations.is_dir():
+        return None
+    try:
+        report = agree.agree([annotations], root / "corpus")
+    except UserError:
+        return None
+    if not report["documents"]:
+        return None
+    rows = {(r["measure"], r["label"]): r for r in report["overall"]}
+    figures = []
+    for measure, label, title in AGREEMENT_MEASURES:
+        r = rows.get((measure, label))
+        if r is not None:
+            figures.append({"measure": title, "value": _round(r["value"])})
+    for r in report["overall"]:
+        if r["measure"] == "event_attribute":
+            figures.append({"measure": f"Event attribute {r['label']} ({r['statistic']})", "value": _round(r["value"])})
+    return {"documents": len(report["documents"]), "annotators": report["annotators"], "figures": figures}
+
+
+def _round(v):
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else round(v, 3)
+
+
+# --- front matter -------------------------------------------------------------------------
+
+
+def _num_bytes(path: Path) -> int:
+    """Uncompressed size of a Parquet file's data, from its footer (stable for the same rows)."""
+    meta = pq.ParquetFile(path).metadata
+    return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+
+
+def front_matter(folder: Path, facts: dict) -> dict:
+    from .build import parquet_name
+
+    license_id, license_note = LICENSES[facts["variant"]]
+    configs, infos = [], []
+    for name in facts["configs"]:
+        splits = [s for s in facts["splits"] if s in facts["num_rows"].get(name, {})]
+        entry = {"config_name": name, "data_files": [{"split": s, "path": f"{name}/{parquet_name(s)}"} for s in splits]}
+        if name == "documents":
+            entry["default"] = True
+        configs.append(entry)
+        infos.append(
+            {
+                "config_name": name,
+                "features": for_config(name)._to_yaml_list(),
+                "splits": [
+                    {"name": s, "num_bytes": _num_bytes(folder / name / parquet_name(s)), "num_examples": facts["num_rows"][name][s]}
+                    for s in splits
+                ],
+            }
+        )
+    meta = {
+        "pretty_name": "Raid and attack events" + (" (standoff)" if facts["variant"] == "standoff" else ""),
+        "language": ["en"],
+        "license": license_id,
+        "task_categories": ["token-classification"],
+        "task_ids": ["named-entity-recognition"],
+        "tags": ["event-extraction", "terrorism", "coreference", "news"],
+        "size_categories": [_size_category(facts["stats"]["documents"])],
+        "version": facts["version"],
+        "configs": configs,
+        "dataset_info": infos,
+    }
+    if license_id == "other":
+        meta["license_name"] = "news-articles-research-use"
+    return meta
+
+
+def _size_category(n: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return name
+    return "1M<n<10M"
+
+
+# --- example row --------------------------------------------------------------------------
+
+
+def readable(feature, value):
+    """A row with ClassLabel integers turned back into their names."""
+    if value is None:
+        return None
+    if isinstance(feature, ClassLabel):
+        return feature.int2str(value) if value >= 0 else None
+    if isinstance(feature, List):
+        return [readable(feature.feature, v) for v in value]
+    if isinstance(feature, dict):
+        return {k: readable(f, value.get(k)) for k, f in feature.items()}
+    return value
+
+
+def example_row(folder: Path, facts: dict) -> str:
+    """The first documents row of the first split, shortened for reading."""
+    from .build import parquet_name
+
+    split = next(s for s in facts["splits"] if s in facts["num_rows"]["documents"])
+    table = pq.ParquetFile(folder / "documents" / parquet_name(split)).read_row_group(0)
+    row = readable(for_config("documents"), table.slice(0, 1).to_pylist()[0])
+    if row["text"] and len(row["text"]) > 160:
+        row["text"] = row["text"][:160] + "…"
+    for key, keep in (("entities", 2), ("events", 1), ("entity_clusters", 1), ("event_clusters", 1)):
+        if len(row[key]) > keep:
+            row[key] = row[key][:keep] + [f"… {len(row[key]) - keep} more"]
+    return json.dumps(row, indent=2, ensure_ascii=False)
+
+
+# --- the card -----------------------------------------------------------------------------
+
+
+def _table(counts: dict) -> str:
+    if not counts:
+        return "(none)"
+    lines = ["| type | mentions |", "| --- | ---: |"]
+    lines += [f"| {k} | {v} |" for k, v in counts.items()]
+    return "\n".join(lines)
+
+
+def _rows_table(facts: dict) -> str:
+    splits = facts["splits"]
+    lines = ["| config | " + " | ".join(splits) + " |", "| --- |" + " ---: |" * len(splits)]
+    for name in facts["configs"]:
+        lines.append(f"| {name} | " + " | ".join(str(facts["num_rows"][name].get(s, 0)) for s in splits) + " |")
+    return "\n".join(lines)
+
+
+def _agreement_text(facts: dict) -> str:
+    a = facts.get("agreement")
+    if not a:
+        return (
+            "No document of this version has two or more annotator layers, so no agreement figures are given "
+            "(they are filled in by `raidcorpus build` from `raidcorpus agree` when there are)."
+        )
+    lines = [
+        f"Computed by `raidcorpus agree` over {a['documents']} document(s) annotated by "
+        f"{', '.join(a['annotators'])}, before adjudication:",
+        "",
+        "| measure | value |",
+        "| --- | ---: |",
+    ]
+    lines += [f"| {f['measure']} | {_fmt(f['value'])} |" for f in a["figures"]]
+    return "\n".join(lines)
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def render(folder: Path, facts: dict) -> str:
+    template = resources.files("raidcorpus").joinpath("templates", f"dataset_card_{facts['variant']}.md").read_text(encoding="utf-8")
+    common = resources.files("raidcorpus").joinpath("templates", "dataset_card_common.md").read_text(encoding="utf-8")
+    stats = facts["stats"]
+    values = {
+        "version": facts["version"],
+        "date": facts["date"],
+        "year": facts["date"][:4],
+        "changelog": facts["changelog"],
+        "schema_version": facts["schema_version"],
+        "documents": stats["documents"],
+        "layers": stats["layers"],
+        "annotator_count": len(stats["annotators"]),
+        "rows_table": _rows_table(facts),
+        "entity_table": _table(stats["entity_types"]),
+        "event_table": _table(stats["event_types"]),
+        "agreement": _agreement_text(facts),
+        "example": example_row(folder, facts),
+        "license_note": LICENSES[facts["variant"]][1],
+        "configs": ", ".join(f"`{c}`" for c in facts["configs"]),
+    }
+    body = Template(template).substitute(values) + "\n" + Template(common).substitute(values)
+    head = yaml.safe_dump(front_matter(folder, facts), sort_keys=False, allow_unicode=True, width=1000)
+    return f"---\n{head}---\n\n{body}"

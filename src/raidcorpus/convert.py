@@ -1,0 +1,375 @@
+"""Label Studio results <-> annotation records: pure functions, both directions, no network.
+
+A Label Studio annotation is a flat list of results. Spans come from the `entity` and
+`event` labels, attributes from per-region choices and text areas that reuse the span's
+region id, arguments from relations labelled with a role (trigger -> filler) and
+coreference from relations labelled `coref`. Offsets are code points into the task text;
+`value.text` is never trusted: the span text is always `text[start:end]`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from . import ontology
+from .ls_config import COREF, ENTITY, EVENT, NORMALIZED, TEXT
+
+# What can make a result unconvertible: slug -> meaning. Such results stay in the raw export.
+ISSUES = {
+    "offset-outside-text": "a span whose offsets are not inside the task text",
+    "unknown-label": "a label, relation label or choice the ontology does not define",
+    "duplicate-region": "two spans with the same region id",
+    "multiple-labels": "a span with more than one label",
+    "choice-without-region": "a per-region choice or text area whose region does not exist",
+    "attribute-out-of-scope": "an attribute on a region it does not apply to",
+    "bad-normalized": "a normalized value in the wrong form (TIME: ISO 8601, NUM: integer)",
+    "dangling-relation": "a relation whose end is not a span",
+    "bad-relation": "a relation between the wrong kinds of regions",
+    "unknown-result": "a result of a type or control the config does not define",
+}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One result that could not be converted, addressed by task, annotation and region id."""
+
+    task: int | str | None
+    annotation: int | str | None
+    region: str | None
+    slug: str
+    message: str
+
+    def line(self) -> str:
+        return f"task={self.task} annotation={self.annotation} region={self.region or '-'} [{self.slug}] {self.message}"
+
+
+@dataclass
+class Converted:
+    record: dict
+    issues: list[Issue] = field(default_factory=list)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+def record_id(region_id: str) -> str:
+    """A record id from a Label Studio region id (kept as is when it already fits the schema's Id)."""
+    rid = str(region_id)
+    if _ID.match(rid):
+        return rid
+    return ("r" + re.sub(r"[^A-Za-z0-9_.:-]", "_", rid))[:128]
+
+
+def _iso_pattern() -> re.Pattern:
+    return re.compile(ontology.load_schema()["$defs"]["IsoTime"]["pattern"])
+
+
+def _first(value: dict, key: str):
+    items = value.get(key)
+    return items if isinstance(items, list) else None
+
+
+# --- records -> Label Studio ---------------------------------------------------------------
+
+
+def _span_value(start: int, end: int, text: str) -> dict:
+    return {"start": start, "end": end, "text": text}
+
+
+def record_to_results(record: dict) -> list[dict]:
+    """The Label Studio results for an annotation record (region ids = entity and event ids)."""
+    results: list[dict] = []
+
+    def region(rid, control, start, end, text, label):
+        value = _span_value(start, end, text) | {"labels": [label]}
+        results.append({"id": rid, "from_name": control, "to_name": TEXT, "type": "labels", "value": value})
+
+    def choice(rid, name, start, end, text, chosen):
+        value = _span_value(start, end, text) | {"choices": [chosen]}
+        results.append({"id": rid, "from_name": name, "to_name": TEXT, "type": "choices", "value": value})
+
+    for e in record.get("entities", ()):
+        region(e["id"], ENTITY, e["start"], e["end"], e["text"], e["type"])
+        for name, chosen in sorted(e.get("attributes", {}).items()):
+            choice(e["id"], name, e["start"], e["end"], e["text"], chosen)
+        if e.get("normalized") is not None:
+            value = {"start": e["start"], "end": e["end"], "text": [str(e["normalized"])]}
+            results.append({"id": e["id"], "from_name": NORMALIZED, "to_name": TEXT, "type": "textarea", "value": value})
+    for ev in record.get("events", ()):
+        t = ev["trigger"]
+        region(ev["id"], EVENT, t["start"], t["end"], t["text"], ev["type"])
+        for name, chosen in sorted(ev.get("attributes", {}).items()):
+            choice(ev["id"], name, t["start"], t["end"], t["text"], chosen)
+    for ev in record.get("events", ()):
+        roles: dict[str, list[str]] = {}
+        for a in ev.get("arguments", ()):
+            roles.setdefault(a["entity"], [])
+            if a["role"] not in roles[a["entity"]]:
+                roles[a["entity"]].append(a["role"])
+        for entity, labels in roles.items():
+            results.append({"type": "relation", "from_id": ev["id"], "to_id": entity, "direction": "right", "labels": labels})
+    for key in ("entity_clusters", "event_clusters"):
+        for c in record.get(key, ()):
+            for a, b in zip(c["members"], c["members"][1:]):
+                results.append({"type": "relation", "from_id": a, "to_id": b, "direction": "right", "labels": [COREF]})
+    return results
+
+
+# --- Label Studio -> records ---------------------------------------------------------------
+
+
+def _components(nodes: list[str], edges: list[tuple[str, str]]) -> list[list[str]]:
+    """Connected components (of size >= 2) over `edges`, members in the order of `nodes`."""
+    parent = {n: n for n in nodes}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[rb] = ra
+    groups: dict[str, list[str]] = {}
+    for n in nodes:
+        groups.setdefault(find(n), []).append(n)
+    return [g for g in groups.values() if len(g) >= 2]
+
+
+def canonical(record: dict) -> dict:
+    """The record in canonical order: spans and clusters in text order, arguments by filler position."""
+    ents = sorted(record["entities"], key=lambda e: (e["start"], e["end"], e["type"], e["id"]))
+    evs = sorted(record["events"], key=lambda v: (v["trigger"]["start"], v["trigger"]["end"], v["type"], v["id"]))
+    pos = {e["id"]: (e["start"], e["end"], e["id"]) for e in ents}
+    pos.update({v["id"]: (v["trigger"]["start"], v["trigger"]["end"], v["id"]) for v in evs})
+    far = (float("inf"), float("inf"), "")
+    out = dict(record)
+    out["entities"] = ents
+    out["events"] = [
+        v | {"arguments": sorted(v["arguments"], key=lambda a: (pos.get(a["entity"], far), a["role"]))} for v in evs
+    ]
+    for key, prefix in (("entity_clusters", "C-"), ("event_clusters", "EC-")):
+        clusters = []
+        for c in record[key]:
+            members = sorted(c["members"], key=lambda m: pos.get(m, far))
+            clusters.append(c | {"id": prefix + members[0], "members": members})
+        out[key] = sorted(clusters, key=lambda c: pos.get(c["members"][0], far))
+    return out
+
+
+def results_to_record(
+    results: list[dict],
+    text: str,
+    *,
+    document: str,
+    annotator: str,
+    source: dict | None = None,
+    task=None,
+    annotation=None,
+    onto: ontology.Ontology | None = None,
+) -> Converted:
+    """An annotation record from one Label Studio annotation's results, plus what could not be converted."""
+    onto = onto or ontology.load()
+    issues: list[Issue] = []
+
+    def issue(region, slug, message):
+        issues.append(Issue(task, annotation, None if region is None else str(region), slug, message))
+
+    entity_types = set(onto.entity_names)
+    event_types = set(onto.event_names)
+    attrs = {a.name: (ENTITY, a) for a in onto.entity_attributes} | {a.name: (EVENT, a) for a in onto.event_attributes}
+    iso = _iso_pattern()
+
+    regions: dict[str, dict] = {}  # region id -> {"kind", "type", "start", "end"}
+    for r in results:
+        if r.get("type") != "labels":
+            continue
+        rid, control, value = r.get("id"), r.get("from_name"), r.get("value") or {}
+        if control not in (ENTITY, EVENT):
+            issue(rid, "unknown-result", f"labels from unknown control {control!r}")
+            continue
+        start, end = value.get("start"), value.get("end")
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+            issue(rid, "offset-outside-text", f"span {start!r}..{end!r} is not inside the text (length {len(text)})")
+            continue
+        labels = _first(value, "labels") or []
+        if len(labels) != 1:
+            issue(rid, "multiple-labels" if labels else "unknown-label", f"span has labels {labels!r}: need exactly one")
+            continue
+        label = labels[0]
+        if label not in (entity_types if control == ENTITY else event_types):
+            issue(rid, "unknown-label", f"{control} label {label!r} is not in the ontology")
+            continue
+        if rid in regions:
+            issue(rid, "duplicate-region", "region id used by two spans")
+            continue
+        regions[rid] = {"kind": control, "type": label, "start": start, "end": end}
+
+    ids = {rid: record_id(rid) for rid in regions}
+    entities: dict[str, dict] = {}
+    events: dict[str, dict] = {}
+    for rid, reg in regions.items():
+        span_text = text[reg["start"]:reg["end"]]
+        if reg["kind"] == ENTITY:
+            e = {"id": ids[rid], "type": reg["type"], "start": reg["start"], "end": reg["end"], "text": span_text, "attributes": {}}
+            if reg["type"] in onto.value_types:
+                e["normalized"] = None
+            entities[rid] = e
+        else:
+            trigger = _span_value(reg["start"], reg["end"], span_text)
+            events[rid] = {"id": ids[rid], "type": reg["type"], "trigger": trigger, "arguments": [], "attributes": {}}
+
+    for r in results:
+        kind, rid, name, value = r.get("type"), r.get("id"), r.get("from_name"), r.get("value") or {}
+        if kind in ("labels", "relation"):
+            continue
+        if kind == "choices" and name in attrs:
+            owner, attr = attrs[name]
+            reg = regions.get(rid)
+            if reg is None:
+                issue(rid, "choice-without-region", f"choice {name!r} refers to no span")
+                continue
+            if reg["kind"] != owner or (attr.scope and reg["type"] not in attr.scope):
+                issue(rid, "attribute-out-of-scope", f"{name!r} does not apply to a {reg['type']} {reg['kind']}")
+                continue
+            chosen = _first(value, "choices") or []
+            if len(chosen) != 1 or chosen[0] not in attr.names:
+                issue(rid, "unknown-label", f"{name} choice {chosen!r} is not one of {', '.join(attr.names)}")
+                continue
+            target = entities.get(rid) or events[rid]
+            target["attributes"][name] = chosen[0]
+        elif kind == "textarea" and name == NORMALIZED:
+            reg = regions.get(rid)
+            if reg is None:
+                issue(rid, "choice-without-region", "normalized value refers to no span")
+                continue
+            if reg["kind"] != ENTITY or reg["type"] not in onto.value_types:
+                issue(rid, "attribute-out-of-scope", f"normalized value on a {reg['type']} {reg['kind']}")
+                continue
+            lines = [t.strip() for t in (_first(value, "text") or []) if isinstance(t, str) and t.strip()]
+            if not lines:
+                continue
+            raw = lines[-1]
+            if reg["type"] == "NUM":
+                if re.fullmatch(r"-?\d+", raw):
+                    entities[rid]["normalized"] = int(raw)
+                else:
+                    issue(rid, "bad-normalized", f"NUM normalized value {raw!r} is not an integer")
+            elif reg["type"] == "TIME" and not iso.match(raw):
+                issue(rid, "bad-normalized", f"TIME normalized value {raw!r} is not ISO 8601")
+            else:
+                entities[rid]["normalized"] = raw
+        else:
+            issue(rid, "unknown-result", f"result of type {kind!r} from {name!r}")
+
+    entity_edges, event_edges = [], []
+    for r in results:
+        if r.get("type") != "relation":
+            continue
+        a, b = r.get("from_id"), r.get("to_id")
+        where = f"{a}->{b}"
+        if a not in regions or b not in regions:
+            issue(where, "dangling-relation", "relation end is not a span (deleted or never converted)")
+            continue
+        labels = r.get("labels") or []
+        if not labels:
+            issue(where, "unknown-label", "relation without a label: choose a role or coref")
+        for label in labels:
+            ka, kb = regions[a]["kind"], regions[b]["kind"]
+            if label == COREF:
+                if ka != kb:
+                    issue(where, "bad-relation", "coref between an entity and an event")
+                else:
+                    (entity_edges if ka == ENTITY else event_edges).append((a, b))
+            elif label in onto.role_names:
+                if ka == kb:
+                    issue(where, "bad-relation", f"role {label!r} must link an event trigger and an entity")
+                    continue
+                ev, en = (a, b) if ka == EVENT else (b, a)
+                arg = {"role": label, "entity": ids[en], "type": regions[en]["type"]}
+                if arg not in events[ev]["arguments"]:
+                    events[ev]["arguments"].append(arg)
+            else:
+                issue(where, "unknown-label", f"relation label {label!r} is not a role or coref")
+
+    order = sorted(regions, key=lambda rid: (regions[rid]["start"], regions[rid]["end"], ids[rid]))
+    clusters = {}
+    for key, kind, edges in (("entity_clusters", ENTITY, entity_edges), ("event_clusters", EVENT, event_edges)):
+        nodes = [rid for rid in order if regions[rid]["kind"] == kind]
+        clusters[key] = [{"id": "", "members": [ids[m] for m in group]} for group in _components(nodes, edges)]
+
+    record = {
+        "kind": "annotation",
+        "schema_version": onto.version,
+        "document": document,
+        "annotator": annotator,
+        "text_sha256": sha256_text(text),
+        "source": dict(source or {}),
+        "entities": list(entities.values()),
+        "events": list(events.values()),
+        **clusters,
+    }
+    return Converted(canonical(record), issues)
+
+
+# --- a whole export ------------------------------------------------------------------------
+
+
+@dataclass
+class ExportResult:
+    """Records per (document, annotator) from a full JSON export, with everything left out counted."""
+
+    records: list[dict] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    cancelled: int = 0
+    replaced: int = 0
+    tasks_without_doc: list = field(default_factory=list)
+
+
+def annotation_user(annotation: dict) -> tuple[int | None, str | None]:
+    """(user id, e-mail or None) of whoever made an exported annotation."""
+    who = annotation.get("completed_by")
+    if isinstance(who, dict):
+        return who.get("id"), who.get("email")
+    return who, None
+
+
+def convert_export(tasks: list[dict], pseudonym, onto=None) -> ExportResult:
+    """Convert a full JSON export. `pseudonym(user_id, email)` gives the annotator id for a user."""
+    out = ExportResult()
+    latest: dict[tuple[str, str], tuple[str, Converted]] = {}
+    for task in tasks:
+        data = task.get("data") or {}
+        doc, text = data.get("doc_id"), data.get("text")
+        live = [a for a in task.get("annotations") or () if not a.get("was_cancelled")]
+        out.cancelled += len(task.get("annotations") or ()) - len(live)
+        if not live:
+            continue
+        if not isinstance(doc, str) or not isinstance(text, str):
+            out.tasks_without_doc.append(task.get("id"))
+            continue
+        for ann in live:
+            name = pseudonym(*annotation_user(ann))
+            source = {"label_studio_task": task.get("id"), "label_studio_annotation": ann.get("id")}
+            conv = results_to_record(ann.get("result") or [], text, document=doc, annotator=name, source=source,
+                                     task=task.get("id"), annotation=ann.get("id"), onto=onto)
+            stamp = str(ann.get("updated_at") or ann.get("created_at") or "")
+            key = (doc, name)
+            if key in latest:
+                out.replaced += 1
+                if latest[key][0] > stamp:
+                    continue
+            latest[key] = (stamp, conv)
+    for key in sorted(latest):
+        conv = latest[key][1]
+        out.records.append(conv.record)
+        out.issues.extend(conv.issues)
+    return out

@@ -1,0 +1,200 @@
+"""The dataset's typed features, one Features per config, built from the ontology.
+
+Closed vocabularies become ClassLabels whose names come from the schema, so a new type or
+attribute value in the schema reaches the dataset without a second list here.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from datasets import ClassLabel, Features, List, Value
+
+from . import ontology
+
+CONFIGS = ("documents", "events", "ner", "annotators")
+STANDOFF_CONFIGS = ("documents", "annotators", "clusters")
+
+# How the events config's rows arise (see build.event_rows).
+EVENT_ROW_SOURCES = ("cross_document_cluster", "document_cluster", "mention")
+
+# Reported figures that get their own column in the events config (GTD nkill / nwound / nperpcap).
+FIGURES = ("killed", "injured", "arrested")
+
+
+def _labels(names) -> ClassLabel:
+    return ClassLabel(names=list(names))
+
+
+def schema_values(*path: str) -> tuple[str, ...]:
+    """The closed values of a schema node given by its path under $defs (oneOf consts or an enum)."""
+    node = ontology.load_schema()["$defs"]
+    for part in path:
+        node = node[part]
+    if "enum" in node:
+        return tuple(node["enum"])
+    return tuple(o["const"] for o in node["oneOf"])
+
+
+def _span() -> dict:
+    return {"start": Value("int32"), "end": Value("int32"), "text": Value("string")}
+
+
+def _provenance() -> dict:
+    return {
+        "method": _labels(schema_values("Provenance", "properties", "method")),
+        "annotators": List(Value("string")),
+        "decision": Value("string"),
+    }
+
+
+def _entity() -> dict:
+    onto = ontology.load()
+    fields = {
+        "id": Value("string"),
+        "type": _labels(onto.entity_names),
+        "start": Value("int32"),
+        "end": Value("int32"),
+        "text": Value("string"),
+    }
+    for attr in onto.entity_attributes:
+        fields[attr.name] = _labels(attr.names)
+    fields["normalized"] = Value("string")
+    fields["provenance"] = _provenance()
+    return fields
+
+
+def _event() -> dict:
+    onto = ontology.load()
+    return {
+        "id": Value("string"),
+        "type": _labels(onto.event_names),
+        "trigger": _span(),
+        "arguments": List(
+            {"role": _labels(onto.role_names), "entity_id": Value("string"), "entity_type": _labels(onto.entity_names)}
+        ),
+        "attributes": {a.name: _labels(a.names) for a in onto.event_attributes},
+        "cluster_id": Value("string"),
+        "cross_document_id": Value("string"),
+        "provenance": _provenance(),
+    }
+
+
+def _clusters() -> List:
+    return List({"id": Value("string"), "members": List(Value("string"))})
+
+
+def _layer() -> dict:
+    return {
+        "entities": List(_entity()),
+        "events": List(_event()),
+        "entity_clusters": _clusters(),
+        "event_clusters": _clusters(),
+    }
+
+
+def documents() -> Features:
+    """One row per article (BigBIO kb style, extended with attributes, clusters and provenance)."""
+    return Features(
+        {
+            "id": Value("string"),
+            "title": Value("string"),
+            "outlet": Value("string"),
+            "published": Value("string"),
+            "language": Value("string"),
+            "url": Value("string"),
+            "text": Value("string"),
+            "text_sha256": Value("string"),
+            "annotators": List(Value("string")),
+            **_layer(),
+        }
+    )
+
+
+def events() -> Features:
+    """One flat row per real-world event (GTD / ACLED spirit)."""
+    onto = ontology.load()
+    fields = {
+        "id": Value("string"),
+        "source": _labels(EVENT_ROW_SOURCES),
+        "type": _labels(onto.event_names),
+        "name": Value("string"),
+    }
+    for attr in onto.event_attributes:
+        fields[attr.name] = _labels(attr.names)
+    fields.update(
+        {
+            "date": Value("string"),
+            "date_precision": _labels(schema_values("CrossCluster", "properties", "date_precision")),
+            "place": Value("string"),
+            "place_precision": _labels(schema_values("CrossCluster", "properties", "place_precision")),
+            "perpetrators": List(Value("string")),
+            "targets": List(Value("string")),
+            "weapons": List(Value("string")),
+            **{name: Value("int32") for name in FIGURES},
+            "disputed": List(Value("string")),
+            "reports": List(
+                {"field": Value("string"), "document": Value("string"), "value": Value("string"), "evidence": _span()}
+            ),
+            "documents": List(Value("string")),
+            "mentions": List({"document": Value("string"), "event": Value("string")}),
+            "note": Value("string"),
+        }
+    )
+    return Features(fields)
+
+
+def ner_tags() -> tuple[str, ...]:
+    tags = ["O"]
+    for name in ontology.load().entity_names:
+        tags += [f"B-{name}", f"I-{name}"]
+    return tuple(tags)
+
+
+def ner() -> Features:
+    """One row per sentence: spaCy tokens, their character offsets in the article text, BIO tags."""
+    return Features(
+        {
+            "id": Value("string"),
+            "document": Value("string"),
+            "sentence": Value("int32"),
+            "tokens": List(Value("string")),
+            "token_starts": List(Value("int32")),
+            "token_ends": List(Value("int32")),
+            "ner_tags": List(_labels(ner_tags())),
+        }
+    )
+
+
+def annotators() -> Features:
+    """One row per document and annotator layer (gold included), for agreement research."""
+    return Features(
+        {"document": Value("string"), "annotator": Value("string"), "text_sha256": Value("string"), **_layer()}
+    )
+
+
+def clusters() -> Features:
+    """Standoff only: the cross-document clusters as curated, evidence spans without their text."""
+    return Features(
+        {
+            "id": Value("string"),
+            "type": _labels(ontology.load().event_names),
+            "name": Value("string"),
+            "date": Value("string"),
+            "date_precision": Value("string"),
+            "place": Value("string"),
+            "place_precision": Value("string"),
+            "members": List({"document": Value("string"), "event": Value("string")}),
+            "reports": List(
+                {"field": Value("string"), "document": Value("string"), "value": Value("string"), "evidence": _span()}
+            ),
+            "note": Value("string"),
+        }
+    )
+
+
+@lru_cache(maxsize=None)
+def for_config(name: str) -> Features:
+    return {"documents": documents, "events": events, "ner": ner, "annotators": annotators, "clusters": clusters}[
+        name
+    ]()

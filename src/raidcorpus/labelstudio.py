@@ -1,0 +1,191 @@
+"""The HTTP edge: a few calls to a Label Studio server through label-studio-sdk.
+
+Everything here either returns plain data or raises UserError with one line that never
+contains the token. Server errors (5xx, 429) and timeouts are retried with bounded backoff.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+import time
+from urllib.parse import urlparse
+
+import httpx
+
+from .errors import UserError
+
+URL_ENV = "LABEL_STUDIO_URL"
+TOKEN_ENV = "LABEL_STUDIO_API_KEY"
+DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+def resolve_url(url: str | None) -> str:
+    url = (url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise UserError(f"not a Label Studio URL: {url!r} (expected http://host:port)", 2)
+    return url
+
+
+def resolve_token(prompt: bool = True) -> str:
+    """The API token from LABEL_STUDIO_API_KEY, else asked for without echo."""
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token and prompt and sys.stdin.isatty():
+        try:
+            token = getpass.getpass("Label Studio API token: ").strip()
+        except EOFError:
+            token = ""
+    if not token:
+        raise UserError(f"no Label Studio token: set {TOKEN_ENV} (Account & Settings > Legacy token)", 2)
+    return token
+
+
+class Server:
+    """One Label Studio server reached with one token."""
+
+    def __init__(self, url: str, token: str, timeout: float = 60.0, retries: int = 3, backoff: float = 0.5):
+        from label_studio_sdk import LabelStudio
+
+        self.url = url
+        self.retries = retries
+        self.backoff = backoff
+        self.client = LabelStudio(base_url=url, api_key=token, timeout=timeout, max_retries=0)
+
+    # -- the one place that talks to the network ------------------------------------------
+
+    def call(self, what: str, fn, *args, **kwargs):
+        """Run one SDK call; retry server errors and timeouts, turn the rest into one-line UserErrors."""
+        from label_studio_sdk.core.api_error import ApiError
+
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            try:
+                return fn(*args, **kwargs)
+            except ApiError as e:
+                code = e.status_code or 0
+                if (code >= 500 or code == 429) and not last:
+                    time.sleep(self.backoff * 2**attempt)
+                    continue
+                raise UserError(self._api_message(what, code, e.body)) from None
+            except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ConnectError) as e:
+                if not last:
+                    time.sleep(self.backoff * 2**attempt)
+                    continue
+                if isinstance(e, httpx.ConnectError):
+                    raise UserError(f"cannot reach Label Studio at {self.url}: is it running? (`make label` starts one)") from None
+                raise UserError(f"Label Studio at {self.url} did not answer ({type(e).__name__}) after {self.retries + 1} tries: {what}") from None
+            except httpx.HTTPError as e:
+                raise UserError(f"HTTP error talking to {self.url} ({type(e).__name__}): {what}") from None
+            except ValueError:
+                # JSON that is not Label Studio's: something else answers at this URL.
+                raise UserError(f"{self.url} does not answer like Label Studio: check the URL ({what})") from None
+
+    def _api_message(self, what: str, code: int, body) -> str:
+        detail = ""
+        if isinstance(body, dict):
+            detail = str(body.get("detail") or body.get("validation_errors") or "")
+        elif isinstance(body, str) and not body.lstrip().startswith("<"):
+            detail = body
+        detail = " ".join(detail.split())[:300]
+        if code == 401:
+            return f"Label Studio at {self.url} rejected the token (401): check {TOKEN_ENV}"
+        if code == 403:
+            return f"the token may not {what} at {self.url} (403)"
+        if code == 404:
+            return f"not found at {self.url} while trying to {what} (404): is this the Label Studio URL?"
+        if code >= 500:
+            return f"Label Studio at {self.url} failed to {what} (HTTP {code}) after {self.retries + 1} tries"
+        return f"Label Studio refused to {what} (HTTP {code}){': ' + detail if detail else ''}"
+
+    # -- calls -----------------------------------------------------------------------------
+
+    def check(self) -> int:
+        """Fail early on a wrong URL or token; returns the token owner's user id."""
+        me = self.call("check the token", self.client.users.whoami)
+        return me.id
+
+    def find_project(self, title: str):
+        projects = self.call("list projects", lambda: list(self.client.projects.list(title=title, page_size=100)))
+        same = [p for p in projects if p.title == title]
+        if len(same) > 1:
+            raise UserError(f"{len(same)} projects are titled {title!r} at {self.url}: rename all but one")
+        return same[0] if same else None
+
+    def project(self, title: str):
+        found = self.find_project(title)
+        if found is None:
+            raise UserError(f"no project titled {title!r} at {self.url}: run `raidcorpus push` first")
+        return found
+
+    def create_project(self, title: str, config: str, description: str = ""):
+        return self.call("create the project", self.client.projects.create, title=title, label_config=config, description=description)
+
+    def update_config(self, project_id: int, config: str):
+        return self.call("update the labelling config", self.client.projects.update, id=project_id, label_config=config)
+
+    def validate_config(self, project_id: int, config: str):
+        return self.call("validate the labelling config", self.client.projects.validate_label_config, id=project_id, label_config=config)
+
+    def used_labels(self, project_id: int) -> dict:
+        """{control name: {label: count}} over the project's existing annotations."""
+        resp = self.call("read the project summary", self.client._client_wrapper.httpx_client.request,
+                         f"api/projects/{project_id}/summary/", method="GET")
+        if resp.status_code >= 400:
+            return {}
+        return resp.json().get("created_labels") or {}
+
+    def tasks(self, project_id: int) -> list[dict]:
+        """Every task's id, data and predictions (model version and result)."""
+        def fetch():
+            return [t.dict() if hasattr(t, "dict") else dict(t)
+                    for t in self.client.tasks.list(project=project_id, fields="all", page_size=500)]
+        return self.call("list tasks", fetch)
+
+    def import_tasks(self, project_id: int, tasks: list[dict]):
+        return self.call("import tasks", self.client.projects.import_tasks, project_id, request=tasks, return_task_ids=True)
+
+    def import_predictions(self, project_id: int, predictions: list[dict]):
+        return self.call("import predictions", self.client.projects.import_predictions, project_id, request=predictions)
+
+    def delete_prediction(self, prediction_id: int):
+        return self.call("delete a prediction", self.client.predictions.delete, prediction_id)
+
+    def export(self, project_id: int) -> bytes:
+        """The full JSON export of every task, as the server sends it."""
+        return self.call("export the project", lambda: b"".join(
+            self.client.projects.exports.download_sync(project_id, export_type="JSON", download_all_tasks=True)))
+
+    def users(self) -> list[dict]:
+        return self.call("list users", lambda: [{"id": u.id, "email": u.email} for u in self.client.users.list()])
+
+    def create_annotation(self, task_id: int, result: list[dict]):
+        return self.call("create an annotation", self.client.annotations.create, id=task_id, result=result)
+
+    def update_annotation(self, annotation_id: int, result: list[dict]):
+        return self.call("update an annotation", self.client.annotations.update, id=annotation_id, result=result)
+
+
+def signup(url: str, email: str, password: str, timeout: float = 30.0) -> str:
+    """Create an annotator account through the sign-up page and return its own API token.
+
+    Label Studio community has no admin API that hands out another user's token, so the
+    account signs itself up (joining the server's organization) and reads its token.
+    """
+    with httpx.Client(base_url=url, timeout=timeout, follow_redirects=False) as web:
+        try:
+            web.get("/user/signup/")
+            csrf = web.cookies.get("csrftoken", "")
+            form = {"email": email, "password": password, "csrfmiddlewaretoken": csrf, "allow_newsletters": "false"}
+            resp = web.post("/user/signup/", data=form, headers={"Referer": f"{url}/user/signup/"})
+            if resp.status_code != 302:
+                # Existing account: log in instead.
+                resp = web.post("/user/login/", data={"email": email, "password": password, "csrfmiddlewaretoken": csrf},
+                                headers={"Referer": f"{url}/user/login/"})
+            token = web.get("/api/current-user/token")
+        except httpx.HTTPError as e:
+            raise UserError(f"cannot reach Label Studio at {url} ({type(e).__name__})") from None
+        if token.status_code != 200:
+            raise UserError(f"could not sign up or log in {email} at {url} (HTTP {token.status_code}): wrong password for an existing account?")
+        return token.json()["token"]

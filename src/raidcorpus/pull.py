@@ -1,0 +1,191 @@
+"""Pull annotations back: keep the full export unchanged, convert it to one record per (document, annotator).
+
+The raw export goes to annotations/raw/<project-slug>-<timestamp>.json.gz only when its
+content differs from the latest one kept, so pulling twice changes nothing. Annotators are
+pseudonymous: annotations/annotators.yaml maps salted digests of Label Studio users (never
+their e-mail addresses) to annotator-N.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import orjson
+import yaml
+
+from . import convert, io
+from .errors import UserError
+
+VOLATILE = ("created_ago",)  # fields the server recomputes on every export
+ANNOTATORS_FILE = "annotators.yaml"
+
+
+@dataclass
+class PullReport:
+    raw_file: str | None = None
+    raw_unchanged: bool = False
+    tasks: int = 0
+    records: int = 0
+    written: list[str] = field(default_factory=list)
+    cancelled: int = 0
+    replaced: int = 0
+    issues: list[convert.Issue] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+    tasks_without_doc: list = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.raw_file:
+            out.append(f"raw export: {self.raw_file}{' (unchanged, nothing new)' if self.raw_unchanged else ''}")
+        out.append(f"{self.tasks} tasks, {self.records} annotation records, {len(self.written)} files written")
+        out += [f"wrote {p}" for p in self.written]
+        if self.cancelled:
+            out.append(f"{self.cancelled} cancelled (skipped) annotations counted, not converted")
+        if self.replaced:
+            out.append(f"{self.replaced} older annotations by the same annotator on the same task ignored")
+        if self.tasks_without_doc:
+            out.append(f"tasks without doc_id/text ignored: {', '.join(map(str, self.tasks_without_doc))}")
+        out += [f"unconverted: {i.line()}" for i in self.issues]
+        out += [f"invalid: {line}" for line in self.invalid]
+        return out
+
+
+def slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "project"
+
+
+def _strip(obj):
+    if isinstance(obj, dict):
+        return {k: _strip(v) for k, v in obj.items() if k not in VOLATILE}
+    if isinstance(obj, list):
+        return [_strip(v) for v in obj]
+    return obj
+
+
+def latest_raw(raw_dir: Path, project_slug: str) -> Path | None:
+    files = sorted(raw_dir.glob(f"{project_slug}-*.json.gz"))
+    return files[-1] if files else None
+
+
+def save_raw(data: bytes, raw_dir: str | Path, title: str, now: datetime | None = None) -> tuple[Path, bool]:
+    """Keep the export gzip-compressed, unless it says what the latest kept one says. (path, written)."""
+    raw_dir = Path(raw_dir)
+    tasks = orjson.loads(data)
+    last = latest_raw(raw_dir, slug(title))
+    if last is not None:
+        try:
+            if _strip(orjson.loads(gzip.decompress(last.read_bytes()))) == _strip(tasks):
+                return last, False
+        except (OSError, EOFError, orjson.JSONDecodeError, gzip.BadGzipFile):
+            pass
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S%fZ")
+    path = raw_dir / f"{slug(title)}-{stamp}.json.gz"
+    io.write_bytes_atomic(path, gzip.compress(data, mtime=0))
+    return path, True
+
+
+class Annotators:
+    """The pseudonym table: salted sha256 digests of user e-mails or ids -> annotator-N."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        data = {}
+        if self.path.exists():
+            try:
+                data = io.read_yaml(self.path) or {}
+            except io.ReadError as e:
+                raise UserError(e.problem.line()) from None
+        self.salt = data.get("salt") or secrets.token_hex(16)
+        self.table: dict[str, list[str]] = {k: list(v) for k, v in (data.get("annotators") or {}).items()}
+
+    def _digest(self, kind: str, value) -> str:
+        return hashlib.sha256(f"{self.salt}:{kind}:{value}".encode()).hexdigest()
+
+    def pseudonym(self, user_id, email: str | None = None) -> str:
+        keys = []
+        if email:
+            keys.append(self._digest("email", email.strip().lower()))
+        if user_id is not None:
+            keys.append(self._digest("id", user_id))
+        name = next((n for n, ks in self.table.items() if any(k in ks for k in keys)), None)
+        if name is None:
+            taken = {int(n.rsplit("-", 1)[1]) for n in self.table if re.fullmatch(r"annotator-\d+", n)}
+            name = f"annotator-{max(taken, default=0) + 1}"
+            self.table[name] = []
+        for k in keys:
+            if k not in self.table[name]:
+                self.table[name].append(k)
+        return name
+
+    def save(self) -> bool:
+        head = ("# Label Studio users and their pseudonyms, written by `raidcorpus pull`.\n"
+                "# Keys are salted sha256 digests of a user's e-mail address or server user id, never the address.\n")
+        body = yaml.safe_dump({"salt": self.salt, "annotators": self.table}, sort_keys=True, allow_unicode=True)
+        return io.write_bytes_atomic(self.path, (head + body).encode("utf-8"))
+
+
+def write_records(tasks: list[dict], annotations_dir: str | Path, corpus_dir: str | Path, emails: dict | None = None,
+                  report: PullReport | None = None) -> PullReport:
+    """Convert an export into annotation records, write the changed ones, validate them all."""
+    from . import validate
+
+    annotations_dir = Path(annotations_dir)
+    report = report or PullReport()
+    names = Annotators(annotations_dir / ANNOTATORS_FILE)
+    emails = emails or {}
+    # New users get their pseudonym in order of their server id, not of the tasks they annotated.
+    users = {convert.annotation_user(a) for t in tasks for a in t.get("annotations") or () if not a.get("was_cancelled")}
+    for uid, email in sorted(users, key=lambda u: (u[0] is None, u[0] if isinstance(u[0], int) else 0, str(u))):
+        names.pseudonym(uid, email or emails.get(uid))
+    result = convert.convert_export(tasks, lambda uid, email: names.pseudonym(uid, email or emails.get(uid)))
+    report.tasks = len(tasks)
+    report.records = len(result.records)
+    report.cancelled = result.cancelled
+    report.replaced = result.replaced
+    report.issues = result.issues
+    report.tasks_without_doc = result.tasks_without_doc
+    if result.records:
+        names.save()
+    pairs = []
+    for record in result.records:
+        path = annotations_dir / record["document"] / f"{record['annotator']}.json"
+        pairs.append((str(path), record))
+        if io.write_json(path, record):
+            report.written.append(str(path))
+    report.invalid = [p.line() for p in validate.check_records(pairs, corpus_dir)]
+    return report
+
+
+def pull(server, title: str, annotations_dir: str | Path = "annotations", corpus_dir: str | Path = "corpus") -> PullReport:
+    """Export the project, keep the raw export if new, and convert it."""
+    server.check()
+    project = server.project(title)
+    data = server.export(project.id)
+    try:
+        tasks = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise UserError(f"the export of {title!r} is not JSON") from None
+    path, written = save_raw(data, Path(annotations_dir) / "raw", title)
+    report = PullReport(raw_file=str(path), raw_unchanged=not written)
+    try:
+        emails = {u["id"]: u["email"] for u in server.users()}
+    except UserError:
+        emails = {}  # a token that may not list users: fall back to user ids
+    return write_records(tasks, annotations_dir, corpus_dir, emails, report)
+
+
+def convert_file(export: str | Path, annotations_dir: str | Path = "annotations", corpus_dir: str | Path = "corpus") -> PullReport:
+    """Convert a saved full JSON export (.json or .json.gz) without a server."""
+    try:
+        tasks = io.read_json(export)
+    except io.ReadError as e:
+        raise UserError(e.problem.line()) from None
+    if not isinstance(tasks, list):
+        raise UserError(f"{export}: not a Label Studio JSON export (expected a list of tasks)")
+    return write_records(tasks, annotations_dir, corpus_dir)

@@ -1,0 +1,239 @@
+"""Push the corpus into a Label Studio project: idempotent, one task per article.
+
+A task carries the document id and the sha256 of its text. An article already in the
+project with the same hash is skipped; with a different hash it is reported, never
+imported twice. An annotation layer (e.g. gold) can ride along as predictions.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import orjson
+
+from . import convert, io, ls_config, ontology
+from .errors import UserError
+
+BATCH = 100
+
+
+@dataclass
+class PushReport:
+    project: str
+    project_id: int = 0
+    created: bool = False
+    config_updated: bool = False
+    imported: int = 0
+    skipped: int = 0
+    changed: list[tuple[str, int]] = field(default_factory=list)
+    duplicated: list[str] = field(default_factory=list)
+    predictions_added: int = 0
+    predictions_replaced: int = 0
+    predictions_unchanged: int = 0
+    predictions_missing: list[str] = field(default_factory=list)
+    predictions_stale: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"project {self.project!r} (id {self.project_id}){': created' if self.created else ''}"]
+        if self.config_updated:
+            out.append("labelling config updated from the schema")
+        out.append(f"{self.imported} tasks imported, {self.skipped} already there")
+        for doc, task in self.changed:
+            out.append(f"changed: {doc} has a different text than task {task}: not imported again (review it by hand)")
+        for doc in self.duplicated:
+            out.append(f"duplicate: {doc} is in more than one task of the project")
+        if self.predictions_added or self.predictions_replaced or self.predictions_unchanged:
+            out.append(f"predictions: {self.predictions_added} added, {self.predictions_replaced} replaced, {self.predictions_unchanged} unchanged")
+        if self.predictions_missing:
+            out.append(f"no prediction layer for {len(self.predictions_missing)} documents")
+        for doc in self.predictions_stale:
+            out.append(f"prediction skipped: {doc}: the layer's text_sha256 differs from the corpus")
+        return out
+
+
+def read_corpus(corpus_dir: str | Path) -> list[dict]:
+    """Corpus records sorted by id; an unreadable record is an error, not a silent skip."""
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        raise UserError(f"no corpus folder at {corpus_dir}", 2)
+    docs = []
+    for path in sorted(corpus_dir.glob("*.json")):
+        try:
+            rec = io.read_json(path)
+        except io.ReadError as e:
+            raise UserError(e.problem.line()) from None
+        if isinstance(rec, dict) and rec.get("kind") == "document":
+            docs.append(rec)
+    if not docs:
+        raise UserError(f"no corpus records in {corpus_dir}", 2)
+    return sorted(docs, key=lambda d: d["id"])
+
+
+def task_data(doc: dict) -> dict:
+    return {"doc_id": doc["id"], "sha256": doc["sha256"], "title": doc.get("title") or "", "text": doc["text"]}
+
+
+def config_values(config: str) -> set[tuple[str, str]]:
+    """(control, value) pairs a config offers: labels, choices, and ("relations", label)."""
+    root = ET.fromstring(config)
+    pairs = set()
+    for parent in root.iter():
+        for child in parent:
+            if child.tag in ("Label", "Choice") and "value" in child.attrib:
+                pairs.add((parent.get("name", ""), child.get("value")))
+            elif child.tag == "Relation":
+                pairs.add(("relations", child.get("value")))
+    return pairs
+
+
+def used_values(export: list[dict]) -> set[tuple[str, str]]:
+    """(control, value) pairs used by the annotations in an export."""
+    used = set()
+    for task in export:
+        for ann in task.get("annotations") or ():
+            for r in ann.get("result") or ():
+                value = r.get("value") or {}
+                if r.get("type") == "relation":
+                    used.update(("relations", label) for label in r.get("labels") or ())
+                for key in ("labels", "choices"):
+                    used.update((r.get("from_name", ""), v) for v in value.get(key) or () if isinstance(v, str))
+    return used
+
+
+def _layer(annotations_dir: Path, doc: dict, layer: str, report: PushReport) -> list[dict] | None:
+    path = annotations_dir / doc["id"] / f"{layer}.json"
+    if not path.exists():
+        report.predictions_missing.append(doc["id"])
+        return None
+    try:
+        record = io.read_json(path)
+    except io.ReadError as e:
+        raise UserError(e.problem.line()) from None
+    if record.get("text_sha256") != doc["sha256"]:
+        report.predictions_stale.append(doc["id"])
+        return None
+    return convert.record_to_results(record)
+
+
+def ensure_project(server, title: str, config: str, report: PushReport):
+    """Find or create the project; bring its config up to date unless that would orphan annotations."""
+    project = server.find_project(title)
+    if project is None:
+        project = server.create_project(title, config, ontology.load().title)
+        report.created = True
+    elif (project.label_config or "").strip() != config.strip():
+        removed = config_values(project.label_config or "<View/>") - config_values(config)
+        if removed:
+            used = used_values(orjson.loads(server.export(project.id))) & removed
+            if used:
+                names = ", ".join(f"{c}={v}" for c, v in sorted(used)[:10])
+                raise UserError(f"the new config drops labels that existing annotations use ({names}): "
+                                "keep them in the schema or fix those annotations first")
+        server.update_config(project.id, config)
+        report.config_updated = True
+    report.project_id = project.id
+    return project
+
+
+def push(
+    server,
+    title: str,
+    corpus_dir: str | Path = "corpus",
+    annotations_dir: str | Path = "annotations",
+    predictions: str | None = None,
+    config: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> PushReport:
+    """Create or update the project and import the articles it lacks (and a prediction layer)."""
+    docs = read_corpus(corpus_dir)
+    annotations_dir = Path(annotations_dir)
+    server.check()
+    report = PushReport(project=title)
+    project = ensure_project(server, title, config or ls_config.render(), report)
+
+    by_doc: dict[str, list[dict]] = {}
+    for task in server.tasks(project.id):
+        doc_id = (task.get("data") or {}).get("doc_id")
+        if doc_id:
+            by_doc.setdefault(doc_id, []).append(task)
+    report.duplicated = sorted(d for d, ts in by_doc.items() if len(ts) > 1)
+
+    new_tasks, old_predictions = [], []
+    for doc in docs:
+        present = by_doc.get(doc["id"])
+        results = _layer(annotations_dir, doc, predictions, report) if predictions else None
+        if not present:
+            task = {"data": task_data(doc)}
+            if results is not None:
+                task["predictions"] = [{"model_version": predictions, "result": results}]
+            new_tasks.append(task)
+            continue
+        same = [t for t in present if (t.get("data") or {}).get("sha256") == doc["sha256"]]
+        if not same:
+            report.changed.append((doc["id"], present[0]["id"]))
+            continue
+        report.skipped += 1
+        if results is not None:
+            old_predictions.append((same[0], results))
+
+    total = len(new_tasks)
+    done = 0
+    if progress:
+        progress(0, total)
+    for i in range(0, total, BATCH):
+        batch = new_tasks[i:i + BATCH]
+        server.import_tasks(project.id, batch)
+        done += len(batch)
+        report.imported += len(batch)
+        report.predictions_added += sum(1 for t in batch if "predictions" in t)
+        if progress:
+            progress(done, total)
+
+    fresh = []
+    for task, results in old_predictions:
+        mine = [p for p in task.get("predictions") or () if p.get("model_version") == predictions]
+        if any(p.get("result") == results for p in mine):
+            report.predictions_unchanged += 1
+            continue
+        for p in mine:
+            server.delete_prediction(p["id"])
+        report.predictions_replaced += 1 if mine else 0
+        report.predictions_added += 0 if mine else 1
+        fresh.append({"task": task["id"], "model_version": predictions, "result": results})
+    for i in range(0, len(fresh), BATCH):
+        server.import_predictions(project.id, fresh[i:i + BATCH])
+    return report
+
+
+def submit(server, title: str, record_path: str | Path, corpus_dir: str | Path = "corpus") -> str:
+    """Submit an annotation record as the token owner's annotation of the matching task (create or update)."""
+    try:
+        record = io.read_json(record_path)
+    except io.ReadError as e:
+        raise UserError(e.problem.line()) from None
+    if not isinstance(record, dict) or record.get("kind") != "annotation":
+        raise UserError(f"{record_path}: not an annotation record")
+    me = server.check()
+    project = server.project(title)
+    tasks = [t for t in server.tasks(project.id) if (t.get("data") or {}).get("doc_id") == record["document"]]
+    if not tasks:
+        raise UserError(f"{record_path}: document {record['document']} is not in project {title!r}: push it first")
+    task = tasks[0]
+    if task["data"].get("sha256") != record.get("text_sha256"):
+        raise UserError(f"{record_path}: text_sha256 differs from task {task['id']}'s text")
+    results = convert.record_to_results(record)
+    mine = [a for a in task.get("annotations") or () if _user_id(a.get("completed_by")) == me and not a.get("was_cancelled")]
+    if mine:
+        if mine[0].get("result") == results:
+            return f"task {task['id']}: unchanged"
+        server.update_annotation(mine[0]["id"], results)
+        return f"task {task['id']}: annotation {mine[0]['id']} updated"
+    created = server.create_annotation(task["id"], results)
+    return f"task {task['id']}: annotation {created.id} created"
+
+
+def _user_id(who):
+    return who.get("id") if isinstance(who, dict) else who

@@ -1,0 +1,174 @@
+"""rehydrate: standoff dataset + the user's own copies of the articles -> the full dataset.
+
+Texts are matched to documents by sha256, never by name, and every span is checked to fit
+its text before anything is written. The rows are then derived by the same functions the
+build uses, so the result is the folder the maintainers built, byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pyarrow.parquet as pq
+
+from . import release, rows
+from .build import BATCH_ROWS, CONFIGS, _nlp, finish, parquet_name, write_split_files
+from .card import readable
+from .errors import UserError
+from .features import for_config
+from .io import ReadError, read_json
+
+
+@dataclass
+class Outcome:
+    out: Path | None
+    problems: list[str]
+    documents: int = 0
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _text_of(path: Path) -> str | None:
+    """The article text a file holds: a corpus record's `text`, or a .txt file's exact content."""
+    if path.suffix == ".json":
+        try:
+            rec = read_json(path)
+        except ReadError:
+            return None
+        return rec.get("text") if isinstance(rec, dict) and isinstance(rec.get("text"), str) else None
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def index_texts(sources: Iterable[Path]) -> dict[str, Path]:
+    """sha256 of each text -> the file holding it (texts are read again when needed, not kept)."""
+    found: dict[str, Path] = {}
+    for src in sources:
+        if not src.exists():
+            raise UserError(f"{src}: no such file or folder")
+        files = sorted(p for p in src.rglob("*") if p.suffix in (".json", ".txt")) if src.is_dir() else [src]
+        for path in files:
+            text = _text_of(path)
+            if text is not None:
+                found.setdefault(_sha(text), path)
+    return found
+
+
+def _rows(path: Path, config: str) -> Iterator[dict]:
+    features = for_config(config)
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
+        for row in batch.to_pylist():
+            yield readable(features, row)
+
+
+def _fill(row: dict, text: str, where: str, problems: list[str]) -> dict:
+    """Put the text back into every span of a layer row, checking each span fits."""
+    n = len(text)
+
+    def span(s: dict, ptr: str) -> dict:
+        if not (0 <= s["start"] < s["end"] <= n):
+            problems.append(f"{where} {ptr} [offset-out-of-range] span {s['start']}:{s['end']} does not fit a text of {n} characters")
+            return {**s, "text": None}
+        return {**s, "text": text[s["start"] : s["end"]]}
+
+    row = dict(row)
+    row["entities"] = [span(e, f"/entities/{i}") for i, e in enumerate(row["entities"])]
+    row["events"] = [{**v, "trigger": span(v["trigger"], f"/events/{i}/trigger")} for i, v in enumerate(row["events"])]
+    return row
+
+
+class Texts:
+    def __init__(self, index: dict[str, Path]):
+        self.index = index
+
+    def get(self, sha: str) -> str | None:
+        path = self.index.get(sha)
+        if path is None:
+            return None
+        text = _text_of(path)
+        return text if text is not None and _sha(text) == sha else None
+
+
+def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Outcome:
+    """Rebuild the full dataset into `out`; returns every problem (and writes nothing) if any text is missing or wrong."""
+    problems = release.verify_folder(standoff)
+    if problems:
+        return Outcome(None, problems)
+    try:
+        facts = json.loads((standoff / "release.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise UserError(f"{standoff}/release.json: missing or unreadable: is this a standoff folder built by raidcorpus?") from None
+    if facts.get("variant") != "standoff":
+        raise UserError(f"{standoff}: not a standoff folder (release.json says variant {facts.get('variant')!r})")
+    texts = Texts(index_texts(sources))
+    splits = [s for s in facts["splits"] if s in facts["num_rows"]["documents"]]
+
+    # First pass: every document has its text and every span fits; cluster members are gathered.
+    clusters = []
+    cluster_split = {}
+    for split in splits:
+        path = standoff / "clusters" / parquet_name(split)
+        if path.is_file():
+            for c in _rows(path, "clusters"):
+                clusters.append(c)
+                cluster_split[c["id"]] = split
+    table = rows.ClusterTable(clusters)
+    count = 0
+    for split in splits:
+        for row in _rows(standoff / "documents" / parquet_name(split), "documents"):
+            count += 1
+            where = f"doc={row['id']}"
+            text = texts.get(row["text_sha256"])
+            if text is None:
+                problems.append(f"{where} [text-hash-mismatch] no given file holds a text with sha256 {row['text_sha256']}")
+                continue
+            full = _fill({**row, "text": text}, text, where, problems)
+            if row["id"] in table.wanted:
+                table.add(full)
+        for i, arow in enumerate(_rows(standoff / "annotators" / parquet_name(split), "annotators")):
+            text = texts.get(arow["text_sha256"])
+            if text is not None:
+                _fill(arow, text, f"doc={arow['document']} annotator={arow['annotator']}", problems)
+    problems += table.problems
+    if problems:
+        return Outcome(None, problems, count)
+
+    # Second pass: write the full folder with the build's own row functions.
+    tmp = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    nlp = _nlp()
+    counts: dict[str, dict[str, int]] = {}
+    for split in splits:
+        sinks = write_split_files(tmp, CONFIGS, split)
+        for row in _rows(standoff / "documents" / parquet_name(split), "documents"):
+            text = texts.get(row["text_sha256"])
+            full = _fill({**row, "text": text}, text, "", [])
+            sinks["documents"].add(full)
+            for r in rows.ner_rows(full, nlp):
+                sinks["ner"].add(r)
+            for r in rows.mention_rows(full):
+                sinks["events"].add(r)
+        for arow in _rows(standoff / "annotators" / parquet_name(split), "annotators"):
+            sinks["annotators"].add(_fill(arow, texts.get(arow["text_sha256"]), "", []))
+        for c in clusters:
+            if cluster_split[c["id"]] == split:
+                sinks["events"].add(table.row(c))
+        for config, sink in sinks.items():
+            sink.close()
+            counts.setdefault(config, {})[split] = sink.count
+    base = {k: v for k, v in facts.items() if k not in ("variant", "configs", "num_rows")}
+    finish(tmp, {**base, "stats": {**facts["stats"], "rows": counts}}, "full")
+    shutil.rmtree(out, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp.rename(out)
+    return Outcome(out, [], count)

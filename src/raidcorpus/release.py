@@ -1,0 +1,102 @@
+"""Versions and manifests: what makes a released dataset version immutable.
+
+Every built folder lists its files with their sha256 in MANIFEST.sha256 (the format
+`sha256sum -c` reads). `raidcorpus build --release` copies that manifest to
+releases/<version>.sha256, which is committed; a later build of the same version must
+reproduce it byte for byte, or it is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from .errors import UserError
+
+MANIFEST = "MANIFEST.sha256"
+VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+SECTION_RE = re.compile(r"^## \[(\d+\.\d+\.\d+)\] - (\d{4}-\d{2}-\d{2})\s*$", re.M)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def manifest_lines(folder: Path) -> list[str]:
+    """'<sha256>  <relative path>' for every file of the folder but the manifest, sorted by path."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+    return [f"{sha256_file(p)}  {p.relative_to(folder).as_posix()}" for p in files]
+
+
+def write_manifest(folder: Path) -> str:
+    text = "".join(line + "\n" for line in manifest_lines(folder))
+    (folder / MANIFEST).write_text(text, encoding="utf-8")
+    return text
+
+
+def read_manifest(folder: Path) -> dict[str, str]:
+    """path -> sha256 from a folder's manifest; refuses a folder without one."""
+    path = folder / MANIFEST if folder.is_dir() else folder
+    if not path.is_file():
+        raise UserError(f"{path}: no {MANIFEST}: build the folder with 'raidcorpus build' first")
+    out = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        digest, sep, rel = line.partition("  ")
+        if not sep or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise UserError(f"{path}:{n}: not a '<sha256>  <path>' line")
+        out[rel] = digest
+    return out
+
+
+def verify_folder(folder: Path) -> list[str]:
+    """Problems between a folder and its manifest: changed, missing or unlisted files."""
+    listed = read_manifest(folder)
+    actual = dict(reversed(line.split("  ", 1)) for line in manifest_lines(folder))
+    problems = [f"{folder / p}: changed since the manifest was written" for p in listed if p in actual and actual[p] != listed[p]]
+    problems += [f"{folder / p}: listed in the manifest but missing" for p in listed if p not in actual]
+    problems += [f"{folder / p}: not listed in the manifest" for p in actual if p not in listed]
+    return problems
+
+
+def check_version(version: str) -> None:
+    if not VERSION_RE.match(version):
+        raise UserError(f"version {version!r} is not X.Y.Z (semantic versioning)", 2)
+
+
+def changelog_section(changelog: Path, version: str) -> tuple[str, str]:
+    """The (date, body) of the CHANGELOG.md section of a version; refuses a version it does not describe."""
+    try:
+        text = changelog.read_text(encoding="utf-8")
+    except OSError:
+        raise UserError(f"{changelog}: cannot read the changelog; every released version needs a dated section") from None
+    heads = list(SECTION_RE.finditer(text))
+    for i, m in enumerate(heads):
+        if m.group(1) == version:
+            end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
+            return m.group(2), text[m.end() : end].strip()
+    raise UserError(f"{changelog}: no '## [{version}] - YYYY-MM-DD' section: describe version {version} before building it")
+
+
+def release_file(root: Path, version: str, variant: str) -> Path:
+    suffix = "" if variant == "full" else f"-{variant}"
+    return root / "releases" / f"{version}{suffix}.sha256"
+
+
+def compare_release(manifest: str, released: Path, version: str) -> None:
+    """Refuse a build whose manifest differs from the committed release of the same version."""
+    if not released.is_file():
+        return
+    old = dict(reversed(line.split("  ", 1)) for line in released.read_text(encoding="utf-8").splitlines() if line)
+    new = dict(reversed(line.split("  ", 1)) for line in manifest.splitlines() if line)
+    if old == new:
+        return
+    changed = sorted(p for p in set(old) | set(new) if old.get(p) != new.get(p))
+    raise UserError(
+        f"version {version} was released with different content ({released}): {len(changed)} file(s) differ, "
+        f"first {changed[0]}; add a new version to CHANGELOG.md instead of changing a released one"
+    )

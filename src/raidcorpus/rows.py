@@ -1,0 +1,381 @@
+"""Pure conversions from records to dataset rows, shared by build and rehydrate.
+
+A documents row is the hub: the events and ner rows are derived from it alone (plus the
+cross-document clusters), so a standoff dataset whose texts are re-attached yields exactly
+the rows the full build wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from . import ontology
+from .features import FIGURES
+
+# events config: which (event type, role) arguments fill the flat columns; "*" is any type.
+FLAT_ROLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "perpetrators": (("Attack", "Attacker"),),
+    "targets": (("Attack", "Target"), ("Raid", "Target")),
+    "weapons": (("*", "Instrument"), ("Seizure", "Item")),
+}
+# events config: the figure a mention row counts, from the fillers of one role of one type.
+FIGURE_ROLES: dict[str, tuple[str, str]] = {"killed": ("Die", "Victim"), "injured": ("Injure", "Victim"), "arrested": ("Arrest", "Person")}
+
+
+def _provenance(p: dict | None) -> dict | None:
+    if not p:
+        return None
+    return {"method": p["method"], "annotators": list(p.get("annotators", [])), "decision": p.get("decision")}
+
+
+def entity_row(e: dict) -> dict:
+    row = {"id": e["id"], "type": e["type"], "start": e["start"], "end": e["end"], "text": e["text"]}
+    for attr in ontology.load().entity_attributes:
+        row[attr.name] = e.get("attributes", {}).get(attr.name)
+    norm = e.get("normalized")
+    row["normalized"] = None if norm is None else str(norm)
+    row["provenance"] = _provenance(e.get("provenance"))
+    return row
+
+
+def event_row(v: dict, cluster_id: str | None, cross_id: str | None) -> dict:
+    attrs = v.get("attributes", {})
+    return {
+        "id": v["id"],
+        "type": v["type"],
+        "trigger": dict(v["trigger"]),
+        "arguments": [{"role": a["role"], "entity_id": a["entity"], "entity_type": a["type"]} for a in v["arguments"]],
+        "attributes": {a.name: attrs.get(a.name) for a in ontology.load().event_attributes},
+        "cluster_id": cluster_id,
+        "cross_document_id": cross_id,
+        "provenance": _provenance(v.get("provenance")),
+    }
+
+
+def layer_fields(ann: dict, cross: dict[tuple[str, str], str]) -> dict:
+    """The entities / events / clusters part shared by the documents and annotators rows."""
+    doc = ann["document"]
+    cluster_of = {m: c["id"] for c in ann["event_clusters"] for m in c["members"]}
+    return {
+        "entities": [entity_row(e) for e in ann["entities"]],
+        "events": [event_row(v, cluster_of.get(v["id"]), cross.get((doc, v["id"]))) for v in ann["events"]],
+        "entity_clusters": [{"id": c["id"], "members": list(c["members"])} for c in ann["entity_clusters"]],
+        "event_clusters": [{"id": c["id"], "members": list(c["members"])} for c in ann["event_clusters"]],
+    }
+
+
+def document_row(doc: dict, gold: dict, annotators: Iterable[str], cross: dict[tuple[str, str], str]) -> dict:
+    return {
+        "id": doc["id"],
+        "title": doc.get("title"),
+        "outlet": doc.get("outlet"),
+        "published": doc.get("published"),
+        "language": doc.get("language"),
+        "url": doc.get("url"),
+        "text": doc["text"],
+        "text_sha256": doc["sha256"],
+        "annotators": sorted(annotators),
+        **layer_fields(gold, cross),
+    }
+
+
+def annotator_row(ann: dict, cross: dict[tuple[str, str], str]) -> dict:
+    fields = layer_fields(ann, cross if ann["annotator"] == "gold" else {})
+    return {"document": ann["document"], "annotator": ann["annotator"], "text_sha256": ann["text_sha256"], **fields}
+
+
+def cross_index(clusters: list[dict]) -> dict[tuple[str, str], str]:
+    """(document, event id) -> cross-document cluster id."""
+    return {(m["document"], m["event"]): c["id"] for c in clusters for m in c["members"]}
+
+
+# --- standoff: the same rows without a character of article text --------------------------
+
+
+def strip_layer(row: dict) -> dict:
+    row = dict(row)
+    row["entities"] = [{**e, "text": None} for e in row["entities"]]
+    row["events"] = [{**v, "trigger": {**v["trigger"], "text": None}} for v in row["events"]]
+    return row
+
+
+def strip_document(row: dict) -> dict:
+    return {**strip_layer(row), "text": None}
+
+
+def cluster_record_row(c: dict) -> dict:
+    """A clusters.yaml entry as a standoff row: evidence spans keep offsets, lose their text."""
+    return {
+        "id": c["id"], "type": c["type"], "name": c["name"], "date": c["date"],
+        "date_precision": c["date_precision"], "place": c["place"], "place_precision": c["place_precision"],
+        "members": [dict(m) for m in c["members"]],
+        "reports": [
+            {"field": r["field"], "document": r["document"], "value": str(r["value"]),
+             "evidence": {"start": r["evidence"]["start"], "end": r["evidence"]["end"], "text": None}}
+            for r in c.get("reports", [])
+        ],
+        "note": c.get("note"),
+    }
+
+
+# --- ner ----------------------------------------------------------------------------------
+
+
+def outermost(entities: list[dict]) -> list[dict]:
+    """Keep the mentions no other kept mention contains or crosses: longest first, then earliest."""
+    kept: list[dict] = []
+    for e in sorted(entities, key=lambda e: (e["start"], -(e["end"] - e["start"]), e["id"])):
+        if kept and e["start"] < kept[-1]["end"]:
+            continue
+        kept.append(e)
+    return kept
+
+
+def sentences(doc):
+    """spaCy sentences, also cut at line breaks (headlines carry no final full stop)."""
+    for sent in doc.sents:
+        current = []
+        for tok in sent:
+            if tok.is_space:
+                if "\n" in tok.text and current:
+                    yield current
+                    current = []
+                continue
+            current.append(tok)
+        if current:
+            yield current
+
+
+def ner_rows(row: dict, nlp) -> list[dict]:
+    text = row["text"]
+    spans = outermost(row["entities"])
+    doc = nlp(text)
+    out = []
+    si = 0  # spans are sorted and disjoint; walk them with the tokens
+    for n, toks in enumerate(sentences(doc)):
+        tags = []
+        for i, tok in enumerate(toks):
+            start, end = tok.idx, tok.idx + len(tok.text)
+            while si < len(spans) and spans[si]["end"] <= start:
+                si += 1
+            if si < len(spans) and spans[si]["start"] < end:
+                span = spans[si]
+                first = start <= span["start"] or i == 0 or tags[-1] == "O"
+                tags.append(("B-" if first else "I-") + span["type"])
+            else:
+                tags.append("O")
+        out.append(
+            {
+                "id": f"{row['id']}:{n}",
+                "document": row["id"],
+                "sentence": n,
+                "tokens": [t.text for t in toks],
+                "token_starts": [t.idx for t in toks],
+                "token_ends": [t.idx + len(t.text) for t in toks],
+                "ner_tags": tags,
+            }
+        )
+    return out
+
+
+# --- events -------------------------------------------------------------------------------
+
+_PRECISION = [
+    (re.compile(r"^\d{4}-\d{2}-\d{2}T"), "day"),
+    (re.compile(r"^\d{4}-\d{2}-\d{2}$"), "day"),
+    (re.compile(r"^\d{4}-\d{2}$"), "month"),
+    (re.compile(r"^\d{4}$"), "year"),
+    (re.compile(r"/"), "interval"),
+]
+
+
+def date_precision(value: str | None) -> str | None:
+    if not value:
+        return None
+    return next((p for rx, p in _PRECISION if rx.search(value)), None)
+
+
+def _dedupe(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _role_texts(events: list[dict], ents: dict[str, dict], column: str) -> list[str]:
+    wanted = FLAT_ROLES[column]
+    out = []
+    for v in events:
+        for a in v["arguments"]:
+            if any(t in ("*", v["type"]) and r == a["role"] for t, r in wanted):
+                out.append(ents[a["entity_id"]]["text"])
+    return _dedupe(out)
+
+
+def _filler_count(filler: dict, entities: list[dict]) -> int | None:
+    """How many people a filler is: a NUM inside its span, or one for a name; else unknown."""
+    for e in entities:
+        if e["type"] == "NUM" and e["normalized"] is not None and filler["start"] <= e["start"] and e["end"] <= filler["end"]:
+            try:
+                return int(e["normalized"])
+            except ValueError:
+                return None
+    return 1 if filler.get("mention") == "NAM" else None
+
+
+def _figure(events: list[dict], ents: dict[str, dict], entities: list[dict], figure: str) -> int | None:
+    etype, role = FIGURE_ROLES[figure]
+    total, seen = 0, False
+    for v in events:
+        if v["type"] != etype:
+            continue
+        seen = True
+        if v["attributes"]["polarity"] == "negative":
+            continue
+        for a in v["arguments"]:
+            if a["role"] == role:
+                n = _filler_count(ents[a["entity_id"]], entities)
+                if n is None:
+                    return None
+                total += n
+    return total if seen else None
+
+
+def event_groups(row: dict) -> list[list[dict]]:
+    """A document's events grouped by within-document coreference (singletons otherwise), in text order."""
+    by_id = {v["id"]: v for v in row["events"]}
+    groups: dict[str, list[dict]] = {}
+    for v in row["events"]:
+        groups.setdefault(v["cluster_id"] or "#" + v["id"], []).append(by_id[v["id"]])
+    return sorted(groups.values(), key=lambda g: min(v["trigger"]["start"] for v in g))
+
+
+def _first_attr(events: list[dict], name: str):
+    return next((v["attributes"][name] for v in events if v["attributes"].get(name) is not None), None)
+
+
+def _argument(events, ents, role, key):
+    for v in events:
+        for a in v["arguments"]:
+            if a["role"] == role:
+                value = ents[a["entity_id"]][key]
+                if value is not None:
+                    return value
+    return None
+
+
+def mention_rows(row: dict) -> list[dict]:
+    """Event rows for the groups of a document that no cross-document cluster holds."""
+    ents = {e["id"]: e for e in row["entities"]}
+    out = []
+    for group in event_groups(row):
+        if any(v["cross_document_id"] for v in group):
+            continue
+        first = group[0]
+        date = _argument(group, ents, "Time", "normalized")
+        key = first["cluster_id"] if len(group) > 1 else first["id"]
+        r = {
+            "id": f"{row['id']}:{key}",
+            "source": "document_cluster" if len(group) > 1 else "mention",
+            "type": first["type"],
+            "name": None,
+            **{a.name: _first_attr(group, a.name) for a in ontology.load().event_attributes},
+            "date": date,
+            "date_precision": date_precision(date),
+            "place": _argument(group, ents, "Place", "text"),
+            "place_precision": None,
+            **{col: _role_texts(group, ents, col) for col in FLAT_ROLES},
+            **{f: _figure(group, ents, row["entities"], f) for f in FIGURES},
+            "disputed": [],
+            "reports": [],
+            "documents": [row["id"]],
+            "mentions": [{"document": row["id"], "event": v["id"]} for v in group],
+            "note": None,
+        }
+        out.append(r)
+    return out
+
+
+class ClusterTable:
+    """Cross-document cluster rows, filled as member documents are seen (any order)."""
+
+    def __init__(self, clusters: list[dict]):
+        self.clusters = clusters
+        self.parts: dict[str, dict[str, list]] = {c["id"]: {} for c in clusters}
+        self.evidence: dict[tuple[str, int], str] = {}
+        self.wanted = {m["document"] for c in clusters for m in c["members"]} | {
+            r["document"] for c in clusters for r in c.get("reports", [])
+        }
+        self.problems: list[str] = []
+
+    def add(self, row: dict) -> None:
+        doc = row["id"]
+        ents = {e["id"]: e for e in row["entities"]}
+        groups = event_groups(row)
+        for c in self.clusters:
+            for m in c["members"]:
+                if m["document"] != doc:
+                    continue
+                group = next((g for g in groups if any(v["id"] == m["event"] for v in g)), None)
+                if group is None:
+                    self.problems.append(f"annotations/clusters.yaml cluster={c['id']}: event {m['event']} is not in the gold layer of {doc}")
+                    continue
+                parts = self.parts[c["id"]]
+                parts.setdefault("events", []).extend(group)
+                for col in FLAT_ROLES:
+                    parts.setdefault(col, []).extend(_role_texts(group, ents, col))
+            for i, r in enumerate(c.get("reports", [])):
+                if r["document"] != doc:
+                    continue
+                ev = r["evidence"]
+                sliced = row["text"][ev["start"] : ev["end"]]
+                if ev.get("text") is not None and sliced != ev["text"]:
+                    self.problems.append(
+                        f"annotations/clusters.yaml cluster={c['id']} /reports/{i}/evidence [span-text-mismatch] "
+                        f"text[{ev['start']}:{ev['end']}] is {sliced!r}, not {ev['text']!r}"
+                    )
+                self.evidence[(c["id"], i)] = sliced
+
+    def row(self, c: dict) -> dict:
+        parts = self.parts[c["id"]]
+        events = parts.get("events", [])
+        reports = [
+            {"field": r["field"], "document": r["document"], "value": str(r["value"]),
+             "evidence": {"start": r["evidence"]["start"], "end": r["evidence"]["end"],
+                          "text": self.evidence.get((c["id"], i), r["evidence"].get("text"))}}
+            for i, r in enumerate(c.get("reports", []))
+        ]
+        values: dict[str, list[str]] = {}
+        for r in reports:
+            values.setdefault(r["field"], []).append(r["value"])
+        attrs = {
+            a.name: _first_attr(events, a.name) if not a.scope or c["type"] in a.scope else None
+            for a in ontology.load().event_attributes
+        }
+        return {
+            "id": c["id"],
+            "source": "cross_document_cluster",
+            "type": c["type"],
+            "name": c["name"],
+            **attrs,
+            "date": c["date"],
+            "date_precision": c["date_precision"],
+            "place": c["place"],
+            "place_precision": c["place_precision"],
+            **{col: _dedupe(parts.get(col, [])) for col in FLAT_ROLES},
+            **{f: _conservative(values.get(f, [])) for f in FIGURES},
+            "disputed": sorted(f for f, vs in values.items() if len(set(vs)) > 1),
+            "reports": reports,
+            "documents": _dedupe(m["document"] for m in c["members"]),
+            "mentions": [dict(m) for m in c["members"]],
+            "note": c.get("note"),
+        }
+
+
+def _conservative(values: list[str]) -> int | None:
+    """ACLED's rule for conflicting reports: the most conservative (lowest) figure."""
+    ints = []
+    for v in values:
+        try:
+            ints.append(int(v))
+        except ValueError:
+            pass
+    return min(ints) if ints else None

@@ -1,0 +1,83 @@
+"""Shared fixtures. Label Studio ones start a real server (scripts/label-studio.sh) on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "label-studio.sh"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LabelStudio:
+    """A running Label Studio: its URL, admin login and token, and a way to restart it."""
+
+    url: str
+    port: int
+    data: Path
+    env: dict
+
+    def credential(self, name: str) -> str:
+        for line in (self.data / "credentials").read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key == name:
+                return value
+        raise KeyError(name)
+
+    @property
+    def token(self) -> str:
+        return self.credential("LABEL_STUDIO_API_KEY")
+
+    @property
+    def email(self) -> str:
+        return self.credential("LABEL_STUDIO_USERNAME")
+
+    @property
+    def password(self) -> str:
+        return self.credential("LABEL_STUDIO_PASSWORD")
+
+    def script(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", str(SCRIPT), *args], env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+    def start(self) -> None:
+        done = self.script("start", "--no-push")
+        if done.returncode != 0:
+            raise RuntimeError(f"Label Studio did not start:\n{done.stdout}\n{done.stderr}")
+
+    def stop(self) -> None:
+        self.script("stop")
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def cli_env(self) -> dict:
+        """Environment for `raidcorpus push/pull` against this server."""
+        return os.environ | {"LABEL_STUDIO_URL": self.url, "LABEL_STUDIO_API_KEY": self.token}
+
+
+@pytest.fixture(scope="session")
+def label_studio(tmp_path_factory) -> LabelStudio:
+    """A real Label Studio 1.23.2 (installed once into the cache) with a throwaway data folder."""
+    port = free_port()
+    data = tmp_path_factory.mktemp("label-studio")
+    env = os.environ | {"LABEL_STUDIO_PORT": str(port), "LABEL_STUDIO_DATA": str(data)}
+    env.pop("LABEL_STUDIO_API_KEY", None)
+    server = LabelStudio(f"http://127.0.0.1:{port}", port, data, env)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

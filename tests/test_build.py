@@ -1,0 +1,239 @@
+"""The built dataset, read back the way researchers read it: load_dataset, offsets, determinism, releases."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+import jsonschema  # noqa: E402
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+from datasets import load_dataset  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from raidcorpus import build, ontology, release, rows  # noqa: E402
+from raidcorpus.cli import app  # noqa: E402
+from raidcorpus.errors import UserError  # noqa: E402
+from raidcorpus.features import CONFIGS, STANDOFF_CONFIGS, for_config  # noqa: E402
+
+FIXTURE = Path(__file__).parent / "data" / "build"
+runner = CliRunner()
+
+
+def copy_repo(tmp: Path) -> Path:
+    root = tmp / "repo"
+    shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = copy_repo(tmp_path_factory.mktemp("build"))
+    result = build.build("0.1.0", root / "dist" / "raid-attack-events", root)
+    return root, result
+
+
+def load(folder: Path, config: str, **kw):
+    return load_dataset(str(folder), config, **kw)
+
+
+def test_fixture_files_are_current_and_valid():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURE / "make_fixtures.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    validator = jsonschema.Draft202012Validator(ontology.load_schema())
+    for rel, content in mod.outputs().items():
+        path = FIXTURE / rel
+        assert path.read_text(encoding="utf-8") == content, f"{rel} is stale: run tests/data/build/make_fixtures.py"
+        if rel.endswith((".json", ".yaml")):
+            rec = json.loads(content) if rel.endswith(".json") else yaml.safe_load(content)
+            errors = [e.message for e in validator.iter_errors(rec)]
+            assert not errors, f"{rel}: {errors[:3]}"
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_every_config_loads_normal_and_streaming(built, config):
+    root, result = built
+    ds = load(result.out, config)
+    assert set(ds) == {"train", "test"}
+    assert ds["test"].features == for_config(config)
+    assert {s: d.num_rows for s, d in ds.items()} == result.stats["rows"][config]
+    streamed = load(result.out, config, streaming=True)
+    first = next(iter(streamed["test"]))
+    assert first == ds["test"][0]
+
+
+@pytest.mark.parametrize("config", STANDOFF_CONFIGS)
+def test_standoff_configs_load(built, config):
+    _, result = built
+    ds = load(result.standoff_out, config)
+    assert ds["test"].features == for_config(config)
+    assert next(iter(load(result.standoff_out, config, streaming=True)["test"])) == ds["test"][0]
+
+
+def test_spans_slice_to_their_text(built):
+    _, result = built
+    docs = load(result.out, "documents")
+    texts = {}
+    checked = 0
+    for split in docs.values():
+        for row in split:
+            text = texts[row["id"]] = row["text"]
+            spans = [e for e in row["entities"]] + [v["trigger"] for v in row["events"]]
+            for s in spans:
+                got = text[s["start"] : s["end"]]
+                assert got == s["text"], f"{row['id']} {s['start']}:{s['end']}: text has {got!r}, span says {s['text']!r}"
+                checked += 1
+    assert checked > 50
+    for split in load(result.out, "ner").values():
+        for row in split:
+            text = texts[row["document"]]
+            for tok, a, b in zip(row["tokens"], row["token_starts"], row["token_ends"]):
+                assert text[a:b] == tok, f"{row['id']} {a}:{b}: text has {text[a:b]!r}, token is {tok!r}"
+    for split in load(result.out, "events").values():
+        for row in split:
+            for r in row["reports"]:
+                ev = r["evidence"]
+                got = texts[r["document"]][ev["start"] : ev["end"]]
+                assert got == ev["text"], f"{row['id']}: text has {got!r}, evidence says {ev['text']!r}"
+
+
+def test_references_resolve(built):
+    _, result = built
+    feats = for_config("documents")
+    etype = feats["entities"].feature["type"]
+    for split in load(result.out, "documents").values():
+        for row in split:
+            ents = {e["id"]: e for e in row["entities"]}
+            events = {v["id"] for v in row["events"]}
+            for v in row["events"]:
+                for a in v["arguments"]:
+                    assert a["entity_id"] in ents, f"{row['id']} {v['id']}: {a['entity_id']} is not an entity"
+                    assert a["entity_type"] == ents[a["entity_id"]]["type"], etype.int2str(a["entity_type"])
+            for c in row["entity_clusters"]:
+                assert set(c["members"]) <= set(ents)
+            for c in row["event_clusters"]:
+                assert set(c["members"]) <= events
+
+
+def test_events_config_reconciles_sources(built):
+    _, result = built
+    ds = load(result.out, "events")
+    rows_ = {r["id"]: r for split in ds.values() for r in split}
+    names = ds["test"].features["source"]
+    raid = rows_["verviers-raid-2015-01-15"]
+    assert names.int2str(raid["source"]) == "cross_document_cluster"
+    assert raid["killed"] == 2 and raid["disputed"] == ["killed"]  # sources say 2 and 3: the lower wins
+    assert sorted(r["value"] for r in raid["reports"] if r["field"] == "killed") == ["2", "3"]
+    assert raid["documents"] == ["alpha-news-2015-01-15", "beta-times-2015-01-16"]
+    # E4 of beta is within-document coreferent with the clustered E2: it gets no row of its own.
+    assert "beta-times-2015-01-16:E4" not in rows_ and "beta-times-2015-01-16:V1" not in rows_
+    assert rows_["alpha-news-2015-01-15:E5"]["injured"] == 0  # "No police officers were hurt"
+    assert rows_["beta-times-2015-01-16:E1"]["killed"] == 3  # "three suspects": the NUM inside the victim
+    bombing = rows_["brussels-bombings-2016-03-22"]
+    assert bombing["perpetrators"] == ["ISIS"] and "Two bombs" in bombing["weapons"]
+
+
+def test_flat_columns_name_real_roles():
+    onto = ontology.load()
+    for column, pairs in rows.FLAT_ROLES.items():
+        for etype, role in pairs:
+            types = onto.event_types if etype == "*" else [onto.event(etype)]
+            assert any(t is not None and t.role(role) for t in types), f"{column}: {etype}.{role} not in the schema"
+    for figure, (etype, role) in rows.FIGURE_ROLES.items():
+        assert onto.event(etype).role(role), figure
+
+
+def test_ner_outermost_mention_wins(built):
+    _, result = built
+    ds = load(result.out, "ner")
+    tags = ds["train"].features["ner_tags"].feature
+    sent = next(r for r in ds["train"] if "killing" in r["tokens"])
+    tagged = [(t, tags.int2str(g)) for t, g in zip(sent["tokens"], sent["ner_tags"])]
+    # "at least 11 people" (PER) contains "at least 11" (NUM): the outer PER wins.
+    assert tagged[tagged.index(("killing", "O")) + 1 :][:4] == [("at", "B-PER"), ("least", "I-PER"), ("11", "I-PER"), ("people", "I-PER")]
+    assert rows.outermost([{"id": "a", "start": 0, "end": 5}, {"id": "b", "start": 0, "end": 9}, {"id": "c", "start": 4, "end": 12}]) == [
+        {"id": "b", "start": 0, "end": 9}
+    ]
+
+
+def test_two_builds_are_byte_identical(built, tmp_path):
+    root, first = built
+    again = build.build("0.1.0", tmp_path / "again", root, tmp_path / "again-standoff")
+    for a, b in ((first.out, again.out), (first.standoff_out, again.standoff_out)):
+        files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+        assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+        for rel in files:
+            assert (a / rel).read_bytes() == (b / rel).read_bytes(), f"{rel} differs between two builds"
+    assert release.verify_folder(first.out) == []
+
+
+def test_changed_content_under_a_released_version_is_refused(tmp_path):
+    root = copy_repo(tmp_path)
+    out = root / "dist" / "raid-attack-events"
+    result = build.build("0.1.0", out, root, make_release=True)
+    assert [p.name for p in result.released] == ["0.1.0.sha256", "0.1.0-standoff.sha256"]
+    assert (root / "releases" / "0.1.0.sha256").read_bytes() == (out / "MANIFEST.sha256").read_bytes()
+    build.build("0.1.0", out, root)  # the same content again is fine
+    gold = root / "annotations" / "gamma-post-2016-03-22" / "gold.json"
+    rec = json.loads(gold.read_text())
+    rec["events"][0]["attributes"]["evidentiality"] = "attributed"
+    gold.write_text(json.dumps(rec))
+    before = (out / "MANIFEST.sha256").read_bytes()
+    with pytest.raises(UserError, match=r"version 0\.1\.0 was released with different content .*file\(s\) differ, first "):
+        build.build("0.1.0", out, root)
+    assert (out / "MANIFEST.sha256").read_bytes() == before  # the released folder is left alone
+    assert build.build("0.2.0", out, root).version == "0.2.0"
+
+
+def test_cli_refuses_missing_gold_in_one_line(tmp_path):
+    root = copy_repo(tmp_path)
+    (root / "annotations" / "beta-times-2015-01-16" / "gold.json").unlink()
+    res = runner.invoke(app, ["build", "--version", "0.1.0", "--root", str(root), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1
+    assert res.stderr.strip().splitlines() == [
+        "error: annotations/beta-times-2015-01-16/gold.json: document beta-times-2015-01-16 has no gold layer: "
+        "adjudicate it ('raidcorpus adjudicate') or leave it out of splits.yaml"
+    ]
+
+
+def test_cli_refuses_bad_versions_and_unsplit_documents(tmp_path):
+    root = copy_repo(tmp_path)
+    res = runner.invoke(app, ["build", "--version", "1.0", "--root", str(root), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "is not X.Y.Z" in res.stderr
+    res = runner.invoke(app, ["build", "--version", "3.0.0", "--root", str(root), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1 and "no '## [3.0.0] - YYYY-MM-DD' section" in res.stderr
+    splits = yaml.safe_load((root / "splits.yaml").read_text())
+    splits["splits"]["test"].remove("beta-times-2015-01-16")
+    (root / "splits.yaml").write_text(yaml.safe_dump(splits))
+    res = runner.invoke(app, ["build", "--version", "0.1.0", "--root", str(root), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1
+    assert "corpus/beta-times-2015-01-16.json: document beta-times-2015-01-16 is in no split" in res.stderr
+    assert "Traceback" not in res.output + res.stderr
+
+
+def test_broken_span_is_refused(tmp_path):
+    root = copy_repo(tmp_path)
+    gold = root / "annotations" / "alpha-news-2015-01-15" / "gold.json"
+    rec = json.loads(gold.read_text())
+    rec["entities"][0]["start"] += 1
+    gold.write_text(json.dumps(rec))
+    with pytest.raises(UserError, match=r"gold.json doc=alpha-news-2015-01-15 /entities/0 \[span-text-mismatch\]"):
+        build.build("0.1.0", tmp_path / "o", root)
+
+
+def test_summary_loads_every_config(built):
+    _, result = built
+    res = runner.invoke(app, ["summary", str(result.out)])
+    assert res.exit_code == 0, res.stderr
+    out = res.stdout
+    assert "documents: 3 rows (train 1, test 2)" in out
+    assert "entities: FAC 4, GPE 6, NUM 5, ORG 2, PER 11, TIME 4, VEH 1, WEA 3" in out
+    assert "annotators: 9 rows (train 3, test 6)" in out

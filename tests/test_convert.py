@@ -1,0 +1,201 @@
+"""Label Studio results <-> records, without a server: round trips over arbitrary Unicode, and every issue slug."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from raidcorpus import convert, ontology
+
+ONTO = ontology.load()
+TRICKY = ["😀", "👩‍👩‍👧‍👦", "🇧🇪", "\r\n", "\n", "\u00a0", "\u200d", "\u200f", "\u202e", "שלום", "مرحبا", "Привет", "é", "e\u0301", "\t", " "]
+
+texts = st.lists(st.one_of(st.sampled_from(TRICKY), st.characters(exclude_categories=("Cs",))), min_size=1, max_size=40).map("".join)
+
+
+def _iso():
+    return st.sampled_from(["2015", "2015-01", "2015-01-15", "2015-01-15T11:00", "2015-01-08/2015-01-14"])
+
+
+@st.composite
+def records(draw):
+    text = draw(texts)
+    n = len(text)
+
+    def span():
+        start = draw(st.integers(0, n - 1))
+        end = draw(st.integers(start + 1, n))
+        return start, end
+
+    entities = []
+    for i in range(draw(st.integers(0, 6))):
+        start, end = span()
+        etype = draw(st.sampled_from(ONTO.entity_names))
+        attrs = {}
+        for attr in ONTO.entity_attributes:
+            if attr.required or (etype in attr.scope and draw(st.booleans())):
+                attrs[attr.name] = draw(st.sampled_from(attr.names))
+        e = {"id": f"T{i + 1}", "type": etype, "start": start, "end": end, "text": text[start:end], "attributes": attrs}
+        if etype == "TIME":
+            e["normalized"] = draw(st.one_of(st.none(), _iso()))
+        elif etype == "NUM":
+            e["normalized"] = draw(st.one_of(st.none(), st.integers(-5, 10**9)))
+        entities.append(e)
+    events = []
+    for i in range(draw(st.integers(0, 4))):
+        start, end = span()
+        etype = draw(st.sampled_from(ONTO.event_types))
+        attrs = {}
+        for attr in ONTO.event_attributes:
+            if attr.required or etype.name in attr.scope:
+                attrs[attr.name] = draw(st.sampled_from(attr.names))
+        args = []
+        if entities:
+            for _ in range(draw(st.integers(0, 3))):
+                ent = draw(st.sampled_from(entities))
+                role = draw(st.sampled_from(etype.roles)).name
+                arg = {"role": role, "entity": ent["id"], "type": ent["type"]}
+                if arg not in args:
+                    args.append(arg)
+        trigger = {"start": start, "end": end, "text": text[start:end]}
+        events.append({"id": f"E{i + 1}", "type": etype.name, "trigger": trigger, "arguments": args, "attributes": attrs})
+
+    def clusters(ids, prefix):
+        ids = draw(st.permutations(ids))
+        out, i = [], 0
+        while len(ids) - i >= 2 and draw(st.booleans()):
+            size = draw(st.integers(2, len(ids) - i))
+            out.append({"id": prefix + ids[i], "members": list(ids[i:i + size])})
+            i += size
+        return out
+
+    record = {
+        "kind": "annotation",
+        "schema_version": ONTO.version,
+        "document": "doc-1",
+        "annotator": "annotator-1",
+        "text_sha256": convert.sha256_text(text),
+        "source": {"label_studio_task": 7},
+        "entities": entities,
+        "events": events,
+        "entity_clusters": clusters([e["id"] for e in entities], "C-"),
+        "event_clusters": clusters([e["id"] for e in events], "EC-"),
+    }
+    return text, convert.canonical(record)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records())
+def test_records_to_label_studio_and_back_is_lossless(case):
+    text, record = case
+    wire = json.loads(json.dumps(convert.record_to_results(record), ensure_ascii=True))
+    back = convert.results_to_record(wire, text, document="doc-1", annotator="annotator-1", source={"label_studio_task": 7})
+    assert back.issues == []
+    assert back.record == record
+
+
+@given(texts)
+def test_offsets_are_code_points(text):
+    end = len(text)
+    results = [{"id": "a", "from_name": "entity", "to_name": "text", "type": "labels",
+                "value": {"start": 0, "end": end, "text": "not trusted", "labels": ["PER"]}}]
+    got = convert.results_to_record(results, text, document="doc-1", annotator="annotator-1")
+    assert got.record["entities"][0]["text"] == text
+
+
+def _label(rid, control, label, start, end):
+    return {"id": rid, "from_name": control, "to_name": "text", "type": "labels", "value": {"start": start, "end": end, "labels": [label]}}
+
+
+def _choice(rid, name, value):
+    return {"id": rid, "from_name": name, "to_name": "text", "type": "choices", "value": {"start": 0, "end": 1, "choices": [value]}}
+
+
+TEXT = "Police raided a flat in Verviers on Thursday."
+
+
+def _convert(results):
+    return convert.results_to_record(results, TEXT, document="doc-1", annotator="annotator-1", task=12, annotation=34)
+
+
+def test_each_unconvertible_result_is_reported_with_task_and_region():
+    results = [
+        _label("ok", "entity", "GPE", 24, 32),
+        _label("ev", "event", "Raid", 7, 13),
+        _label("far", "entity", "GPE", 40, 99),
+        _label("odd", "entity", "DRAGON", 0, 6),
+        _choice("ghost", "mention", "NAM"),
+        _choice("ev", "mention", "NAM"),
+        _choice("ok", "mention", "XYZ"),
+        {"id": "ok", "from_name": "normalized", "to_name": "text", "type": "textarea", "value": {"text": ["x"]}},
+        {"type": "relation", "from_id": "ev", "to_id": "gone", "direction": "right", "labels": ["Place"]},
+        {"type": "relation", "from_id": "ev", "to_id": "ok", "direction": "right", "labels": ["coref"]},
+        {"type": "relation", "from_id": "ev", "to_id": "ok", "direction": "right", "labels": ["Sidekick"]},
+        {"id": "x", "from_name": "rating", "to_name": "text", "type": "rating", "value": {}},
+        _label("ok", "entity", "PER", 0, 6),
+    ]
+    got = _convert(results)
+    slugs = {(i.region, i.slug) for i in got.issues}
+    assert slugs == {
+        ("far", "offset-outside-text"),
+        ("odd", "unknown-label"),
+        ("ghost", "choice-without-region"),
+        ("ev", "attribute-out-of-scope"),
+        ("ok", "unknown-label"),
+        ("ok", "attribute-out-of-scope"),
+        ("ev->gone", "dangling-relation"),
+        ("ev->ok", "bad-relation"),
+        ("ev->ok", "unknown-label"),
+        ("x", "unknown-result"),
+        ("ok", "duplicate-region"),
+    }
+    assert all(i.task == 12 and i.annotation == 34 for i in got.issues)
+    assert set(i.slug for i in got.issues) <= set(convert.ISSUES)
+    assert [e["id"] for e in got.record["entities"]] == ["ok"]
+    assert got.record["entities"][0]["text"] == "Verviers"
+
+
+def test_relations_drawn_backwards_still_make_arguments_and_clusters_are_components():
+    results = [
+        _label("a", "entity", "GPE", 24, 32),
+        _label("b", "entity", "FAC", 16, 20),
+        _label("c", "entity", "FAC", 0, 6),
+        _label("ev", "event", "Raid", 7, 13),
+        {"type": "relation", "from_id": "b", "to_id": "ev", "direction": "right", "labels": ["Place"]},
+        {"type": "relation", "from_id": "a", "to_id": "c", "direction": "right", "labels": ["coref"]},
+        {"type": "relation", "from_id": "c", "to_id": "b", "direction": "left", "labels": ["coref"]},
+    ]
+    got = _convert(results)
+    assert got.issues == []
+    assert got.record["events"][0]["arguments"] == [{"role": "Place", "entity": "b", "type": "FAC"}]
+    assert got.record["entity_clusters"] == [{"id": "C-c", "members": ["c", "b", "a"]}]
+
+
+def test_normalized_values_are_checked():
+    results = [
+        _label("n", "entity", "NUM", 0, 6), _label("t", "entity", "TIME", 36, 44),
+        {"id": "n", "from_name": "normalized", "to_name": "text", "type": "textarea", "value": {"text": ["about 3"]}},
+        {"id": "t", "from_name": "normalized", "to_name": "text", "type": "textarea", "value": {"text": ["Thursday"]}},
+    ]
+    got = _convert(results)
+    assert sorted(i.slug for i in got.issues) == ["bad-normalized", "bad-normalized"]
+    assert [e["normalized"] for e in got.record["entities"]] == [None, None]
+
+
+def test_region_ids_that_do_not_fit_the_schema_are_made_to():
+    assert convert.record_id("abc-1_X") == "abc-1_X"
+    assert convert.record_id("-x9") == "r-x9"
+    assert convert.record_id("_a b") == "r_a_b"
+
+
+def test_export_counts_cancelled_and_keeps_the_latest_per_annotator():
+    ann = lambda i, who, when, cancelled=False: {"id": i, "completed_by": who, "updated_at": when, "was_cancelled": cancelled,
+                                                 "result": [_label(f"r{i}", "entity", "GPE", 24, 32)]}
+    tasks = [{"id": 1, "data": {"doc_id": "doc-1", "text": TEXT},
+              "annotations": [ann(1, 5, "2026-01-01"), ann(2, 5, "2026-02-01"), ann(3, 6, "2026-01-01", True)]},
+             {"id": 2, "data": {"text": TEXT}, "annotations": [ann(4, 5, "2026-01-01")]}]
+    got = convert.convert_export(tasks, lambda uid, email: f"annotator-{uid}")
+    assert got.cancelled == 1 and got.replaced == 1 and got.tasks_without_doc == [2]
+    assert [(r["annotator"], r["entities"][0]["id"]) for r in got.records] == [("annotator-5", "r2")]
