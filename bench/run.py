@@ -164,6 +164,7 @@ def bench_build(small: Path, large: Path, n_small: int, n_large: int, rows: list
                         None, "< 120 s, < 2 GB" if limit else "",
                         (t.seconds < 120 and t.rss_mb < 2048) if limit else None))
         shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(f"{out}-standoff", ignore_errors=True)
     ratio = times[n_large].seconds / times[n_small].seconds
     scale = n_large / n_small
     rows.append(Row(f"build {n_large:,} / {n_small:,} time", f"RSS ratio {times[n_large].rss_mb / times[n_small].rss_mb:.2f}",

@@ -235,3 +235,23 @@ def test_three_annotators_majority_is_not_agreement(project):
     decisions(project, *FULL)
     assert build(project).ok
     assert gold(project)["source"]["layers"] == "annotator-1,annotator-2,annotator-3"
+
+
+def test_an_edit_with_text_offsets_is_a_problem_not_a_crash(project):
+    edit_layer(project, "annotator-2", disagree)
+    entry = {"id": "d9", "item": GPE, "action": "edit", "value": {"start": "24"}, "reason": "offsets as text"}
+    decisions(project, *[d for d in FULL if d["item"] != GPE], entry)
+    result = build(project)
+    assert any("decision d9" in p and "offsets must be integers" in p for p in result.problems), result.problems
+
+
+def test_an_edit_is_validated_before_gold_is_written(project):
+    edit_layer(project, "annotator-2", disagree)
+    entry = {"id": "d9", "item": GPE, "action": "edit", "value": {"end": 31}, "reason": "shorter span"}
+    decisions(project, *[d for d in FULL if d["item"] != GPE], entry)
+    assert build(project).ok  # the span text is taken from the corpus: 'Vervier'
+    assert "Vervier" in {e["text"] for e in gold(project)["entities"]}
+    entry["value"] = {"attributes": {"mention": "XYZ"}}
+    decisions(project, *[d for d in FULL if d["item"] != GPE], entry)
+    result = build(project)
+    assert any("[bad-attribute]" in p and "check the edit decisions" in p for p in result.problems), result.problems

@@ -137,6 +137,17 @@ def test_cohen_kappa_and_krippendorff_alpha_by_hand():
     assert agree.krippendorff_alpha([("x", "x", None)]) is None
 
 
+def test_direct_nominal_alpha_equals_the_package():
+    import random
+
+    rng = random.Random(7)
+    items = [tuple(rng.choice(["a", "b", "c", None]) for _ in range(3)) for _ in range(300)]
+    assert agree.nominal_alpha(items) == pytest.approx(agree.krippendorff_alpha(items), abs=1e-9)
+    many = [(i, i, i % 7 and i) for i in range(400)]  # 400 distinct values: the direct sum is used
+    assert agree.krippendorff_alpha(many) == pytest.approx(agree.nominal_alpha(many))
+    assert 0.8 < agree.krippendorff_alpha(many) < 1
+
+
 def test_muc_and_b_cubed_by_hand():
     key = [{"a", "b", "c"}]
     response = [{"a", "b"}]
@@ -291,3 +302,10 @@ def test_cli_with_a_single_layer_says_there_is_nothing_to_compare(project):
     result = CliRunner().invoke(app, ["agree", str(project / "annotations" / "agree-solo"), "--corpus", str(project / "corpus")])
     assert result.exit_code == 0
     assert "nothing to compare" in result.output
+
+
+def test_a_broken_layer_stops_with_one_addressed_line(project):
+    edit_layer(project, "annotator-2", lambda r: r["entities"][0].pop("start"))
+    result = CliRunner().invoke(app, ["agree", str(project / "annotations"), "--corpus", str(project / "corpus")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "annotator-2.json doc=agree-verviers /entities/0 [missing-field]" in result.output

@@ -48,7 +48,7 @@ def test_our_validator_finds_nothing(corpus):
         cwd=corpus, capture_output=True, text=True,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    files = sum(1 for p in corpus.rglob("*") if p.is_file())
+    files = sum(1 for p in corpus.rglob("*") if p.suffix in (".json", ".yaml"))
     assert f"{files} records in {files} files" in run.stdout
 
 

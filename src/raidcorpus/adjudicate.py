@@ -149,6 +149,11 @@ class _Builder:
         if unknown:
             self.problem(f"decision {did} ({key}): value has fields {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
             return None
+        offsets = [(n, value.get(n)) for n in ("start", "end")] + [(f"trigger.{n}", (value.get("trigger") or {}).get(n)) for n in ("start", "end")]
+        bad = [n for n, v in offsets if v is not None and (not isinstance(v, int) or isinstance(v, bool))]
+        if bad or not all(isinstance(value.get(n, {}), dict) for n in ("attributes", "trigger")):
+            self.problem(f"decision {did} ({key}): offsets must be integers and attributes/trigger mappings")
+            return None
         out = dict(base)
         for name, v in value.items():
             if name == "attributes":
@@ -500,6 +505,7 @@ def report_template(result: Result) -> str:
         "# and a reason. Entries left with 'action: null' stay undecided. Then run",
         "#   raidcorpus adjudicate --decisions <this file>",
         "# or copy a document's part to annotations/<doc>/decisions.yaml (each part is a complete decisions record).",
+        "# To compare the layers in Label Studio, attach each as predictions: raidcorpus push --predictions <annotator>",
     ]
     onto = load_ontology()
     for doc, existing, conflicts in result.report_docs:

@@ -42,7 +42,8 @@ LEGEND = [
     "with more than two annotators the figure is the mean over pairs. Counts are summed over documents (micro).",
     "Overlap F1: same type and overlapping spans, matched one-to-one, largest overlap first.",
     "Attributes are compared on items both (all) annotators have; an unset attribute counts as the value '(none)'. "
-    "Two annotators: Cohen's kappa (computed here); more: Krippendorff's alpha, nominal (the 'krippendorff' package). "
+    "Two annotators: Cohen's kappa (computed here); more: Krippendorff's alpha, nominal (the 'krippendorff' package; "
+    "the same coincidence formula summed here when more than 200 distinct values occur). "
     "n/a when fewer than two distinct values occur (chance agreement is 1).",
     "Coreference is compared on mentions both annotators have, each annotator's clusters restricted to them: "
     "MUC (Vilain et al. 1995, link based) and B-cubed (Bagga and Baldwin 1998, over every shared mention, singletons "
@@ -80,17 +81,58 @@ def cohen_kappa(pairs: list[tuple]) -> float | None:
 
 
 def krippendorff_alpha(items: list[tuple]) -> float | None:
-    """Nominal Krippendorff's alpha (krippendorff package); items are tuples with None for a missing value."""
+    """Nominal Krippendorff's alpha over items given as tuples with None for a missing value.
+
+    Computed by the krippendorff package from value counts; with very many distinct values (e.g.
+    normalized dates) its values-by-values matrices grow too large, and the same coincidence
+    formula is summed here directly (tests check that both agree).
+    """
+    pairable = [it for it in items if sum(v is not None for v in it) >= 2]
+    values = sorted({v for it in pairable for v in it if v is not None}, key=repr)
+    if len(values) < 2:
+        return None
+    if len(values) > MAX_PACKAGE_VALUES:
+        return nominal_alpha(pairable)
     import krippendorff
     import numpy as np
 
-    pairable = [it for it in items if sum(v is not None for v in it) >= 2]
-    values = sorted({v for it in pairable for v in it if v is not None}, key=str)
-    if len(values) < 2:
-        return None
     code = {v: i for i, v in enumerate(values)}
-    data = np.array([[np.nan if it[c] is None else code[it[c]] for it in pairable] for c in range(len(pairable[0]))], dtype=float)
-    return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal", value_domain=list(range(len(values)))))
+    counts = np.zeros((len(pairable), len(values)))
+    for u, it in enumerate(pairable):
+        for v in it:
+            if v is not None:
+                counts[u, code[v]] += 1
+    return float(krippendorff.alpha(value_counts=counts, level_of_measurement="nominal"))
+
+
+MAX_PACKAGE_VALUES = 200
+
+
+def nominal_alpha(items: list[tuple]) -> float | None:
+    """Nominal alpha from the coincidence counts: 1 - (n - 1) * sum(o_ck, c != k) / (n^2 - sum(n_c^2))."""
+    mismatched = 0.0
+    totals: dict = {}
+    for it in items:
+        got = [v for v in it if v is not None]
+        m = len(got)
+        if m < 2:
+            continue
+        for v in got:
+            totals[v] = totals.get(v, 0) + 1
+        same = sum(c * (c - 1) for c in _counts(got).values())
+        mismatched += (m * (m - 1) - same) / (m - 1)
+    n = sum(totals.values())
+    expected = n * n - sum(c * c for c in totals.values())
+    if n < 2 or expected <= 0:
+        return None
+    return 1 - (n - 1) * mismatched / expected
+
+
+def _counts(values: list) -> dict:
+    out: dict = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return out
 
 
 def overlap_matches(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> int:

@@ -158,7 +158,10 @@ def collect(paths: Iterable[str | Path], annotators: Iterable[str] | None = None
 
 
 def load(doc: str, files: dict[str, Path]) -> dict[str, dict]:
-    """annotator -> annotation record for one document, each checked to be what its path says."""
+    """annotator -> annotation record for one document, each checked against the schema (levels 1-2)
+    and to be what its path says: comparing broken records would give figures no one can trust."""
+    from .validate import check_record
+
     records = {}
     for annotator, path in files.items():
         try:
@@ -167,6 +170,10 @@ def load(doc: str, files: dict[str, Path]) -> dict[str, dict]:
             raise UserError(e.problem.line()) from None
         if not isinstance(rec, dict) or rec.get("kind") != "annotation":
             raise UserError(f"{path} doc={doc}: not an annotation record (run 'raidcorpus validate')")
+        problems = check_record(rec, str(path), level=2)
+        if problems:
+            more = f" (and {len(problems) - 1} more; run 'raidcorpus validate')" if len(problems) > 1 else ""
+            raise UserError(problems[0].line() + more)
         if rec.get("document") != doc or rec.get("annotator") != annotator:
             raise UserError(
                 f"{path} doc={doc}: the record says document {rec.get('document')!r}, annotator "

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from . import card, croissant, release, rows
 from .errors import UserError
-from .features import CONFIGS, STANDOFF_CONFIGS, for_config
+from .features import CONFIGS, STANDOFF_CONFIGS, encoder, for_config
 from .io import ReadError, read_json, read_yaml
 
 NAME = "raid-attack-events"
@@ -42,14 +42,20 @@ class ParquetSink:
     """Rows in, Parquet row groups out, typed by explicit Features."""
 
     def __init__(self, path: Path, config: str):
+        self.config = config
         self.features = for_config(config)
+        self.encode = encoder(dict(self.features))
         path.parent.mkdir(parents=True, exist_ok=True)
         self.writer = pq.ParquetWriter(path, self.features.arrow_schema, **PARQUET_OPTIONS)
         self.pending: list[dict] = []
         self.count = 0
 
     def add(self, row: dict) -> None:
-        self.pending.append(self.features.encode_example(row))
+        try:
+            self.pending.append(self.encode(row))
+        except (KeyError, TypeError, AttributeError) as e:
+            key = row.get("id") or row.get("document")
+            raise UserError(f"{self.config} row {key}: value {e} is not one the schema allows: run 'raidcorpus validate'") from None
         self.count += 1
         if len(self.pending) >= BATCH_ROWS:
             self.flush()

@@ -197,7 +197,7 @@ def agree(
     if names is not None and len(names) < 2:
         raise UserError("--annotators needs two or more names separated by commas", 2)
     report = mod.agree(paths or [Path("annotations")], corpus_dir, names)
-    out.print(mod.RENDERERS[fmt](report), markup=False, end="")
+    sys.stdout.write(mod.RENDERERS[fmt](report))  # plain text: no console wrapping of long reports
 
 
 @app.command()

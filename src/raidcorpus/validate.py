@@ -93,8 +93,11 @@ def _message(slug: str, record, path: list, raw: str) -> str:
 
 def schema_problems(record, path: str, doc: str | None) -> list[Problem]:
     """L1: every JSON Schema violation, one Problem each (duplicates of one place and slug merged)."""
+    validator = compiled()
+    if validator.is_valid(record):
+        return []
     out: dict[tuple, Problem] = {}
-    for e in compiled().iter_errors(record):
+    for e in validator.iter_errors(record):
         ipath = list(e.instance_path)
         slug = _slug(list(e.schema_path), ipath)
         key = (tuple(ipath), slug)
