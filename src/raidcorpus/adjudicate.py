@@ -15,7 +15,6 @@ from typing import Iterable
 import yaml
 
 from . import align, io
-from .errors import UserError
 from .ontology import Ontology, load as load_ontology
 
 ACTIONS_WITHOUT_EDIT = ("take", "reject")  # arguments and coreference links: present or not

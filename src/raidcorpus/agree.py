@@ -349,41 +349,47 @@ def _spans(mentions: dict[str, dict], keys: set[str], span) -> list[tuple[int, i
     return [span(mentions[k]) for k in sorted(keys)]
 
 
+def _entity_span(e: dict) -> tuple[int, int]:
+    return e["start"], e["end"]
+
+
+def _trigger_span(e: dict) -> tuple[int, int]:
+    return e["trigger"]["start"], e["trigger"]["end"]
+
+
+def _pair_tally(tally: Tally, la: align.Layer, lb: align.Layer, length: int, onto: Ontology) -> None:
+    """Span, trigger, argument, unitizing and coreference counts of one pair of layers."""
+    pair = f"{la.annotator}|{lb.annotator}"
+    exact = lambda x, y: len(x & y)  # noqa: E731
+    ents = [_by_label(lay.entities, lambda k, lay=lay: lay.entities[k]["type"]) for lay in (la, lb)]
+    evs = [_by_label(lay.events, lambda k, lay=lay: lay.events[k]["type"]) for lay in (la, lb)]
+    args = [_by_label(lay.arguments, lambda k, lay=lay: lay.arguments[k]["role"]) for lay in (la, lb)]
+    _add_f1(tally, "entity_exact", onto.entity_names, pair, *ents, exact)
+    _add_f1(tally, "entity_overlap", onto.entity_names, pair, *ents,
+            lambda x, y: overlap_matches(_spans(la.entities, x, _entity_span), _spans(lb.entities, y, _entity_span)))
+    _add_f1(tally, "trigger", onto.event_names, pair, *evs, exact)
+    _add_f1(tally, "argument", onto.role_names, pair, *args, exact)
+    for measure, groups, labels, pool, span in (
+        ("entity_ualpha", ents, onto.entity_names, "entities", _entity_span),
+        ("trigger_ualpha", evs, onto.event_names, "events", _trigger_span),
+    ):
+        for label in labels:
+            coded = [_spans(getattr(lay, pool), g.get(label, set()), span) for lay, g in zip((la, lb), groups)]
+            tally.units[(measure, label, pair)] = unitizing_tally(coded, 0, length)
+    for kind in ("entity", "event"):
+        common = set(la.mentions(kind)) & set(lb.mentions(kind))
+        ca, cb = (restrict(lay.entity_clusters if kind == "entity" else lay.event_clusters, common) for lay in (la, lb))
+        r_num, r_den = muc(ca, cb)
+        p_num, p_den = muc(cb, ca)
+        p, r, n = b_cubed(ca, cb, sorted(common))
+        tally.coref[(f"coref_{kind}", ALL, pair)] = [r_num, r_den, p_num, p_den, p, r, n, len(common)]
+
+
 def document_tally(layers: dict[str, align.Layer], length: int, annotators: list[str], onto: Ontology) -> Tally:
     """All counts for one document; `annotators` fixes the order of attribute value tuples."""
     tally = Tally()
-    names = sorted(layers)
-    ent_types, ev_types, roles = onto.entity_names, onto.event_names, onto.role_names
-    ent_span = lambda e: (e["start"], e["end"])  # noqa: E731
-    ev_span = lambda e: (e["trigger"]["start"], e["trigger"]["end"])  # noqa: E731
-    for a, b in combinations(names, 2):
-        la, lb = layers[a], layers[b]
-        pair = f"{a}|{b}"
-        ents = [_by_label(la.entities, lambda k, l=la: l.entities[k]["type"]), _by_label(lb.entities, lambda k, l=lb: l.entities[k]["type"])]
-        _add_f1(tally, "entity_exact", ent_types, pair, ents[0], ents[1], lambda x, y: len(x & y))
-        _add_f1(
-            tally, "entity_overlap", ent_types, pair, ents[0], ents[1],
-            lambda x, y: overlap_matches(_spans(la.entities, x, ent_span), _spans(lb.entities, y, ent_span)),
-        )
-        evs = [_by_label(la.events, lambda k, l=la: l.events[k]["type"]), _by_label(lb.events, lambda k, l=lb: l.events[k]["type"])]
-        _add_f1(tally, "trigger", ev_types, pair, evs[0], evs[1], lambda x, y: len(x & y))
-        args = [_by_label(la.arguments, lambda k, l=la: l.arguments[k]["role"]), _by_label(lb.arguments, lambda k, l=lb: l.arguments[k]["role"])]
-        _add_f1(tally, "argument", roles, pair, args[0], args[1], lambda x, y: len(x & y))
-        for measure, groups, spans in (("entity_ualpha", ents, ent_types), ("trigger_ualpha", evs, ev_types)):
-            mentions = (la.entities, lb.entities) if measure == "entity_ualpha" else (la.events, lb.events)
-            span = ent_span if measure == "entity_ualpha" else ev_span
-            for label in spans:
-                coded = [_spans(mentions[i], groups[i].get(label, set()), span) for i in range(2)]
-                tally.units[(measure, label, pair)] = unitizing_tally(coded, 0, length)
-        for kind in ("entity", "event"):
-            common = set(la.mentions(kind)) & set(lb.mentions(kind))
-            ca, cb = restrict(la.entity_clusters if kind == "entity" else la.event_clusters, common), restrict(
-                lb.entity_clusters if kind == "entity" else lb.event_clusters, common
-            )
-            r_num, r_den = muc(ca, cb)
-            p_num, p_den = muc(cb, ca)
-            p, r, n = b_cubed(ca, cb, sorted(common))
-            tally.coref[(f"coref_{kind}", ALL, pair)] = [r_num, r_den, p_num, p_den, p, r, n, len(common)]
+    for a, b in combinations(sorted(layers), 2):
+        _pair_tally(tally, layers[a], layers[b], length, onto)
     # attributes of items at least two annotators share, as tuples over all annotators
     for measure, pool, attrs_of in (
         ("entity_attribute", "entities", align.entity_attributes),

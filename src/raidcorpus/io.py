@@ -65,7 +65,8 @@ def read_json(path: str | Path) -> Any:
 def read_yaml(path: str | Path) -> Any:
     text = _decode(path, read_bytes(path))
     try:
-        return yaml.safe_load(text)
+        # libyaml's safe loader when present: the same safe subset, ten times faster on large files.
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
