@@ -121,6 +121,10 @@ def write_json(path: str | Path, obj: Any) -> bool:
     return write_bytes_atomic(path, dumps_json(obj))
 
 
+# Files inside record folders that are not records (the pull command's pseudonym table).
+NOT_RECORDS = {"annotators.yaml"}
+
+
 def iter_files(paths: Iterable[str | Path], suffixes=(".json", ".yaml", ".yml", ".jsonl")) -> Iterator[Path]:
     """Expand files and folders into a sorted stream of record files (skipping raw exports)."""
     for p in paths:
@@ -129,7 +133,7 @@ def iter_files(paths: Iterable[str | Path], suffixes=(".json", ".yaml", ".yml", 
             for root, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if d != "raw" and not d.startswith("."))
                 for name in sorted(files):
-                    if name.endswith(suffixes) and not name.startswith("."):
+                    if name.endswith(suffixes) and not name.startswith(".") and name not in NOT_RECORDS:
                         yield Path(root) / name
         else:
             yield p

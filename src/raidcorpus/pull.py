@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 import yaml
 
-from . import convert, io
+from . import convert, io, ontology
 from .errors import UserError
 
 VOLATILE = ("created_ago",)  # fields the server recomputes on every export
@@ -126,7 +126,7 @@ class Annotators:
     def save(self) -> bool:
         head = ("# Label Studio users and their pseudonyms, written by `raidcorpus pull`.\n"
                 "# Keys are salted sha256 digests of a user's e-mail address or server user id, never the address.\n")
-        body = yaml.safe_dump({"salt": self.salt, "annotators": self.table}, sort_keys=True, allow_unicode=True)
+        body = yaml.safe_dump({"kind": "annotators", "schema_version": ontology.load().version, "salt": self.salt, "annotators": self.table}, sort_keys=True, allow_unicode=True)
         return io.write_bytes_atomic(self.path, (head + body).encode("utf-8"))
 
 

@@ -1,0 +1,103 @@
+"""Label Studio rows of the benchmark: our push and pull against raw SDK calls, on one real server.
+
+The server is started with the tests' own helper (tests/conftest.py, scripts/label-studio.sh)
+on a free loopback port, with its data kept in bench/work/label-studio so migrations run once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from conftest import LabelStudio, free_port  # noqa: E402  (the tests' launcher, not a second one)
+from run import RAIDCORPUS, WORK, BenchError, Row, run, timed  # noqa: E402
+
+from raidcorpus import convert, io, ls_config, push  # noqa: E402
+from raidcorpus.labelstudio import Server  # noqa: E402
+
+
+class LabelStudioBench:
+    def __init__(self, data: Path):
+        port = free_port()
+        env = os.environ | {"LABEL_STUDIO_PORT": str(port), "LABEL_STUDIO_DATA": str(data)}
+        env.pop("LABEL_STUDIO_API_KEY", None)
+        self.ls = LabelStudio(f"http://127.0.0.1:{port}", port, data, env)
+        self.stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.projects: list[int] = []
+
+    def __enter__(self) -> "LabelStudioBench":
+        started, _ = timed(self.ls.start)
+        print(f"Label Studio up in {started:.0f} s", file=sys.stderr)
+        self.server = Server(self.ls.url, self.ls.token, timeout=600)
+        self.env = self.ls.cli_env()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            for pid in self.projects:
+                self.server.call("delete a bench project", self.server.client.projects.delete, pid)
+        finally:
+            self.ls.stop()
+
+    def _project(self, title: str):
+        project = self.server.create_project(title, ls_config.render())
+        self.projects.append(project.id)
+        return project
+
+    def payload(self, data: Path, layer: str, key: str) -> list[dict]:
+        """The tasks push would send: data plus one layer's results as predictions or annotations."""
+        tasks = []
+        for doc in push.read_corpus(data / "corpus"):
+            record = io.read_json(data / "annotations" / doc["id"] / f"{layer}.json")
+            item = {"result": convert.record_to_results(record)}
+            if key == "predictions":
+                item["model_version"] = layer
+            tasks.append({"data": push.task_data(doc), key: [item]})
+        return tasks
+
+    def push_rows(self, data: Path, n: int, rows: list[Row]) -> None:
+        tasks = self.payload(data, "gold", "predictions")
+        raw_project = self._project(f"bench raw import {self.stamp}")
+        raw, _ = timed(self.server.import_tasks, raw_project.id, tasks)
+        title = f"bench push {self.stamp}"
+        self._project(title)  # empty, with the same config: push then only imports
+        ours = run([RAIDCORPUS, "push", "--project", title, "--corpus", "corpus", "--annotations", "annotations",
+                    "--predictions", "gold"], cwd=data, env=self.env).check("raidcorpus push")
+        size = len(orjson.dumps(tasks)) / 1e6
+        rows.append(Row(f"push {n:,} tasks with predictions vs one raw import_tasks",
+                        f"ours {ours.seconds:.1f} s, raw {raw:.1f} s ({size:.0f} MB payload)",
+                        raw / ours.seconds, "speed >= 0.9 of raw", raw / ours.seconds >= 0.9))
+
+    def pull_rows(self, data: Path, n: int, rows: list[Row]) -> None:
+        title = f"bench pull {self.stamp}"
+        project = self._project(title)
+        self.server.import_tasks(project.id, self.payload(data, "annotator-1", "annotations"))
+        download, export = timed(self.server.export, project.id)
+        out = WORK / "pulled"
+        shutil.rmtree(out, ignore_errors=True)
+        pulled = run([RAIDCORPUS, "pull", "--project", title, "--annotations", out / "annotations", "--corpus", "corpus"],
+                     cwd=data, env=self.env).check("raidcorpus pull")
+        saved = WORK / "export.json"
+        saved.write_bytes(export)
+        converted = run([RAIDCORPUS, "convert", saved, "--annotations", out / "converted", "--corpus", "corpus"],
+                        cwd=data).check("raidcorpus convert")
+        written = sum(1 for _ in (out / "annotations").glob("*/*.json"))
+        if written < n:
+            raise BenchError(f"pull wrote {written} records for {n} annotated tasks")
+        extra = pulled.seconds / download - 1
+        rows.append(Row(f"pull {n:,} annotated tasks vs raw export download",
+                        f"ours {pulled.seconds:.1f} s, download {download:.1f} s ({len(export) / 1e6:.0f} MB)",
+                        pulled.seconds / download, "adds <= 20%", extra <= 0.2))
+        rows.append(Row(f"convert a saved export of {n:,} tasks vs its download",
+                        f"convert {converted.seconds:.1f} s, download {download:.1f} s",
+                        converted.seconds / download, "<= 0.2 of download", converted.seconds / download <= 0.2))
+        shutil.rmtree(out, ignore_errors=True)
