@@ -17,6 +17,7 @@ from .errors import UserError
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDELINES = "GUIDELINES.md"
+DATASHEET = "DATASHEET.md"
 CLI_REFERENCE = "docs/cli.md"
 HELP_WIDTH = 88
 
@@ -150,14 +151,83 @@ def cli_reference() -> str:
     return "\n".join(parts) + "\n"
 
 
+def annotation_counts(root: Path) -> str:
+    """DATASHEET.md: mentions per type in every layer, so the datasheet's figures come from the data."""
+    from collections import Counter
+
+    from . import io
+
+    onto = ontology.load()
+    layers: dict[str, dict[str, Counter]] = {}
+    docs = 0
+    for path in sorted((root / "annotations").glob("*/*.json")):
+        record = io.read_json(path)
+        docs += path.stem == "gold"
+        counts = layers.setdefault(record["annotator"], {"entity": Counter(), "event": Counter(), "other": Counter()})
+        counts["entity"].update(e["type"] for e in record["entities"])
+        counts["event"].update(e["type"] for e in record["events"])
+        counts["other"].update(
+            {
+                "arguments": sum(len(e["arguments"]) for e in record["events"]),
+                "entity clusters": len(record["entity_clusters"]),
+                "event clusters": len(record["event_clusters"]),
+            }
+        )
+    if not layers:
+        return "No annotation layers yet.\n"
+    names = sorted(layers, key=lambda a: (a != "gold", a))
+    head = "| | " + " | ".join(names) + " |\n| --- |" + " ---: |" * len(names) + "\n"
+    rows = []
+    for kind, labels in (("entity", onto.entity_names), ("event", onto.event_names), ("other", ("arguments", "entity clusters", "event clusters"))):
+        for label in labels:
+            rows.append(f"| {kind} {label} | " + " | ".join(str(layers[n][kind][label]) for n in names) + " |")
+        if kind != "other":
+            rows.append(f"| **{kind} mentions, all** | " + " | ".join(f"**{sum(layers[n][kind].values())}**" for n in names) + " |")
+    clusters = root / "annotations" / "clusters.yaml"
+    cross = len(io.read_yaml(clusters)["clusters"]) if clusters.exists() else 0
+    return (
+        f"Annotation counts over {docs} documents with a gold layer; {cross} cross-document event clusters.\n\n"
+        + head + "\n".join(rows) + "\n"
+    )
+
+
+def agreement_summary(root: Path) -> str:
+    """DATASHEET.md: the overall agreement between the annotator layers, from `raidcorpus agree`."""
+    from . import agree
+
+    annotations = root / "annotations"
+    report = agree.agree([annotations], root / "corpus") if annotations.is_dir() else {"documents": []}
+    if not report["documents"]:
+        return "No document has two annotator layers yet.\n"
+    rows = [r for r in agree._table_rows(report["overall"], True) if r[1] in ("all",) or r[0].startswith(("entity attribute", "event attribute"))]
+    lines = [
+        f"Agreement between {', '.join(report['annotators'])} over {len(report['documents'])} documents "
+        "(`raidcorpus agree --format markdown` gives every figure per document and per type):",
+        "",
+        "| measure | label | value | counts |",
+        "| --- | --- | ---: | --- |",
+    ]
+    lines += [f"| {a} | {b} | {c} | {d.replace('|', '/')} |" for a, b, c, d in rows]
+    return "\n".join(lines) + "\n"
+
+
 def render(root: Path = ROOT) -> dict[str, str]:
     """The up-to-date content of every generated documentation file, by path relative to `root`."""
-    guidelines = root / GUIDELINES
-    try:
-        current = guidelines.read_text(encoding="utf-8")
-    except OSError as e:
-        raise UserError(f"{GUIDELINES}: cannot read: {e.strerror or e}") from None
-    return {GUIDELINES: fill_blocks(current, GUIDELINES), CLI_REFERENCE: cli_reference()}
+    out = {}
+    for name, generators in (
+        (GUIDELINES, GENERATORS),
+        (DATASHEET, {"datasheet-counts": lambda: annotation_counts(root), "datasheet-agreement": lambda: agreement_summary(root)}),
+    ):
+        path = root / name
+        if name == DATASHEET and not path.exists():
+            continue
+        try:
+            current = path.read_text(encoding="utf-8")
+        except OSError as e:
+            raise UserError(f"{name}: cannot read: {e.strerror or e}") from None
+        out[name] = fill_blocks(current, name, generators)
+    out[CLI_REFERENCE] = cli_reference()
+    return out
 
 
 def run(root: Path = ROOT, check: bool = False) -> list[Outcome]:
