@@ -199,3 +199,33 @@ def test_export_counts_cancelled_and_keeps_the_latest_per_annotator():
     got = convert.convert_export(tasks, lambda uid, email: f"annotator-{uid}")
     assert got.cancelled == 1 and got.replaced == 1 and got.tasks_without_doc == [2]
     assert [(r["annotator"], r["entities"][0]["id"]) for r in got.records] == [("annotator-5", "r2")]
+
+
+def test_convert_writes_records_and_reports_the_ones_that_fail_validation(tmp_path):
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from raidcorpus import io
+    from raidcorpus.cli import app
+
+    corpus = Path(__file__).resolve().parents[1] / "corpus"
+    doc = io.read_json(sorted(corpus.glob("*.json"))[0])
+    start = doc["text"].index(" ") + 1
+    end = doc["text"].index(" ", start)
+    region = {"id": "r1", "from_name": "entity", "to_name": "text", "type": "labels",
+              "value": {"start": start, "end": end, "labels": ["PER"]}}
+    tasks = [{"id": 1, "data": {"doc_id": doc["id"], "text": doc["text"], "sha256": doc["sha256"]},
+              "annotations": [{"id": 9, "completed_by": 3, "result": [region]},
+                              {"id": 10, "completed_by": 4, "result": [region, _choice("r1", "mention", "NAM")]},
+                              {"id": 11, "completed_by": 5, "was_cancelled": True, "result": []}]}]
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(tasks))
+    ann = tmp_path / "annotations"
+    got = CliRunner().invoke(app, ["convert", str(export), "--annotations", str(ann), "--corpus", str(corpus)])
+    assert got.exit_code == 1
+    assert "1 cancelled" in got.output
+    # annotator-1 (user 3) forgot the required mention level: written, and reported as invalid.
+    assert "invalid:" in got.output and "annotator-1.json" in got.output and "annotator-2.json" not in got.output.split("invalid:", 1)[1]
+    assert (ann / doc["id"] / "annotator-1.json").exists() and (ann / doc["id"] / "annotator-2.json").exists()
+    assert "@" not in (ann / "annotators.yaml").read_text()

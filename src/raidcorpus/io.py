@@ -97,6 +97,10 @@ def dumps_json(obj: Any) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def write_bytes_atomic(path: str | Path, data: bytes) -> bool:
     """Write via a temporary file and rename; returns False (and leaves the file alone) if unchanged."""
     path = Path(path)
@@ -110,6 +114,7 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> bool:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; records are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -121,10 +126,6 @@ def write_json(path: str | Path, obj: Any) -> bool:
     return write_bytes_atomic(path, dumps_json(obj))
 
 
-# Files inside record folders that are not records (the pull command's pseudonym table).
-NOT_RECORDS = {"annotators.yaml"}
-
-
 def iter_files(paths: Iterable[str | Path], suffixes=(".json", ".yaml", ".yml", ".jsonl")) -> Iterator[Path]:
     """Expand files and folders into a sorted stream of record files (skipping raw exports)."""
     for p in paths:
@@ -133,7 +134,7 @@ def iter_files(paths: Iterable[str | Path], suffixes=(".json", ".yaml", ".yml", 
             for root, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if d != "raw" and not d.startswith("."))
                 for name in sorted(files):
-                    if name.endswith(suffixes) and not name.startswith(".") and name not in NOT_RECORDS:
+                    if name.endswith(suffixes) and not name.startswith("."):
                         yield Path(root) / name
         else:
             yield p

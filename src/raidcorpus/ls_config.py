@@ -129,6 +129,7 @@ def write(path: str | Path = CONFIG_PATH, check: bool = False) -> bool:
         except OSError:
             current = None
         if current != text:
-            raise UserError(f"{path} is stale: run `raidcorpus ls-config` to regenerate it")
+            shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+            raise UserError(f"{shown} is stale: run `raidcorpus ls-config` to regenerate it")
         return False
     return write_bytes_atomic(path, text.encode("utf-8"))
