@@ -76,6 +76,11 @@ class Row:
         return [self.name, self.measured, ratio, self.goal, verdict]
 
 
+def set_work(folder: Path) -> None:
+    global WORK
+    WORK = folder.resolve()
+
+
 def run(cmd: list, cwd: Path | None = None, env: dict | None = None) -> Timing:
     """Run a command; wall time and the child's own peak RSS (from wait4, so earlier children do not count)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -268,7 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=("validate", "build", "agree", "labelstudio"),
                         help="run only these groups (repeatable)")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave bench/results.md alone")
+    parser.add_argument("--work", type=Path, default=WORK, help="folder for generated data (default: bench/work)")
     args = parser.parse_args(argv)
+    set_work(args.work)
     n_small, n_large = (300, 3_000) if args.quick else (10_000, 100_000)
     groups = args.only or ["validate", "build", "agree", "labelstudio"]
     WORK.mkdir(parents=True, exist_ok=True)
