@@ -32,6 +32,7 @@ BIN = Path(sys.executable).parent
 RAIDCORPUS = str(BIN / "raidcorpus")
 SCHEMA = ROOT / "schema" / "raidcorpus.schema.json"
 SEED = 2015
+BUILD_TIMEOUT = 600  # seconds: five times the goal for 100,000 documents keeps `make bench` under 30 minutes
 NOTES = "<!-- notes: kept by bench/run.py -->"
 
 PARSE = """
@@ -81,12 +82,25 @@ def set_work(folder: Path) -> None:
     WORK = folder.resolve()
 
 
-def run(cmd: list, cwd: Path | None = None, env: dict | None = None) -> Timing:
-    """Run a command; wall time and the child's own peak RSS (from wait4, so earlier children do not count)."""
+def run(cmd: list, cwd: Path | None = None, env: dict | None = None, timeout: float | None = None) -> Timing:
+    """Run a command; wall time and the child's own peak RSS (from wait4, so earlier children do not count).
+
+    Past `timeout` seconds the command (and its process group) is killed and BenchError raised.
+    """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, stdout=out, stderr=err,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG if timeout else 0)
+            if pid:
+                break
+            if time.perf_counter() - start > timeout:
+                os.killpg(proc.pid, 9)
+                os.wait4(proc.pid, 0)
+                proc.returncode = -9
+                raise BenchError(f"{Path(str(cmd[0])).name} {cmd[1]} took longer than {timeout:.0f} s: stopped")
+            time.sleep(0.05)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -163,7 +177,7 @@ def bench_build(small: Path, large: Path, n_small: int, n_large: int, rows: list
     for n, data in ((n_small, small), (n_large, large)):
         out = WORK / f"dist-{n}"
         shutil.rmtree(out, ignore_errors=True)
-        t = run([RAIDCORPUS, "build", "--version", "0.0.0", "--out", out], cwd=data).check(f"build {n}")
+        t = run([RAIDCORPUS, "build", "--version", "0.0.0", "--out", out], cwd=data, timeout=BUILD_TIMEOUT).check(f"build {n}")
         times[n] = t
         limit = n >= 100_000
         rows.append(Row(f"build {n:,} docs", f"{t.seconds:.1f} s, peak RSS {t.rss_mb:,.0f} MB",

@@ -164,10 +164,7 @@ def load(doc: str, files: dict[str, Path]) -> dict[str, dict]:
 
     records = {}
     for annotator, path in files.items():
-        try:
-            rec = io.read_json(path)
-        except io.ReadError as e:
-            raise UserError(e.problem.line()) from None
+        rec = io.read_json(path)
         if not isinstance(rec, dict) or rec.get("kind") != "annotation":
             raise UserError(f"{path} doc={doc}: not an annotation record (run 'raidcorpus validate')")
         problems = check_record(rec, str(path), level=2)
@@ -188,10 +185,7 @@ def read_document(corpus_dir: str | Path, doc: str) -> dict:
     path = Path(corpus_dir) / f"{doc}.json"
     if not path.is_file():
         raise UserError(f"{path} doc={doc}: no corpus record for this document (needed for its text)")
-    try:
-        return io.read_json(path)
-    except io.ReadError as e:
-        raise UserError(e.problem.line()) from None
+    return io.read_json(path)
 
 
 def check_hashes(doc: str, document: dict, records: dict[str, dict], files: dict[str, Path]) -> None:

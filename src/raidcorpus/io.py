@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import os
 import tempfile
@@ -12,6 +13,8 @@ import orjson
 import yaml
 
 from .errors import Problem
+
+LARGE_JSON = 1 << 20  # bytes
 
 
 class ReadError(Exception):
@@ -46,11 +49,24 @@ def _decode(path, data: bytes) -> str:
         raise _problem(path, "not-utf8", f"invalid UTF-8 at byte {e.start}") from None
 
 
+def _loads(data: bytes) -> Any:
+    """orjson.loads, with the garbage collector paused for large inputs: a 140 MB Label Studio
+    export parsed in 4.5 s with it running (repeated full collections over millions of new
+    objects) and in 1.2 s without."""
+    if len(data) < LARGE_JSON or not gc.isenabled():
+        return orjson.loads(data)
+    gc.disable()
+    try:
+        return orjson.loads(data)
+    finally:
+        gc.enable()
+
+
 def parse_json(path, data: bytes) -> Any:
     """Parse JSON bytes strictly: empty, non-UTF-8 and trailing bytes are errors with their own slug."""
     _decode(path, data)
     try:
-        return orjson.loads(data)
+        return _loads(data)
     except orjson.JSONDecodeError as e:
         msg = str(e)
         if "trailing characters" in msg.lower() or "content after document" in msg.lower():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema" / "raidcorpus.schema.json"
@@ -49,7 +49,7 @@ class Attribute:
     required: bool
     scope: tuple[str, ...] = ()
 
-    @property
+    @cached_property  # read in hot loops; the ontology never changes
     def names(self) -> tuple[str, ...]:
         return tuple(v.name for v in self.values)
 
@@ -64,18 +64,18 @@ class Ontology:
     event_attributes: tuple[Attribute, ...]
     value_types: tuple[str, ...] = field(default=("TIME", "NUM"))
 
-    @property
+    @cached_property
     def entity_names(self) -> tuple[str, ...]:
         return tuple(v.name for v in self.entity_types)
 
-    @property
+    @cached_property
     def event_names(self) -> tuple[str, ...]:
         return tuple(e.name for e in self.event_types)
 
     def event(self, name: str) -> EventType | None:
         return next((e for e in self.event_types if e.name == name), None)
 
-    @property
+    @cached_property
     def role_names(self) -> tuple[str, ...]:
         """Every role name, in first-seen order."""
         seen: dict[str, None] = {}

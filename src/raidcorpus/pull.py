@@ -97,10 +97,7 @@ class Annotators:
         self.path = Path(path)
         data = {}
         if self.path.exists():
-            try:
-                data = io.read_yaml(self.path) or {}
-            except io.ReadError as e:
-                raise UserError(e.problem.line()) from None
+            data = io.read_yaml(self.path) or {}
         self.salt = data.get("salt") or secrets.token_hex(16)
         self.table: dict[str, list[str]] = {k: list(v) for k, v in (data.get("annotators") or {}).items()}
 
@@ -182,10 +179,7 @@ def pull(server, title: str, annotations_dir: str | Path = "annotations", corpus
 
 def convert_file(export: str | Path, annotations_dir: str | Path = "annotations", corpus_dir: str | Path = "corpus") -> PullReport:
     """Convert a saved full JSON export (.json or .json.gz) without a server."""
-    try:
-        tasks = io.read_json(export)
-    except io.ReadError as e:
-        raise UserError(e.problem.line()) from None
+    tasks = io.read_json(export)
     if not isinstance(tasks, list):
         raise UserError(f"{export}: not a Label Studio JSON export (expected a list of tasks)")
     return write_records(tasks, annotations_dir, corpus_dir)

@@ -61,10 +61,7 @@ def read_corpus(corpus_dir: str | Path) -> list[dict]:
         raise UserError(f"no corpus folder at {corpus_dir}", 2)
     docs = []
     for path in sorted(corpus_dir.glob("*.json")):
-        try:
-            rec = io.read_json(path)
-        except io.ReadError as e:
-            raise UserError(e.problem.line()) from None
+        rec = io.read_json(path)
         if isinstance(rec, dict) and rec.get("kind") == "document":
             docs.append(rec)
     if not docs:
@@ -108,10 +105,7 @@ def _layer(annotations_dir: Path, doc: dict, layer: str, report: PushReport) -> 
     if not path.exists():
         report.predictions_missing.append(doc["id"])
         return None
-    try:
-        record = io.read_json(path)
-    except io.ReadError as e:
-        raise UserError(e.problem.line()) from None
+    record = io.read_json(path)
     if record.get("text_sha256") != doc["sha256"]:
         report.predictions_stale.append(doc["id"])
         return None
@@ -210,10 +204,7 @@ def push(
 
 def submit(server, title: str, record_path: str | Path, corpus_dir: str | Path = "corpus") -> str:
     """Submit an annotation record as the token owner's annotation of the matching task (create or update)."""
-    try:
-        record = io.read_json(record_path)
-    except io.ReadError as e:
-        raise UserError(e.problem.line()) from None
+    record = io.read_json(record_path)
     if not isinstance(record, dict) or record.get("kind") != "annotation":
         raise UserError(f"{record_path}: not an annotation record")
     me = server.check()
