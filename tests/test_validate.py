@@ -69,7 +69,7 @@ def test_cli_prints_one_addressed_line_per_error_and_exits_1():
         f"{INVALID / 'role-not-allowed.json'} doc=tiny-doc /events/1/arguments/2/role [role-not-allowed] "
         "role 'Target' is not allowed for Arrest; allowed: Agent, Person, Place, Time"
     )
-    assert lines[-1].startswith("1 errors in 1 records in 1 files")
+    assert lines[-1].startswith("1 error in 1 record in 1 file (")
 
 
 def test_cli_ok_summary_and_json_format():

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterable
 
 from . import align
+from .errors import UserError
 from .ontology import Ontology, load as load_ontology
 
 ALL = "all"
@@ -514,6 +515,9 @@ def agree(paths: Iterable[str | Path], corpus_dir: str | Path = "corpus", annota
     onto = load_ontology()
     found = align.collect(paths, annotators)
     everyone = sorted({a for layers in found.values() for a in layers})
+    missing = sorted(set(annotators or ()) - set(everyone))
+    if missing:
+        raise UserError(f"no annotation layers for {', '.join(missing)} (layers found: {', '.join(everyone) or 'none'})")
     overall = Tally()
     documents, skipped = [], []
     for doc, files in found.items():

@@ -37,6 +37,10 @@ def friendly(fn):
         except UserError as e:
             err.print(f"error: {e.message}", markup=False)
             raise typer.Exit(e.exit_code) from None
+        except OSError as e:  # a folder that cannot be created, a full disk: one line, not a traceback
+            where = f"{e.filename}: " if e.filename else ""
+            err.print(f"error: {where}{e.strerror or e}", markup=False)
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err.print("interrupted", markup=False)
             raise typer.Exit(130) from None
@@ -77,8 +81,14 @@ def validate(
 
     if fmt not in ("text", "json"):
         raise UserError(f"unknown --format {fmt!r}: use text or json", 2)
-    targets = paths or [p for p in (Path("corpus"), Path("annotations")) if p.exists()]
+    targets = paths or [p for p in (Path("corpus"), Path("annotations"), Path("splits.yaml")) if p.exists()]
+    if not targets:
+        raise UserError("nothing to validate: no corpus/ or annotations/ here (run it at the repository's top, or name paths)")
+    if level >= 2 and not corpus_dir.is_dir():
+        raise UserError(f"no corpus folder at {corpus_dir}: references and offsets are checked against it (see --corpus)")
     summary = mod.run(targets, corpus_dir, fmt=fmt, level=level, stream=sys.stdout)
+    if summary.files == 0:
+        raise UserError(f"no record files (.json, .yaml, .jsonl) under {', '.join(map(str, targets))}")
     if summary.errors:
         raise typer.Exit(1)
 

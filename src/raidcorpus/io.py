@@ -6,19 +6,21 @@ import gc
 import gzip
 import os
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import orjson
 import yaml
 
-from .errors import Problem
+from .errors import Problem, UserError
 
 LARGE_JSON = 1 << 20  # bytes
 
 
-class ReadError(Exception):
-    """A file that cannot be turned into a record; carries its Problem."""
+class ReadError(UserError):
+    """A file that cannot be turned into a record; carries its Problem, and is a UserError so
+    that a command that meets one prints its one addressed line and exits 1."""
 
     def __init__(self, problem: Problem):
         super().__init__(problem.line())
@@ -35,8 +37,11 @@ def read_bytes(path: str | Path) -> bytes:
             data = f.read()
     except OSError as e:
         raise _problem(path, "unreadable-file", f"cannot read: {e.strerror or e}") from None
-    if path.__str__().endswith(".gz"):
-        data = gzip.decompress(data)
+    if str(path).endswith(".gz"):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e:
+            raise _problem(path, "unreadable-file", f"not a readable gzip file: {e}") from None
     return data
 
 

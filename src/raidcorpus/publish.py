@@ -51,6 +51,20 @@ def plan(folder: Path, repo: str) -> Plan:
     return Plan(repo, f"v{version}", sorted(files))
 
 
+def _network_errors() -> tuple[type, ...]:
+    """The HTTP client's error classes: huggingface_hub has used httpx and, later, httpx2."""
+    import importlib
+    import importlib.util
+
+    found = []
+    for name in ("httpx", "httpx2"):
+        if importlib.util.find_spec(name):
+            cls = getattr(importlib.import_module(name), "HTTPError", None)
+            if isinstance(cls, type):
+                found.append(cls)
+    return tuple(found)
+
+
 def publish(folder: Path, repo: str, dry_run: bool = False) -> Plan:
     """Upload the folder as one commit and tag it; refuse a version whose tag already exists."""
     p = plan(folder, repo)
@@ -70,7 +84,9 @@ def publish(folder: Path, repo: str, dry_run: bool = False) -> Plan:
             commit_message=f"Release {p.tag}", delete_patterns=["*.parquet", "*.md", "*.json", "*.sha256"],
         )
         api.create_tag(repo, tag=p.tag, revision=commit.oid, repo_type="dataset", tag_message=f"Release {p.tag}")
-    except (HfHubHTTPError, OfflineModeIsEnabled, OSError) as e:
+    except UserError:
+        raise
+    except (HfHubHTTPError, OfflineModeIsEnabled, OSError, ValueError, *_network_errors()) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError(f"{repo}: the Hub refused or could not be reached: {first}") from None
     return p

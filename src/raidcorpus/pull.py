@@ -134,6 +134,8 @@ def write_records(tasks: list[dict], annotations_dir: str | Path, corpus_dir: st
 
     annotations_dir = Path(annotations_dir)
     report = report or PullReport()
+    if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
+        raise UserError("not a Label Studio JSON export: expected a list of task objects")
     names = Annotators(annotations_dir / ANNOTATORS_FILE)
     emails = emails or {}
     # New users get their pseudonym in order of their server id, not of the tasks they annotated.

@@ -219,6 +219,10 @@ def check_record(record, path: str, level: int = 1) -> list[Problem]:
     return problems
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 @dataclass
 class Summary:
     files: int = 0
@@ -232,9 +236,9 @@ class Summary:
 
     def line(self) -> str:
         if not self.errors:
-            return f"ok: {self.records} records in {self.files} files, no errors"
+            return f"ok: {_n(self.records, 'record')} in {_n(self.files, 'file')}, no errors"
         slugs = ", ".join(f"{k} {v}" for k, v in sorted(self.by_slug.items()))
-        return f"{self.errors} errors in {self.records} records in {self.files} files ({slugs})"
+        return f"{_n(self.errors, 'error')} in {_n(self.records, 'record')} in {_n(self.files, 'file')} ({slugs})"
 
 
 class Validator:

@@ -1,0 +1,100 @@
+"""Bad input to any command: one clear line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+VALID = Path(__file__).parent / "valid"
+
+
+def run(args, cwd, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "raidcorpus.cli", *map(str, args)],
+        capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=120,
+    )
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A small repository: the valid fixture corpus and one annotator layer."""
+    shutil.copytree(VALID / "corpus", tmp_path / "corpus")
+    shutil.copytree(VALID / "annotations", tmp_path / "annotations")
+    return tmp_path
+
+
+def cases(repo: Path):
+    (repo / "empty.json").write_bytes(b"")
+    (repo / "notgzip.json.gz").write_bytes(b"plain text")
+    (repo / "numbers.json").write_text("[1, 2]")
+    (repo / "bad.jsonl").write_text('{"text": "ok"}\n{"text": \n')
+    (repo / "broken.yaml").write_text("kind: sources\narticles: [\n")
+    layer = repo / "annotations" / "tiny-doc" / "annotator-1.json"
+    other = layer.with_name("annotator-2.json")
+    other.write_bytes(layer.read_bytes().replace(b"Police", b"Poli\xe7e"))
+    (repo / "lonely").mkdir()
+    (repo / "dist").write_text("a file where the build wants a folder")
+    return {
+        "convert-empty": (["convert", "empty.json"], "[empty-file]", {}),
+        "convert-not-gzip": (["convert", "notgzip.json.gz"], "[unreadable-file]", {}),
+        "convert-not-an-export": (["convert", "numbers.json"], "not a Label Studio JSON export", {}),
+        "ingest-bad-jsonl": (["ingest", "bad.jsonl", "--out", "corpus2"], "[invalid-json]", {}),
+        "ingest-missing-source": (["ingest", "no-such.txt", "--out", "corpus2"], "[unreadable-file]", {}),
+        "ingest-broken-metadata": (["ingest", "bad.jsonl", "--metadata", "broken.yaml"], "[invalid-yaml]", {}),
+        "agree-non-utf8-layer": (["agree"], "[not-utf8]", {}),
+        "validate-corpus-missing": (["validate", "annotations", "--corpus", "nope"], "no corpus folder at nope", {}),
+        "build-out-unwritable": (["build", "--version", "0.1.0", "--root", str(ROOT), "--out", "dist/x"], "error:", {}),
+        "publish-unreachable": (
+            ["publish", "--repo", "owner/name", "--dir", "corpus"], "error:",
+            {"HF_ENDPOINT": f"http://127.0.0.1:{closed_port()}", "HF_TOKEN": "not-a-real-token", "HF_HUB_OFFLINE": "0"},
+        ),
+    }
+
+
+CASE_NAMES = [
+    "convert-empty", "convert-not-gzip", "convert-not-an-export", "ingest-bad-jsonl", "ingest-missing-source",
+    "ingest-broken-metadata", "agree-non-utf8-layer", "validate-corpus-missing", "build-out-unwritable",
+    "publish-unreachable",
+]
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_one_line_and_nonzero_exit(repo, name):
+    args, expected, env = cases(repo)[name]
+    proc = run(args, repo, env)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output
+    assert "Traceback" not in output, output
+    errors = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("error: "), output
+    assert expected in errors[0], output
+
+
+def test_validate_with_nothing_to_validate_fails(tmp_path):
+    proc = run(["validate"], tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().startswith("error: nothing to validate")
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "note.txt").write_text("not a record")
+    proc = run(["validate"], tmp_path)
+    assert proc.returncode == 1 and "no record files" in proc.stderr
+
+
+def test_agree_names_an_annotator_without_layers(repo):
+    proc = run(["agree", "--annotators", "annotator-1,annotator-9"], repo)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "error: no annotation layers for annotator-9 (layers found: annotator-1)"
