@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -91,15 +92,41 @@ def save_raw(data: bytes, raw_dir: str | Path, title: str, now: datetime | None 
 
 
 class Annotators:
-    """The pseudonym table: salted sha256 digests of user e-mails or ids -> annotator-N."""
+    """The pseudonym table: salted sha256 digests of user e-mails or ids -> annotator-N.
+
+    The salt is a local secret, never committed (RAIDCORPUS_PSEUDONYM_SALT, or the ignored file
+    .label-studio/pseudonym-salt beside the annotations folder): with it public, anyone could
+    confirm a guessed e-mail address against the committed digests.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        data = {}
-        if self.path.exists():
-            data = io.read_yaml(self.path) or {}
-        self.salt = data.get("salt") or secrets.token_hex(16)
+        self.salt_file = self.path.parent.parent / ".label-studio" / "pseudonym-salt"
+        data = (io.read_yaml(self.path) or {}) if self.path.exists() else {}
         self.table: dict[str, list[str]] = {k: list(v) for k, v in (data.get("annotators") or {}).items()}
+        self.salt = os.environ.get("RAIDCORPUS_PSEUDONYM_SALT") or self._read_salt() or data.get("salt")
+        if not self.salt:
+            if self.table:
+                raise UserError(
+                    f"{self.path}: the pseudonym salt is missing: copy .label-studio/pseudonym-salt from the machine "
+                    "that made this table, or set RAIDCORPUS_PSEUDONYM_SALT; without it every annotator would get a new pseudonym"
+                )
+            self.salt = secrets.token_hex(16)
+        self._keep_salt()
+
+    def _read_salt(self) -> str | None:
+        try:
+            return self.salt_file.read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
+
+    def _keep_salt(self) -> None:
+        if os.environ.get("RAIDCORPUS_PSEUDONYM_SALT") or self._read_salt() == self.salt:
+            return
+        self.salt_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.salt_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.salt + "\n")
 
     def _digest(self, kind: str, value) -> str:
         return hashlib.sha256(f"{self.salt}:{kind}:{value}".encode()).hexdigest()
@@ -122,8 +149,9 @@ class Annotators:
 
     def save(self) -> bool:
         head = ("# Label Studio users and their pseudonyms, written by `raidcorpus pull`.\n"
-                "# Keys are salted sha256 digests of a user's e-mail address or server user id, never the address.\n")
-        body = yaml.safe_dump({"kind": "annotators", "schema_version": ontology.load().version, "salt": self.salt, "annotators": self.table}, sort_keys=True, allow_unicode=True)
+                "# Keys are sha256 digests of a user's e-mail address or server user id with a local secret salt\n"
+                "# (never committed), so the addresses can be neither read nor confirmed from this file.\n")
+        body = yaml.safe_dump({"kind": "annotators", "schema_version": ontology.load().version, "annotators": self.table}, sort_keys=True, allow_unicode=True)
         return io.write_bytes_atomic(self.path, (head + body).encode("utf-8"))
 
 
