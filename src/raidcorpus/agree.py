@@ -358,7 +358,7 @@ def _trigger_span(e: dict) -> tuple[int, int]:
     return e["trigger"]["start"], e["trigger"]["end"]
 
 
-def _pair_tally(tally: Tally, la: align.Layer, lb: align.Layer, length: int, onto: Ontology) -> None:
+def _pair_tally(tally: Tally, la: align.Layer, lb: align.Layer, length: int, onto: Ontology, unitizing: bool = True) -> None:
     """Span, trigger, argument, unitizing and coreference counts of one pair of layers."""
     pair = f"{la.annotator}|{lb.annotator}"
     exact = lambda x, y: len(x & y)  # noqa: E731
@@ -373,7 +373,7 @@ def _pair_tally(tally: Tally, la: align.Layer, lb: align.Layer, length: int, ont
     for measure, groups, labels, pool, span in (
         ("entity_ualpha", ents, onto.entity_names, "entities", _entity_span),
         ("trigger_ualpha", evs, onto.event_names, "events", _trigger_span),
-    ):
+    ) if unitizing else ():
         for label in labels:
             coded = [_spans(getattr(lay, pool), g.get(label, set()), span) for lay, g in zip((la, lb), groups)]
             tally.units[(measure, label, pair)] = unitizing_tally(coded, 0, length)
@@ -386,11 +386,13 @@ def _pair_tally(tally: Tally, la: align.Layer, lb: align.Layer, length: int, ont
         tally.coref[(f"coref_{kind}", ALL, pair)] = [r_num, r_den, p_num, p_den, p, r, n, len(common)]
 
 
-def document_tally(layers: dict[str, align.Layer], length: int, annotators: list[str], onto: Ontology) -> Tally:
-    """All counts for one document; `annotators` fixes the order of attribute value tuples."""
+def document_tally(layers: dict[str, align.Layer], length: int, annotators: list[str], onto: Ontology,
+                   unitizing: bool = True) -> Tally:
+    """All counts for one document; `annotators` fixes the order of attribute value tuples.
+    Unitizing alpha, the costliest measure, can be left out where nobody reads it."""
     tally = Tally()
     for a, b in combinations(sorted(layers), 2):
-        _pair_tally(tally, layers[a], layers[b], length, onto)
+        _pair_tally(tally, layers[a], layers[b], length, onto, unitizing)
     # attributes of items at least two annotators share, as tuples over all annotators
     for measure, pool, attrs_of in (
         ("entity_attribute", "entities", align.entity_attributes),
@@ -510,37 +512,59 @@ def _harmonic(p: float, r: float) -> float:
 # -- the command's work --------------------------------------------------------------------
 
 
+class Accumulator:
+    """Agreement gathered one document at a time, for `agree` and for commands that already hold
+    the layers (build), so that nobody reads the annotations twice."""
+
+    def __init__(self, everyone: list[str], per_document: bool = True, unitizing: bool = True):
+        self.everyone = everyone
+        self.per_document = per_document
+        self.unitizing = unitizing
+        self.onto = load_ontology()
+        self.overall = Tally()
+        self.documents: list[dict] = []
+        self.skipped: list[dict] = []
+
+    def add(self, doc: str, records: dict[str, dict], length: int) -> None:
+        """Add one document's annotator layers (annotator -> record; gold left out)."""
+        if len(records) < 2:
+            self.skipped.append({"document": doc, "annotators": sorted(records), "reason": "fewer than two annotator layers"})
+            return
+        layers = {a: align.index_layer(r) for a, r in sorted(records.items())}
+        tally = document_tally(layers, length, self.everyone, self.onto, self.unitizing)
+        self.overall.add(tally)
+        notes = [f"{a}: {len(lay.duplicates)} items with a repeated key ignored" for a, lay in layers.items() if lay.duplicates]
+        rows = figures(tally, self.everyone, self.onto, len(layers)) if self.per_document else []
+        self.documents.append({"document": doc, "annotators": list(layers), "rows": rows, "notes": notes})
+
+    def report(self) -> dict:
+        used = sorted({a for d in self.documents for a in d["annotators"]})
+        return {
+            "annotators": used,
+            "documents": self.documents,
+            "skipped": self.skipped,
+            "overall": figures(self.overall, self.everyone, self.onto, len(used)) if self.documents else [],
+            "legend": LEGEND,
+        }
+
+
 def agree(paths: Iterable[str | Path], corpus_dir: str | Path = "corpus", annotators: list[str] | None = None) -> dict:
     """The agreement report over every document with two or more layers, read one document at a time."""
-    onto = load_ontology()
     found = align.collect(paths, annotators)
     everyone = sorted({a for layers in found.values() for a in layers})
     missing = sorted(set(annotators or ()) - set(everyone))
     if missing:
         raise UserError(f"no annotation layers for {', '.join(missing)} (layers found: {', '.join(everyone) or 'none'})")
-    overall = Tally()
-    documents, skipped = [], []
+    acc = Accumulator(everyone)
     for doc, files in found.items():
         if len(files) < 2:
-            skipped.append({"document": doc, "annotators": list(files), "reason": "fewer than two annotator layers"})
+            acc.add(doc, dict.fromkeys(files, {}), 0)
             continue
         records = align.load(doc, files)
         document = align.read_document(corpus_dir, doc)
         align.check_hashes(doc, document, records, files)
-        layers = {a: align.index_layer(r) for a, r in records.items()}
-        tally = document_tally(layers, len(document["text"]), everyone, onto)
-        overall.add(tally)
-        notes = [f"{a}: {len(lay.duplicates)} items with a repeated key ignored" for a, lay in layers.items() if lay.duplicates]
-        rows = figures(tally, everyone, onto, len(layers))
-        documents.append({"document": doc, "annotators": list(layers), "rows": rows, "notes": notes})
-    used = sorted({a for d in documents for a in d["annotators"]})
-    return {
-        "annotators": used,
-        "documents": documents,
-        "skipped": skipped,
-        "overall": figures(overall, everyone, onto, len(used)) if documents else [],
-        "legend": LEGEND,
-    }
+        acc.add(doc, records, len(document["text"]))
+    return acc.report()
 
 
 # -- rendering -----------------------------------------------------------------------------

@@ -51,11 +51,17 @@ class ParquetSink:
         self.count = 0
 
     def add(self, row: dict) -> None:
+        self.add_encoded(self.encode_row(row))
+
+    def encode_row(self, row: dict) -> dict:
         try:
-            self.pending.append(self.encode(row))
+            return self.encode(row)
         except (KeyError, TypeError, AttributeError) as e:
             key = row.get("id") or row.get("document")
             raise UserError(f"{self.config} row {key}: value {e} is not one the schema allows: run 'raidcorpus validate'") from None
+
+    def add_encoded(self, row: dict) -> None:
+        self.pending.append(row)
         self.count += 1
         if len(self.pending) >= BATCH_ROWS:
             self.flush()
@@ -244,23 +250,29 @@ def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | 
         shutil.rmtree(t, ignore_errors=True)
     stats = Stats()
     nlp = _nlp()
+    from . import agree, align
+
+    everyone = sorted({a for layers in align.collect([root / "annotations"]).values() for a in layers})
+    agreement = agree.Accumulator(everyone, per_document=False, unitizing=False)  # the card shows neither
     for split, ids in splits.items():
         full = write_split_files(tmp_full, CONFIGS, split)
         off = write_split_files(tmp_off, STANDOFF_CONFIGS, split)
         for doc_id in ids:
             doc, gold, layers = load_document(root, doc_id)
             names = [a["annotator"] for a in layers if a["annotator"] != "gold"]
+            agreement.add(doc_id, {a["annotator"]: a for a in layers if a["annotator"] != "gold"}, len(doc["text"]))
             row = rows.document_row(doc, gold, names, cross)
-            full["documents"].add(row)
-            off["documents"].add(rows.strip_document(row))
+            encoded = full["documents"].encode_row(row)  # encoded once, shared by both variants
+            full["documents"].add_encoded(encoded)
+            off["documents"].add_encoded(rows.strip_document(encoded))
             for r in rows.ner_rows(row, nlp):
                 full["ner"].add(r)
             for r in rows.mention_rows(row):
                 full["events"].add(r)
             for ann in layers:
-                arow = rows.annotator_row(ann, cross)
-                full["annotators"].add(arow)
-                off["annotators"].add(rows.strip_layer(arow))
+                encoded = full["annotators"].encode_row(rows.annotator_row(ann, cross))
+                full["annotators"].add_encoded(encoded)
+                off["annotators"].add_encoded(rows.strip_layer(encoded))
             stats.documents += 1
             stats.layers += len(names)
             stats.annotators.update(names)
@@ -282,7 +294,7 @@ def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | 
         "schema_version": _schema_version(),
         "splits": list(splits),
         "stats": stats.as_dict(),
-        "agreement": card.agreement(root),
+        "agreement": card.headline(agreement.report()),
     }
     finish(tmp_full, facts, "full")
     finish(tmp_off, facts, "standoff")

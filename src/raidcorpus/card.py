@@ -41,10 +41,8 @@ AGREEMENT_MEASURES = (
 
 def agreement(root: Path) -> dict | None:
     """Headline agreement figures from raidcorpus.agree over the annotator layers (None if there are none)."""
-    try:
-        from . import agree
-    except ImportError:  # HOOK: the agreement module is not installed in this checkout
-        return None
+    from . import agree
+
     annotations = root / "annotations"
     if not annotations.is_dir():
         return None
@@ -52,6 +50,11 @@ def agreement(root: Path) -> dict | None:
         report = agree.agree([annotations], root / "corpus")
     except UserError:
         return None
+    return headline(report)
+
+
+def headline(report: dict) -> dict | None:
+    """The card's agreement figures from an agreement report."""
     if not report["documents"]:
         return None
     rows = {(r["measure"], r["label"]): r for r in report["overall"]}

@@ -206,13 +206,32 @@ def encoder(feature):
     datasets' own encode_example does the same with many more checks; on 100,000 documents
     those checks were most of the build's time, and the Parquet writer checks types anyway.
     """
+    return _encoder(feature) or (lambda v: v)
+
+
+def _encoder(feature):
+    """The encoder of a feature, or None where nothing inside it needs encoding: such values (and
+    missing struct fields) go to Arrow as they are, which is most of a row."""
     if isinstance(feature, ClassLabel):
         index = {name: i for i, name in enumerate(feature.names)}
         return lambda v: None if v is None else index[v]
     if isinstance(feature, List):
-        inner = encoder(feature.feature)
+        inner = _encoder(feature.feature)
+        if inner is None:
+            return None
         return lambda v: None if v is None else [inner(x) for x in v]
     if isinstance(feature, dict):
-        parts = [(k, encoder(f)) for k, f in feature.items()]
-        return lambda v: None if v is None else {k: enc(v.get(k)) for k, enc in parts}
-    return lambda v: v
+        parts = [(k, enc) for k, enc in ((k, _encoder(f)) for k, f in feature.items()) if enc is not None]
+        if not parts:
+            return None
+
+        def encode_struct(v):
+            if v is None:
+                return None
+            out = dict(v)
+            for k, enc in parts:
+                out[k] = enc(v.get(k))
+            return out
+
+        return encode_struct
+    return None
