@@ -301,38 +301,40 @@ class ClusterTable:
         self.clusters = clusters
         self.parts: dict[str, dict[str, list]] = {c["id"]: {} for c in clusters}
         self.evidence: dict[tuple[str, int], str] = {}
-        self.wanted = {m["document"] for c in clusters for m in c["members"]} | {
-            r["document"] for c in clusters for r in c.get("reports", [])
-        }
+        # document -> its (cluster, member) and (cluster, report index, report): each document
+        # touches only its own clusters, so the table costs the same per document at any size
+        self.members: dict[str, list[tuple[dict, dict]]] = {}
+        self.reports: dict[str, list[tuple[dict, int, dict]]] = {}
+        for c in clusters:
+            for m in c["members"]:
+                self.members.setdefault(m["document"], []).append((c, m))
+            for i, r in enumerate(c.get("reports", [])):
+                self.reports.setdefault(r["document"], []).append((c, i, r))
+        self.wanted = set(self.members) | set(self.reports)
         self.problems: list[str] = []
 
     def add(self, row: dict) -> None:
         doc = row["id"]
         ents = {e["id"]: e for e in row["entities"]}
         groups = event_groups(row)
-        for c in self.clusters:
-            for m in c["members"]:
-                if m["document"] != doc:
-                    continue
-                group = next((g for g in groups if any(v["id"] == m["event"] for v in g)), None)
-                if group is None:
-                    self.problems.append(f"annotations/clusters.yaml cluster={c['id']}: event {m['event']} is not in the gold layer of {doc}")
-                    continue
-                parts = self.parts[c["id"]]
-                parts.setdefault("events", []).extend(group)
-                for col in FLAT_ROLES:
-                    parts.setdefault(col, []).extend(_role_texts(group, ents, col))
-            for i, r in enumerate(c.get("reports", [])):
-                if r["document"] != doc:
-                    continue
-                ev = r["evidence"]
-                sliced = row["text"][ev["start"] : ev["end"]]
-                if ev.get("text") is not None and sliced != ev["text"]:
-                    self.problems.append(
-                        f"annotations/clusters.yaml cluster={c['id']} /reports/{i}/evidence [span-text-mismatch] "
-                        f"text[{ev['start']}:{ev['end']}] is {sliced!r}, not {ev['text']!r}"
-                    )
-                self.evidence[(c["id"], i)] = sliced
+        for c, m in self.members.get(doc, ()):
+            group = next((g for g in groups if any(v["id"] == m["event"] for v in g)), None)
+            if group is None:
+                self.problems.append(f"annotations/clusters.yaml cluster={c['id']}: event {m['event']} is not in the gold layer of {doc}")
+                continue
+            parts = self.parts[c["id"]]
+            parts.setdefault("events", []).extend(group)
+            for col in FLAT_ROLES:
+                parts.setdefault(col, []).extend(_role_texts(group, ents, col))
+        for c, i, r in self.reports.get(doc, ()):
+            ev = r["evidence"]
+            sliced = row["text"][ev["start"] : ev["end"]]
+            if ev.get("text") is not None and sliced != ev["text"]:
+                self.problems.append(
+                    f"annotations/clusters.yaml cluster={c['id']} /reports/{i}/evidence [span-text-mismatch] "
+                    f"text[{ev['start']}:{ev['end']}] is {sliced!r}, not {ev['text']!r}"
+                )
+            self.evidence[(c["id"], i)] = sliced
 
     def row(self, c: dict) -> dict:
         parts = self.parts[c["id"]]
