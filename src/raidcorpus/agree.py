@@ -8,11 +8,12 @@ with the counts it was computed from, and n/a (None) where there is nothing to a
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 import math
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from . import align
 from .errors import UserError
@@ -64,64 +65,77 @@ def f1(n_a: int, n_b: int, matched: int) -> float | None:
     return None if n_a + n_b == 0 else 2 * matched / (n_a + n_b)
 
 
-def cohen_kappa(pairs: list[tuple]) -> float | None:
-    """Cohen's kappa for two annotators' values on the same items; None when chance agreement is 1."""
-    n = len(pairs)
+def weighted(items) -> list[tuple[tuple, int]]:
+    """(item, how many times) from a list of items or from a Counter of them: tallies keep counts,
+    not every item, so that memory does not grow with the corpus."""
+    return list(items.items()) if isinstance(items, Mapping) else list(Counter(items).items())
+
+
+def cohen_kappa(pairs) -> float | None:
+    """Cohen's kappa for two annotators' values on the same items (a list of pairs or a Counter of
+    them); None when chance agreement is 1."""
+    counted = weighted(pairs)
+    n = sum(w for _, w in counted)
     if not n:
         return None
-    observed = sum(a == b for a, b in pairs) / n
+    observed = sum(w for (a, b), w in counted if a == b) / n
     count_a: dict = {}
     count_b: dict = {}
-    for a, b in pairs:
-        count_a[a] = count_a.get(a, 0) + 1
-        count_b[b] = count_b.get(b, 0) + 1
+    for (a, b), w in counted:
+        count_a[a] = count_a.get(a, 0) + w
+        count_b[b] = count_b.get(b, 0) + w
     expected = sum(count_a[v] * count_b.get(v, 0) for v in count_a) / (n * n)
     if expected >= 1:
         return None
     return (observed - expected) / (1 - expected)
 
 
-def krippendorff_alpha(items: list[tuple]) -> float | None:
+def krippendorff_alpha(items) -> float | None:
     """Nominal Krippendorff's alpha over items given as tuples with None for a missing value.
 
     Computed by the krippendorff package from value counts; with very many distinct values (e.g.
     normalized dates) its values-by-values matrices grow too large, and the same coincidence
     formula is summed here directly (tests check that both agree).
     """
-    pairable = [it for it in items if sum(v is not None for v in it) >= 2]
-    values = sorted({v for it in pairable for v in it if v is not None}, key=repr)
+    pairable = [(it, w) for it, w in weighted(items) if sum(v is not None for v in it) >= 2]
+    values = sorted({v for it, _ in pairable for v in it if v is not None}, key=repr)
     if len(values) < 2:
         return None
-    if len(values) > MAX_PACKAGE_VALUES:
-        return nominal_alpha(pairable)
+    units = sum(w for _, w in pairable)
+    if len(values) > MAX_PACKAGE_VALUES or units > MAX_PACKAGE_UNITS:
+        return nominal_alpha(dict(pairable))
     import krippendorff
     import numpy as np
 
     code = {v: i for i, v in enumerate(values)}
-    counts = np.zeros((len(pairable), len(values)))
-    for u, it in enumerate(pairable):
-        for v in it:
-            if v is not None:
-                counts[u, code[v]] += 1
+    counts = np.zeros((units, len(values)))
+    u = 0
+    for it, w in pairable:
+        for _ in range(w):
+            for v in it:
+                if v is not None:
+                    counts[u, code[v]] += 1
+            u += 1
     return float(krippendorff.alpha(value_counts=counts, level_of_measurement="nominal"))
 
 
 MAX_PACKAGE_VALUES = 200
+MAX_PACKAGE_UNITS = 50_000  # above this, the package's units-by-values matrix is summed here directly
 
 
-def nominal_alpha(items: list[tuple]) -> float | None:
+def nominal_alpha(items) -> float | None:
     """Nominal alpha from the coincidence counts: 1 - (n - 1) * sum(o_ck, c != k) / (n^2 - sum(n_c^2))."""
     mismatched = 0.0
     totals: dict = {}
-    for it in items:
+    for it, w in weighted(items):
         got = [v for v in it if v is not None]
         m = len(got)
         if m < 2:
             continue
         for v in got:
-            totals[v] = totals.get(v, 0) + 1
+            totals[v] = totals.get(v, 0) + w
         same = sum(c * (c - 1) for c in _counts(got).values())
-        mismatched += (m * (m - 1) - same) / (m - 1)
+        mismatched += w * (m * (m - 1) - same) / (m - 1)
     n = sum(totals.values())
     expected = n * n - sum(c * c for c in totals.values())
     if n < 2 or expected <= 0:
@@ -306,7 +320,7 @@ class Tally:
     """Additive counts; keys carry (measure, label, pair) so documents sum without recomputation."""
 
     f1: dict[tuple, list[int]] = field(default_factory=dict)  # -> [n_a, n_b, matched]
-    attrs: dict[tuple, list[tuple]] = field(default_factory=dict)  # (measure, label) -> item value tuples
+    attrs: dict[tuple, Counter] = field(default_factory=dict)  # (measure, label) -> Counter of item value tuples
     coref: dict[tuple, list[float]] = field(default_factory=dict)  # -> muc r_num r_den p_num p_den, b3 p r n
     units: dict[tuple, Unitizing] = field(default_factory=dict)
 
@@ -316,7 +330,7 @@ class Tally:
             for i in range(3):
                 mine[i] += c[i]
         for key, items in other.attrs.items():
-            self.attrs.setdefault(key, []).extend(items)
+            self.attrs.setdefault(key, Counter()).update(items)
         for key, c in other.coref.items():
             mine = self.coref.setdefault(key, [0.0] * len(c))
             for i, v in enumerate(c):
@@ -406,9 +420,9 @@ def document_tally(layers: dict[str, align.Layer], length: int, annotators: list
             values = [attrs_of(onto, item) if item is not None else None for item in have]
             first = next(v for v in values if v is not None)
             for name in first:
-                tally.attrs.setdefault((measure, name), []).append(
+                tally.attrs.setdefault((measure, name), Counter())[
                     tuple(None if v is None else (NONE_VALUE if v.get(name) is None else v.get(name)) for v in values)
-                )
+                ] += 1
     return tally
 
 
@@ -441,7 +455,7 @@ def figures(tally: Tally, annotators: list[str], onto: Ontology, scope: int = 2)
     for measure, attrs in (("entity_attribute", onto.entity_attributes), ("event_attribute", onto.event_attributes)):
         names = [a.name for a in attrs] + (["normalized"] if measure == "entity_attribute" else [])
         for name in names:
-            rows.append(_attr_row(tally.attrs.get((measure, name), []), measure, name, annotators, scope))
+            rows.append(_attr_row(tally.attrs.get((measure, name), Counter()), measure, name, annotators, scope))
     for kind in ("entity", "event"):
         rows += _coref_rows(tally, kind)
     return rows
@@ -469,18 +483,23 @@ def _ualpha_row(tally: Tally, measure: str, label: str, all_labels) -> dict:
     return {"measure": measure, "label": label, "statistic": "u-alpha", "value": _mean([p["value"] for p in pairs]), "pairs": pairs}
 
 
-def _attr_row(items: list[tuple], measure: str, name: str, annotators: list[str], scope: int) -> dict:
+def _attr_row(items: Counter, measure: str, name: str, annotators: list[str], scope: int) -> dict:
     present = [i for i in range(len(annotators)) if any(it[i] is not None for it in items)]
     row = {"measure": measure, "label": name, "pairs": []}
     if len(present) == 2 or (not present and scope == 2):
-        pairs = [(it[present[0]], it[present[1]]) for it in items if it[present[0]] is not None and it[present[1]] is not None] if present else []
-        agreed = sum(a == b for a, b in pairs)
-        row.update(statistic="Cohen's kappa", value=cohen_kappa(pairs), items=len(pairs), agreed=agreed)
+        pairs: Counter = Counter()
+        if present:
+            i, j = present
+            for it, w in items.items():
+                if it[i] is not None and it[j] is not None:
+                    pairs[(it[i], it[j])] += w
+        agreed = sum(w for (a, b), w in pairs.items() if a == b)
+        row.update(statistic="Cohen's kappa", value=cohen_kappa(pairs), items=sum(pairs.values()), agreed=agreed)
     else:
-        pairable = [it for it in items if sum(v is not None for v in it) >= 2]
-        agreed = sum(len({v for v in it if v is not None}) == 1 for it in pairable)
+        pairable = Counter({it: w for it, w in items.items() if sum(v is not None for v in it) >= 2})
+        agreed = sum(w for it, w in pairable.items() if len({v for v in it if v is not None}) == 1)
         row.update(statistic="Krippendorff's alpha", value=krippendorff_alpha(pairable) if pairable else None,
-                   items=len(pairable), agreed=agreed)
+                   items=sum(pairable.values()), agreed=agreed)
     return row
 
 
