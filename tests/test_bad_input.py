@@ -98,3 +98,19 @@ def test_agree_names_an_annotator_without_layers(repo):
     proc = run(["agree", "--annotators", "annotator-1,annotator-9"], repo)
     assert proc.returncode == 1
     assert proc.stderr.strip() == "error: no annotation layers for annotator-9 (layers found: annotator-1)"
+
+
+@pytest.mark.parametrize(
+    "content,expected",
+    [
+        ("kind: decisions\ndecisions: [\n", "[invalid-yaml] expected the node content, but found '<stream end>' at line 3 column 1"),
+        ("", "[empty-file]"),
+    ],
+)
+def test_adjudicate_names_a_broken_decisions_file(repo, content, expected):
+    second = repo / "annotations" / "tiny-doc" / "annotator-2.json"
+    second.write_bytes((repo / "annotations" / "tiny-doc" / "annotator-1.json").read_bytes().replace(b"annotator-1", b"annotator-2"))
+    (repo / "d.yaml").write_text(content)
+    proc = run(["adjudicate", "--decisions", "d.yaml", "--check"], repo)
+    assert proc.returncode == 1 and "Traceback" not in proc.stdout + proc.stderr
+    assert f"d.yaml doc=- / {expected}" in proc.stdout + proc.stderr

@@ -360,12 +360,19 @@ def read_decisions(path: Path) -> tuple[dict[str, list[dict]], list[str]]:
     from .validate import check_record
 
     try:
-        text = io.read_bytes(path).decode("utf-8")
+        data = io.read_bytes(path)
+        if not data.strip():
+            return {}, [f"{path} doc=- / [empty-file] the file is empty (a document without disagreements needs no decisions file)"]
+        text = data.decode("utf-8")
         docs = [d for d in yaml.safe_load_all(text) if d is not None]
     except io.ReadError as e:
         return {}, [e.problem.line()]
-    except (UnicodeDecodeError, yaml.YAMLError) as e:
-        return {}, [f"{path} doc=- / [invalid-yaml] {str(e).splitlines()[0]}"]
+    except UnicodeDecodeError as e:
+        return {}, [f"{path} doc=- / [not-utf8] invalid UTF-8 at byte {e.start}"]
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        return {}, [f"{path} doc=- / [invalid-yaml] {getattr(e, 'problem', None) or str(e).splitlines()[0]}{where}"]
     found: dict[str, list[dict]] = {}
     problems: list[str] = []
     for record in docs:
