@@ -74,10 +74,10 @@ def latest_raw(raw_dir: Path, project_slug: str) -> Path | None:
     return files[-1] if files else None
 
 
-def save_raw(data: bytes, raw_dir: str | Path, title: str, now: datetime | None = None) -> tuple[Path, bool]:
-    """Keep the export gzip-compressed, unless it says what the latest kept one says. (path, written)."""
+def save_raw(data: bytes, tasks: list, raw_dir: str | Path, title: str, now: datetime | None = None) -> tuple[Path, bool]:
+    """Keep the export (`data`, already parsed as `tasks`) gzip-compressed, unless it says what the
+    latest kept one says. (path, written)."""
     raw_dir = Path(raw_dir)
-    tasks = io.loads_json(data)
     last = latest_raw(raw_dir, slug(title))
     if last is not None:
         try:
@@ -198,7 +198,7 @@ def pull(server, title: str, annotations_dir: str | Path = "annotations", corpus
         tasks = io.loads_json(data)
     except orjson.JSONDecodeError:
         raise UserError(f"the export of {title!r} is not JSON") from None
-    path, written = save_raw(data, Path(annotations_dir) / "raw", title)
+    path, written = save_raw(data, tasks, Path(annotations_dir) / "raw", title)
     report = PullReport(raw_file=str(path), raw_unchanged=not written)
     try:
         emails = {u["id"]: u["email"] for u in server.users()}
