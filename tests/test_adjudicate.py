@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,8 @@ from typer.testing import CliRunner
 
 from raidcorpus import adjudicate, validate
 from raidcorpus.cli import app
+from agree_layers import DOC, copy_project, edit_layer, layer_path as layer
 
-DATA = Path(__file__).parent / "data" / "agree"
-DOC = "agree-verviers"
 GPE, LOC = "entity:GPE:24-32", "entity:LOC:24-32"
 MENTION = "attr:entity:ORG:0-6:mention"
 LINK = "coref:entity:PER:100-112|entity:PER:46-58"
@@ -22,20 +20,10 @@ LINK = "coref:entity:PER:100-112|entity:PER:46-58"
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    shutil.copytree(DATA, tmp_path / "p")
-    return tmp_path / "p"
+    return copy_project(tmp_path)
 
 
-def layer(project: Path, annotator: str) -> Path:
-    return project / "annotations" / DOC / f"{annotator}.json"
 
-
-def edit_layer(project: Path, annotator: str, change, new_name: str | None = None) -> None:
-    record = json.loads(layer(project, annotator).read_text(encoding="utf-8"))
-    change(record)
-    if new_name:
-        record["annotator"] = new_name
-    layer(project, new_name or annotator).write_text(json.dumps(record, indent=1), encoding="utf-8")
 
 
 def disagree(record: dict) -> None:

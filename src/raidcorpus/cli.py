@@ -48,6 +48,14 @@ def friendly(fn):
     return wrapper
 
 
+def print_report(lines, failed: bool) -> None:
+    """A command's report, a line each; exit 1 after it when the command failed."""
+    for line in lines:
+        out.print(line, markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
 # --- ingest, validate -------------------------------------------------------------------
 
 
@@ -62,10 +70,7 @@ def ingest(
     from . import ingest as mod
 
     report = mod.ingest(sources, out_dir, metadata)
-    for line in report.lines():
-        out.print(line, markup=False)
-    if report.conflicts:
-        raise typer.Exit(1)
+    print_report(report.lines(), failed=bool(report.conflicts))
 
 
 @app.command()
@@ -142,17 +147,11 @@ def push(
         job = bar.add_task("importing tasks", total=None)
         report = mod.push(server, _project_title(project), corpus_dir, annotations_dir, predictions,
                           progress=lambda done, total: bar.update(job, completed=done, total=total))
-    for line in report.lines():
-        out.print(line, markup=False)
-    if report.changed:
-        raise typer.Exit(1)
+    print_report(report.lines(), failed=bool(report.changed))
 
 
 def _print_pull(report) -> None:
-    for line in report.lines():
-        out.print(line, markup=False)
-    if report.invalid:
-        raise typer.Exit(1)
+    print_report(report.lines(), failed=bool(report.invalid))
 
 
 @app.command()
