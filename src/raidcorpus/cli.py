@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 from rich.console import Console
@@ -98,7 +98,11 @@ def validate(
         raise typer.Exit(1)
 
 
-# --- Label Studio: ls-config, push, pull, convert (LS helper) ----------------------------
+# --- Label Studio: ls-config, push, pull, convert ---
+
+# Options push and pull share (the names Label Studio's own tools use).
+ServerUrl = Annotated[Optional[str], typer.Option("--url", help="Label Studio URL (default: $LABEL_STUDIO_URL).")]
+ProjectTitle = Annotated[Optional[str], typer.Option("--project", help="Project title (default: the schema's title).")]
 
 
 def _server(url: Optional[str]):
@@ -131,8 +135,8 @@ def ls_config(
 @app.command()
 @friendly
 def push(
-    url: Optional[str] = typer.Option(None, "--url", help="Label Studio URL (default: $LABEL_STUDIO_URL)."),
-    project: Optional[str] = typer.Option(None, "--project", help="Project title (default: the schema's title)."),
+    url: ServerUrl = None,
+    project: ProjectTitle = None,
     corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder."),
     annotations_dir: Path = typer.Option(Path("annotations"), "--annotations", help="Annotations folder (for --predictions)."),
     predictions: Optional[str] = typer.Option(None, "--predictions", help="Attach this annotation layer (e.g. gold) as predictions."),
@@ -157,8 +161,8 @@ def _print_pull(report) -> None:
 @app.command()
 @friendly
 def pull(
-    url: Optional[str] = typer.Option(None, "--url", help="Label Studio URL (default: $LABEL_STUDIO_URL)."),
-    project: Optional[str] = typer.Option(None, "--project", help="Project title (default: the schema's title)."),
+    url: ServerUrl = None,
+    project: ProjectTitle = None,
     annotations_dir: Path = typer.Option(Path("annotations"), "--annotations", help="Annotations folder."),
     corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder (to validate against)."),
 ):
@@ -182,7 +186,7 @@ def convert(
 
 
 
-# --- agreement and adjudication: agree, adjudicate (agreement helper) -------------------
+# --- agreement and adjudication: agree, adjudicate ---
 
 
 def _names(value: Optional[str]) -> Optional[List[str]]:
@@ -238,7 +242,7 @@ def adjudicate(
         raise typer.Exit(1)
 
 
-# --- dataset: build, summary, publish, rehydrate (dataset helper) -----------------------
+# --- dataset: build, summary, publish, rehydrate ---
 
 
 @app.command()
@@ -308,7 +312,7 @@ def rehydrate(
     out.print(f"wrote {outcome.out} ({outcome.documents} documents)", markup=False)
 
 
-# --- benchmarks: synth (bench helper) ---------------------------------------------------
+# --- benchmarks: synth ---
 
 
 @app.command()
