@@ -237,7 +237,11 @@ def test_an_edit_is_validated_before_gold_is_written(project):
     edit_layer(project, "annotator-2", disagree)
     entry = {"id": "d9", "item": GPE, "action": "edit", "value": {"end": 31}, "reason": "shorter span"}
     decisions(project, *[d for d in FULL if d["item"] != GPE], entry)
-    assert build(project).ok  # the span text is taken from the corpus: 'Vervier'
+    result = build(project)  # the span text is taken from the corpus: 'Vervier', cut out of a word
+    assert any("[span-inside-word]" in p and "check the edit decisions" in p for p in result.problems), result.problems
+    entry["value"] = {"end": 31, "subword": True}  # a deliberate sub-word span says so
+    decisions(project, *[d for d in FULL if d["item"] != GPE], entry)
+    assert build(project).ok
     assert "Vervier" in {e["text"] for e in gold(project)["entities"]}
     entry["value"] = {"attributes": {"mention": "XYZ"}}
     decisions(project, *[d for d in FULL if d["item"] != GPE], entry)

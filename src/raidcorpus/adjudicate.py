@@ -143,7 +143,7 @@ class _Builder:
         return found
 
     def edited(self, key: str, base: dict, value: dict, did: str) -> dict | None:
-        allowed = {"type", "start", "end", "attributes", "normalized", "trigger"}
+        allowed = {"type", "start", "end", "attributes", "normalized", "trigger", "subword"}
         unknown = sorted(set(value) - allowed)
         if unknown:
             self.problem(f"decision {did} ({key}): value has fields {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
@@ -299,6 +299,8 @@ def build_gold(doc: str, layers: dict[str, align.Layer], decisions: list[dict], 
                "provenance": b.provenance(b.origin[k])}
         if e["type"] in onto.value_types:
             rec["normalized"] = e["attributes"].get("normalized")
+        if e.get("subword"):
+            rec["subword"] = True
         gold_entities.append(rec)
     gold_events = []
     for k in ev_keys:
@@ -314,7 +316,7 @@ def build_gold(doc: str, layers: dict[str, align.Layer], decisions: list[dict], 
         arguments = [arg for _, arg in sorted(ranked, key=lambda x: x[0])]
         gold_events.append({
             "id": gid[k], "type": ev["type"],
-            "trigger": {"start": t["start"], "end": t["end"], "text": text[t["start"]:t["end"]]},
+            "trigger": {"start": t["start"], "end": t["end"], "text": text[t["start"]:t["end"]], **({"subword": True} if t.get("subword") else {})},
             "arguments": arguments,
             "attributes": {n: v for n, v in ev["attributes"].items() if v is not None},
             "provenance": b.provenance(b.origin[k]),

@@ -40,6 +40,8 @@ SLUGS: dict[str, tuple[int, str]] = {
     "offset-out-of-range": (3, "a span outside the document's text"),
     "span-text-mismatch": (3, "text[start:end] differs from the stored span text"),
     "text-hash-mismatch": (3, "the record's text hash differs from the corpus"),
+    "span-inside-word": (3, "a span that starts or ends inside a word, not marked as a deliberate sub-word span"),
+    "bad-time": (3, "a TIME value that is not a real date or time, or an interval that ends before it starts"),
     "bad-removed-range": (3, "a corpus record whose text is not its raw text less the removed ranges"),
 }
 

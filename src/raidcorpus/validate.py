@@ -18,7 +18,7 @@ from typing import IO, Iterable, Iterator
 import jsonschema_rs
 import orjson
 
-from . import io
+from . import io, isotime
 from .errors import Problem, pointer
 from .ontology import SCHEMA_PATH, load as load_ontology, load_schema
 
@@ -173,7 +173,34 @@ def span_problems(text: str, span: dict, at: list, path: str, doc) -> list[Probl
     found = text[start:end]
     if found != span["text"]:
         return [Problem(path, doc, pointer(at + ["text"]), "span-text-mismatch", f"text[{start}:{end}] is {found!r}, record says {span['text']!r}")]
+    if not span.get("subword"):
+        cut = [side for side, inside in (("starts", _inside_word(text, start)), ("ends", _inside_word(text, end))) if inside]
+        if cut:
+            word = _word_around(text, start, end)
+            return [Problem(path, doc, pointer(at), "span-inside-word",
+                            f"{span['text']!r} {' and '.join(cut)} inside the word {word!r}; mark a deliberate sub-word span with \"subword\": true")]
     return []
+
+
+def _inside_word(text: str, offset: int) -> bool:
+    """True when `offset` falls between two letters or digits of one word."""
+    return 0 < offset < len(text) and text[offset - 1].isalnum() and text[offset].isalnum()
+
+
+def _word_around(text: str, start: int, end: int) -> str:
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return text[start:end]
+
+
+def time_problems(value, at: list, path: str, doc) -> list[Problem]:
+    """L3: a TIME value the schema's pattern accepts must also be a real date or time, and an interval ordered."""
+    if not isinstance(value, str):
+        return []
+    why = isotime.problem(value)
+    return [Problem(path, doc, pointer(at), "bad-time", why)] if why else []
 
 
 def content_problems(record: dict, text: str, sha256: str, path: str) -> list[Problem]:
@@ -184,6 +211,8 @@ def content_problems(record: dict, text: str, sha256: str, path: str) -> list[Pr
         problems.append(Problem(path, doc, "/text_sha256", "text-hash-mismatch", "the record was made on a different text than the corpus has"))
     for i, ent in enumerate(record.get("entities", [])):
         problems += span_problems(text, ent, ["entities", i], path, doc)
+        if ent["type"] == "TIME":
+            problems += time_problems(ent.get("normalized"), ["entities", i, "normalized"], path, doc)
     for i, ev in enumerate(record.get("events", [])):
         problems += span_problems(text, ev["trigger"], ["events", i, "trigger"], path, doc)
     return problems
@@ -322,6 +351,9 @@ class Validator:
             problems += self._known(record["document"], path, "/document", record["document"])
         elif kind == "splits":
             problems += self._splits(record, path)
+        elif kind == "sources" and self.level >= 3:
+            for i, article in enumerate(record["articles"]):
+                problems += time_problems(article.get("published"), ["articles", i, "published"], path, article.get("id"))
         return problems
 
     def _known(self, doc: str, path: str, at: str, shown) -> list[Problem]:
@@ -353,12 +385,15 @@ class Validator:
         if Path(path).suffix == ".json" and Path(path).stem != doc:
             problems.append(Problem(path, doc, "/id", "bad-id", f"a corpus file must be named after its id ({doc}.json)"))
         if self.level >= 3:
+            problems += time_problems(record.get("published"), ["published"], path, doc)
             problems += document_problems(record, path)
         return problems
 
     def _clusters(self, record: dict, path: str) -> list[Problem]:
         problems = list(_duplicates(record["clusters"], "clusters", path, None))
         for i, cluster in enumerate(record["clusters"]):
+            if self.level >= 3:
+                problems += time_problems(cluster.get("date"), ["clusters", i, "date"], path, None)
             for j, m in enumerate(cluster["members"]):
                 at = pointer(["clusters", i, "members", j])
                 unknown = self._known(m["document"], path, at + "/document", m["document"])
