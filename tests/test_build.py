@@ -237,3 +237,44 @@ def test_summary_loads_every_config(built):
     assert "documents: 3 rows (train 1, test 2)" in out
     assert "entities: FAC 4, GPE 6, NUM 5, ORG 2, PER 11, TIME 4, VEH 1, WEA 3" in out
     assert "annotators: 9 rows (train 3, test 6)" in out
+
+
+def test_mentions_read_in_one_line(built):
+    """trigger, type, every argument's role and filler text: no join, no int2str."""
+    _, result = built
+    ds = load(result.out, "mentions")
+    docs = {r["id"]: r for split in load(result.out, "documents").values() for r in split}
+    all_rows = [r for split in ds.values() for r in split]
+    assert len({r["id"] for r in all_rows}) == len(all_rows) == sum(len(d["events"]) for d in docs.values())
+    for r in all_rows:
+        text = docs[r["document"]]["text"]
+        assert text[r["start"] : r["end"]] == r["trigger"]
+        assert r["sentence_text"][r["sentence_start"] : r["sentence_end"]] == r["trigger"]
+        assert text[r["sentence_offset"] : r["sentence_offset"] + len(r["sentence_text"])] == r["sentence_text"]
+        for a in r["arguments"]:
+            assert text[a["start"] : a["end"]] == a["text"]
+            assert a["entity_id"].startswith(r["document"] + ":")
+    arrest = next(r for r in all_rows if r["id"] == "gamma-post-2016-03-22:E5")
+    assert (arrest["type"], arrest["trigger"], arrest["status"]) == ("Arrest", "arrested", "actual")
+    assert [(a["role"], a["text"]) for a in arrest["arguments"]] == [("Agent", "Police"), ("Person", "Mohamed Abrini"), ("Time", "April")]
+
+
+def test_entity_mentions_carry_clusters(built):
+    _, result = built
+    rows_ = [r for split in load(result.out, "entity_mentions").values() for r in split]
+    assert len({r["id"] for r in rows_}) == len(rows_)
+    for r in rows_:
+        assert r["sentence_text"][r["sentence_start"] : r["sentence_end"]] == r["text"]
+    clustered = [r for r in rows_ if r["cluster_id"]]
+    assert clustered and all(c["cluster_id"].startswith(c["document"] + ":") for c in clustered)
+
+
+def test_events_rows_have_trigger_and_time(built):
+    _, result = built
+    rows_ = {r["id"]: r for split in load(result.out, "events").values() for r in split}
+    assert all(r["trigger"] for r in rows_.values())
+    assert rows_["verviers-raid-2015-01-15"]["mentions"][0]["id"] == "alpha-news-2015-01-15:E1"
+    assert rows_["verviers-raid-2015-01-15"]["trigger"] == "raided"
+    assert rows_["gamma-post-2016-03-22:E5"]["time"] == "April"
+    ids = [m["id"] for r in rows_.values() for m in r["mentions"]]
+    assert len(ids) == len(set(ids))

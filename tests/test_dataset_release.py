@@ -17,6 +17,7 @@ from typer.testing import CliRunner  # noqa: E402
 
 from raidcorpus import build, release  # noqa: E402
 from raidcorpus.cli import app  # noqa: E402
+from raidcorpus.features import CONFIGS, STANDOFF_CONFIGS  # noqa: E402
 
 FIXTURE = Path(__file__).parent / "data" / "build"
 runner = CliRunner()
@@ -36,7 +37,7 @@ def test_croissant_validates_and_loads_every_record_set(built, variant):
     ds = mlc.Dataset(str(folder / "croissant.json"))
     assert ds.metadata.version == "0.1.0"
     sets = [rs.uuid for rs in ds.metadata.record_sets]
-    assert len(sets) == len(result.stats["rows"]["documents"]) * (4 if variant == "full" else 3)
+    assert len(sets) == len(result.stats["rows"]["documents"]) * len(CONFIGS if variant == "full" else STANDOFF_CONFIGS)
     for uuid in sets:
         records = list(itertools.islice(ds.records(uuid), 2))
         assert records, f"record set {uuid} yields no record"

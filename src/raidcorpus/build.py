@@ -265,10 +265,9 @@ def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | 
             encoded = full["documents"].encode_row(row)  # encoded once, shared by both variants
             full["documents"].add_encoded(encoded)
             off["documents"].add_encoded(rows.strip_document(encoded))
-            for r in rows.ner_rows(row, nlp):
-                full["ner"].add(r)
-            for r in rows.mention_rows(row):
-                full["events"].add(r)
+            for config, derived in rows.derived_rows(row, nlp).items():
+                for r in derived:
+                    full[config].add(r)
             for ann in layers:
                 encoded = full["annotators"].encode_row(rows.annotator_row(ann, cross))
                 full["annotators"].add_encoded(encoded)

@@ -12,7 +12,7 @@ from datasets import ClassLabel, Features, List, Value
 
 from . import ontology
 
-CONFIGS = ("documents", "events", "ner", "annotators")
+CONFIGS = ("documents", "events", "mentions", "entity_mentions", "ner", "annotators")
 STANDOFF_CONFIGS = ("documents", "annotators", "clusters")
 
 # How the events config's rows arise (see build.event_rows).
@@ -119,11 +119,13 @@ def events() -> Features:
         "source": _labels(EVENT_ROW_SOURCES),
         "type": _labels(onto.event_names),
         "name": Value("string"),
+        "trigger": Value("string"),
     }
     for attr in onto.event_attributes:
         fields[attr.name] = _labels(attr.names)
     fields.update(
         {
+            "time": Value("string"),
             "date": Value("string"),
             "date_precision": _labels(schema_values("CrossCluster", "properties", "date_precision")),
             "place": Value("string"),
@@ -137,11 +139,76 @@ def events() -> Features:
                 {"field": Value("string"), "document": Value("string"), "value": Value("string"), "evidence": _span()}
             ),
             "documents": List(Value("string")),
-            "mentions": List({"document": Value("string"), "event": Value("string")}),
+            "mentions": List({"id": Value("string"), "document": Value("string"), "event": Value("string")}),
             "note": Value("string"),
         }
     )
     return Features(fields)
+
+
+# mentions and entity_mentions store closed-vocabulary values as their names (plain strings), so
+# that a row reads in one line; the names are the schema's, listed in the card.
+
+
+def _mention_head() -> dict:
+    return {
+        "id": Value("string"),
+        "document": Value("string"),
+        "sentence": Value("int32"),
+        "sentence_text": Value("string"),
+        "sentence_offset": Value("int32"),
+        "type": Value("string"),
+    }
+
+
+def _offsets() -> dict:
+    return {k: Value("int32") for k in ("start", "end", "sentence_start", "sentence_end")}
+
+
+def mentions() -> Features:
+    """One row per gold event mention: trigger, attributes and arguments with their fillers' text."""
+    onto = ontology.load()
+    return Features(
+        {
+            **_mention_head(),
+            "trigger": Value("string"),
+            **_offsets(),
+            **{a.name: Value("string") for a in onto.event_attributes},
+            "arguments": List(
+                {
+                    "role": Value("string"),
+                    "entity_id": Value("string"),
+                    "entity_type": Value("string"),
+                    "text": Value("string"),
+                    "start": Value("int32"),
+                    "end": Value("int32"),
+                    "sentence": Value("int32"),
+                    "sentence_start": Value("int32"),
+                    "sentence_end": Value("int32"),
+                    "entity_cluster_id": Value("string"),
+                }
+            ),
+            "cluster_id": Value("string"),
+            "cross_document_id": Value("string"),
+            "provenance": Value("string"),
+        }
+    )
+
+
+def entity_mentions() -> Features:
+    """One row per gold entity mention, with its coreference cluster."""
+    onto = ontology.load()
+    return Features(
+        {
+            **_mention_head(),
+            "text": Value("string"),
+            **_offsets(),
+            **{a.name: Value("string") for a in onto.entity_attributes},
+            "normalized": Value("string"),
+            "cluster_id": Value("string"),
+            "provenance": Value("string"),
+        }
+    )
 
 
 def ner_tags() -> tuple[str, ...]:
@@ -195,9 +262,10 @@ def clusters() -> Features:
 
 @lru_cache(maxsize=None)
 def for_config(name: str) -> Features:
-    return {"documents": documents, "events": events, "ner": ner, "annotators": annotators, "clusters": clusters}[
-        name
-    ]()
+    return {
+        "documents": documents, "events": events, "mentions": mentions, "entity_mentions": entity_mentions,
+        "ner": ner, "annotators": annotators, "clusters": clusters,
+    }[name]()
 
 
 def encoder(feature):

@@ -154,10 +154,9 @@ def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Outcome:
             text = texts.get(row["text_sha256"])
             full = _fill({**row, "text": text}, text, "", [])
             sinks["documents"].add(full)
-            for r in rows.ner_rows(full, nlp):
-                sinks["ner"].add(r)
-            for r in rows.mention_rows(full):
-                sinks["events"].add(r)
+            for config, derived in rows.derived_rows(full, nlp).items():
+                for r in derived:
+                    sinks[config].add(r)
         for arow in _rows(standoff / "annotators" / parquet_name(split), "annotators"):
             sinks["annotators"].add(_fill(arow, texts.get(arow["text_sha256"]), "", []))
         for c in clusters:

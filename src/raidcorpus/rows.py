@@ -7,6 +7,7 @@ the rows the full build wrote.
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Iterable
 
@@ -147,13 +148,32 @@ def sentences(doc):
             yield current
 
 
-def ner_rows(row: dict, nlp) -> list[dict]:
-    text = row["text"]
+class Sentences:
+    """A document's sentences (spaCy tokens, also cut at line breaks) and where each starts and ends."""
+
+    def __init__(self, text: str, nlp):
+        self.text = text
+        self.tokens = list(sentences(nlp(text)))
+        self.starts = [toks[0].idx for toks in self.tokens]
+        self.ends = [toks[-1].idx + len(toks[-1].text) for toks in self.tokens]
+
+    def index(self, pos: int) -> int:
+        """The sentence a character offset falls in (a gap between sentences counts to the one before)."""
+        return max(bisect.bisect_right(self.starts, pos) - 1, 0)
+
+    def span(self, start: int, end: int) -> dict:
+        """Document offsets, plus the sentence of the start and offsets relative to that sentence."""
+        n = self.index(start)
+        base = self.starts[n] if self.starts else 0
+        return {"start": start, "end": end, "sentence": n, "sentence_start": start - base, "sentence_end": end - base}
+
+
+def ner_rows(row: dict, nlp, sents: Sentences | None = None) -> list[dict]:
     spans = outermost(row["entities"])
-    doc = nlp(text)
+    sents = sents or Sentences(row["text"], nlp)
     out = []
     si = 0  # spans are sorted and disjoint; walk them with the tokens
-    for n, toks in enumerate(sentences(doc)):
+    for n, toks in enumerate(sents.tokens):
         tags = []
         for i, tok in enumerate(toks):
             start, end = tok.idx, tok.idx + len(tok.text)
@@ -177,6 +197,91 @@ def ner_rows(row: dict, nlp) -> list[dict]:
             }
         )
     return out
+
+
+# --- mentions and entity_mentions: one row per mention, names as strings ------------------
+
+
+def global_id(document: str, local: str | None) -> str | None:
+    """Ids in the per-mention configs are unique across documents: '<document>:<id in the layer>'."""
+    return None if local is None else f"{document}:{local}"
+
+
+def _sentence_fields(sents: Sentences, n: int) -> dict:
+    return {"sentence": n, "sentence_text": sents.text[sents.starts[n] : sents.ends[n]] if sents.starts else "",
+            "sentence_offset": sents.starts[n] if sents.starts else 0}
+
+
+def entity_mention_rows(row: dict, sents: Sentences) -> list[dict]:
+    doc = row["id"]
+    cluster_of = {m: c["id"] for c in row["entity_clusters"] for m in c["members"]}
+    out = []
+    for e in row["entities"]:
+        span = sents.span(e["start"], e["end"])
+        out.append(
+            {
+                "id": global_id(doc, e["id"]),
+                "document": doc,
+                **_sentence_fields(sents, span["sentence"]),
+                "type": e["type"],
+                "text": e["text"],
+                **{k: span[k] for k in ("start", "end", "sentence_start", "sentence_end")},
+                **{a.name: e.get(a.name) for a in ontology.load().entity_attributes},
+                "normalized": e["normalized"],
+                "cluster_id": global_id(doc, cluster_of.get(e["id"])),
+                "provenance": (e.get("provenance") or {}).get("method"),
+            }
+        )
+    return out
+
+
+def event_mention_rows(row: dict, sents: Sentences) -> list[dict]:
+    doc = row["id"]
+    ents = {e["id"]: e for e in row["entities"]}
+    ent_cluster = {m: c["id"] for c in row["entity_clusters"] for m in c["members"]}
+    out = []
+    for v in row["events"]:
+        trig = sents.span(v["trigger"]["start"], v["trigger"]["end"])
+        args = []
+        for a in v["arguments"]:
+            e = ents[a["entity_id"]]
+            args.append(
+                {
+                    "role": a["role"],
+                    "entity_id": global_id(doc, e["id"]),
+                    "entity_type": e["type"],
+                    "text": e["text"],
+                    **sents.span(e["start"], e["end"]),
+                    "entity_cluster_id": global_id(doc, ent_cluster.get(e["id"])),
+                }
+            )
+        out.append(
+            {
+                "id": global_id(doc, v["id"]),
+                "document": doc,
+                **_sentence_fields(sents, trig["sentence"]),
+                "type": v["type"],
+                "trigger": v["trigger"]["text"],
+                **{k: trig[k] for k in ("start", "end", "sentence_start", "sentence_end")},
+                **{a.name: v["attributes"].get(a.name) for a in ontology.load().event_attributes},
+                "arguments": args,
+                "cluster_id": global_id(doc, v["cluster_id"]),
+                "cross_document_id": v["cross_document_id"],
+                "provenance": (v.get("provenance") or {}).get("method"),
+            }
+        )
+    return out
+
+
+def derived_rows(row: dict, nlp) -> dict[str, list[dict]]:
+    """Every row a documents row gives rise to, by config (the build and rehydrate share it)."""
+    sents = Sentences(row["text"], nlp)
+    return {
+        "ner": ner_rows(row, nlp, sents),
+        "events": mention_rows(row),
+        "mentions": event_mention_rows(row, sents),
+        "entity_mentions": entity_mention_rows(row, sents),
+    }
 
 
 # --- events -------------------------------------------------------------------------------
@@ -277,7 +382,9 @@ def mention_rows(row: dict) -> list[dict]:
             "source": "document_cluster" if len(group) > 1 else "mention",
             "type": first["type"],
             "name": None,
+            "trigger": first["trigger"]["text"],
             **{a.name: _first_attr(group, a.name) for a in ontology.load().event_attributes},
+            "time": _argument(group, ents, "Time", "text"),
             "date": date,
             "date_precision": date_precision(date),
             "place": _argument(group, ents, "Place", "text"),
@@ -287,7 +394,7 @@ def mention_rows(row: dict) -> list[dict]:
             "disputed": [],
             "reports": [],
             "documents": [row["id"]],
-            "mentions": [{"document": row["id"], "event": v["id"]} for v in group],
+            "mentions": [{"id": global_id(row["id"], v["id"]), "document": row["id"], "event": v["id"]} for v in group],
             "note": None,
         }
         out.append(r)
@@ -311,6 +418,8 @@ class ClusterTable:
             for i, r in enumerate(c.get("reports", [])):
                 self.reports.setdefault(r["document"], []).append((c, i, r))
         self.wanted = set(self.members) | set(self.reports)
+        self.trigger: dict[tuple[str, str], str] = {}  # (document, member event) -> its trigger text
+        self.time: dict[tuple[str, str], str | None] = {}  # ... -> its group's first Time filler text
         self.problems: list[str] = []
 
     def add(self, row: dict) -> None:
@@ -324,6 +433,8 @@ class ClusterTable:
                 continue
             parts = self.parts[c["id"]]
             parts.setdefault("events", []).extend(group)
+            self.trigger[(doc, m["event"])] = next(v["trigger"]["text"] for v in group if v["id"] == m["event"])
+            self.time[(doc, m["event"])] = _argument(group, ents, "Time", "text")
             for col in FLAT_ROLES:
                 parts.setdefault(col, []).extend(_role_texts(group, ents, col))
         for c, i, r in self.reports.get(doc, ()):
@@ -357,7 +468,9 @@ class ClusterTable:
             "source": "cross_document_cluster",
             "type": c["type"],
             "name": c["name"],
+            "trigger": self.trigger.get((c["members"][0]["document"], c["members"][0]["event"])),
             **attrs,
+            "time": next((t for t in (self.time.get((m["document"], m["event"])) for m in c["members"]) if t), None),
             "date": c["date"],
             "date_precision": c["date_precision"],
             "place": c["place"],
@@ -367,7 +480,7 @@ class ClusterTable:
             "disputed": sorted(f for f, vs in values.items() if len(set(vs)) > 1),
             "reports": reports,
             "documents": _dedupe(m["document"] for m in c["members"]),
-            "mentions": [dict(m) for m in c["members"]],
+            "mentions": [{"id": global_id(m["document"], m["event"]), **m} for m in c["members"]],
             "note": c.get("note"),
         }
 

@@ -52,6 +52,8 @@ def summarize(folder: Path) -> list[dict]:
                 counts.setdefault("entities", Counter()).update(_names(tf, (t for ents in d["entities"] for t in (e["type"] for e in ents))))
                 ef = feats["events"].feature["type"]
                 counts.setdefault("events", Counter()).update(_names(ef, (v["type"] for evs in d["events"] for v in evs)))
+            elif config in ("mentions", "entity_mentions"):
+                counts.setdefault(config, Counter()).update(t for t in d["type"] if t is not None)
             elif config == "events":
                 counts.setdefault("events", Counter()).update(_names(feats["type"], d["type"]))
             elif config == "ner":
