@@ -546,15 +546,25 @@ class Accumulator:
 
     def add(self, doc: str, records: dict[str, dict], length: int) -> None:
         """Add one document's annotator layers (annotator -> record; gold left out)."""
+        self.take(self.document(doc, records, length))
+
+    def document(self, doc: str, records: dict[str, dict], length: int) -> tuple:
+        """One document's share, computed without touching the totals (so worker processes can
+        compute shares that `take` then sums in document order: the same floats in any run)."""
         if len(records) < 2:
-            self.skipped.append({"document": doc, "annotators": sorted(records), "reason": "fewer than two annotator layers"})
-            return
+            return ("skipped", {"document": doc, "annotators": sorted(records), "reason": "fewer than two annotator layers"})
         layers = {a: align.index_layer(r) for a, r in sorted(records.items())}
         tally = document_tally(layers, length, self.everyone, self.onto, self.unitizing)
-        self.overall.add(tally)
         notes = [f"{a}: {len(lay.duplicates)} items with a repeated key ignored" for a, lay in layers.items() if lay.duplicates]
         rows = figures(tally, self.everyone, self.onto, len(layers)) if self.per_document else []
-        self.documents.append({"document": doc, "annotators": list(layers), "rows": rows, "notes": notes})
+        return ("document", tally, {"document": doc, "annotators": list(layers), "rows": rows, "notes": notes})
+
+    def take(self, share: tuple) -> None:
+        if share[0] == "skipped":
+            self.skipped.append(share[1])
+            return
+        self.overall.add(share[1])
+        self.documents.append(share[2])
 
     def report(self) -> dict:
         used = sorted({a for d in self.documents for a in d["annotators"]})

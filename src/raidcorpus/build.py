@@ -8,6 +8,8 @@ by split and written in row-group batches, so memory does not grow with the corp
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -38,41 +40,84 @@ def parquet_name(split: str) -> str:
     return f"{split}-00000-of-00001.parquet"
 
 
-class ParquetSink:
-    """Rows in, Parquet row groups out, typed by explicit Features."""
+class Encoder:
+    """Rows of one config to the dict shape its Arrow schema takes (class names to indices)."""
 
-    def __init__(self, path: Path, config: str):
+    def __init__(self, config: str):
         self.config = config
         self.features = for_config(config)
+        self.schema = self.features.arrow_schema
         self.encode = encoder(dict(self.features))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.writer = pq.ParquetWriter(path, self.features.arrow_schema, **PARQUET_OPTIONS)
-        self.pending: list[dict] = []
-        self.count = 0
 
-    def add(self, row: dict) -> None:
-        self.add_encoded(self.encode_row(row))
-
-    def encode_row(self, row: dict) -> dict:
+    def __call__(self, row: dict) -> dict:
         try:
             return self.encode(row)
         except (KeyError, TypeError, AttributeError) as e:
             key = row.get("id") or row.get("document")
             raise UserError(f"{self.config} row {key}: value {e} is not one the schema allows: run 'raidcorpus validate'") from None
 
+    def table(self, encoded: list[dict]) -> pa.Table:
+        return pa.Table.from_pylist(encoded, schema=self.schema)
+
+
+class ParquetSink:
+    """Rows (or Arrow tables of encoded rows) in, Parquet row groups of BATCH_ROWS rows out.
+
+    Row groups are cut at the same rows whether rows come one by one or as tables of any length,
+    so the file's bytes depend only on the rows and their order."""
+
+    def __init__(self, path: Path, config: str):
+        self.config = config
+        self.encoder = Encoder(config)
+        self.features = self.encoder.features
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer = pq.ParquetWriter(path, self.encoder.schema, **PARQUET_OPTIONS)
+        self.rows: list[dict] = []  # encoded rows not yet in a table
+        self.tables: list[pa.Table] = []
+        self.pending = 0
+        self.count = 0
+
+    def add(self, row: dict) -> None:
+        self.add_encoded(self.encode_row(row))
+
+    def encode_row(self, row: dict) -> dict:
+        return self.encoder(row)
+
     def add_encoded(self, row: dict) -> None:
-        self.pending.append(row)
+        self.rows.append(row)
+        self.pending += 1
         self.count += 1
-        if len(self.pending) >= BATCH_ROWS:
+        if self.pending >= BATCH_ROWS:
             self.flush()
 
-    def flush(self) -> None:
-        if self.pending:
-            self.writer.write_table(pa.Table.from_pylist(self.pending, schema=self.features.arrow_schema))
-            self.pending = []
+    def add_table(self, table: pa.Table) -> None:
+        if not table.num_rows:
+            return
+        self._tabulate()
+        self.tables.append(table)
+        self.pending += table.num_rows
+        self.count += table.num_rows
+        if self.pending >= BATCH_ROWS:
+            self.flush()
+
+    def _tabulate(self) -> None:
+        if self.rows:
+            self.tables.append(self.encoder.table(self.rows))
+            self.rows = []
+
+    def flush(self, final: bool = False) -> None:
+        """Write every full batch (and, when final, the rest)."""
+        while self.pending >= BATCH_ROWS or (final and self.pending):
+            self._tabulate()
+            table = self.tables[0] if len(self.tables) == 1 else pa.concat_tables(self.tables)
+            n = min(BATCH_ROWS, self.pending)
+            self.writer.write_table(table.slice(0, n).combine_chunks())
+            rest = table.slice(n)
+            self.tables = [rest] if rest.num_rows else []
+            self.pending -= n
 
     def close(self) -> None:
-        self.flush()
+        self.flush(final=True)
         self.writer.close()
 
 
@@ -86,6 +131,13 @@ class Stats:
     annotators: set = field(default_factory=set)
     layers: int = 0
     documents: int = 0
+
+    def merge(self, other: "Stats") -> None:
+        self.entity_types.update(other.entity_types)
+        self.event_types.update(other.event_types)
+        self.annotators |= other.annotators
+        self.layers += other.layers
+        self.documents += other.documents
 
     def as_dict(self) -> dict:
         return {
@@ -160,9 +212,10 @@ def load_document(root: Path, doc_id: str) -> tuple[dict, dict, list[dict]]:
             f"annotations/{doc_id}/gold.json: document {doc_id} has no gold layer: adjudicate it "
             f"('raidcorpus adjudicate') or leave it out of splits.yaml"
         )
-    layers = [_read(p, root) for p in layer_paths(root, doc_id)]
+    paths = layer_paths(root, doc_id)
+    layers = [_read(p, root) for p in paths]
     problems = []
-    for path, ann in zip(layer_paths(root, doc_id), layers):
+    for path, ann in zip(paths, layers):
         where = f"{path.relative_to(root)} doc={doc_id}"
         if ann.get("text_sha256") != doc["sha256"]:
             problems.append(f"{where} /text_sha256 [text-hash-mismatch] the layer was made on another text")
@@ -200,6 +253,137 @@ def _cluster_split(clusters: list[dict], split_of: dict[str, str], warnings: lis
     return out
 
 
+# --- documents in worker processes ---------------------------------------------------------
+
+CHUNK_DOCS = 64  # documents per task handed to a worker
+
+
+@dataclass
+class _State:
+    """What every worker needs, set up before the workers start (they inherit it)."""
+
+    root: Path
+    cross: dict
+    table: rows.ClusterTable
+    agreement: object
+    nlp: object = None
+    encoders: dict = field(default_factory=dict)
+
+    def encoder(self, config: str) -> Encoder:
+        if config not in self.encoders:
+            self.encoders[config] = Encoder(config)
+        return self.encoders[config]
+
+
+_STATE: _State | None = None
+
+
+@dataclass
+class Shard:
+    """A run of documents converted: one Arrow table per (variant, config), the agreement
+    shares and the counts, all in document order."""
+
+    tables: dict
+    agreement: list
+    stats: Stats
+
+
+class _Failed:
+    """A UserError met in a worker, carried back as its line and raised in document order."""
+
+    def __init__(self, line: str):
+        self.line = line
+
+
+def _chunks(ids: list[str]) -> list[list[str]]:
+    return [ids[i : i + CHUNK_DOCS] for i in range(0, len(ids), CHUNK_DOCS)]
+
+
+def _cluster_task(ids: list[str]):
+    st = _STATE
+    shares = []
+    try:
+        for doc_id in ids:
+            doc, gold, _ = load_document(st.root, doc_id)
+            shares.append(st.table.share(rows.document_row(doc, gold, [], st.cross)))
+    except UserError as e:
+        shares.append(_Failed(str(e)))
+    return shares
+
+
+def _document_task(ids: list[str]):
+    """Everything one run of documents adds to the dataset (new configs add their rows here)."""
+    st = _STATE
+    if st.nlp is None:
+        st.nlp = _nlp()
+    out: dict[tuple[str, str], list[dict]] = {}
+    shares: list = []
+    stats = Stats()
+
+    def emit(variant: str, config: str, row: dict) -> None:
+        out.setdefault((variant, config), []).append(row)
+
+    try:
+        for doc_id in ids:
+            doc, gold, layers = load_document(st.root, doc_id)
+            names = [a["annotator"] for a in layers if a["annotator"] != "gold"]
+            shares.append(st.agreement.document(doc_id, {a["annotator"]: a for a in layers if a["annotator"] != "gold"}, len(doc["text"])))
+            row = rows.document_row(doc, gold, names, st.cross)
+            encoded = st.encoder("documents")(row)  # encoded once, shared by both variants
+            emit("full", "documents", encoded)
+            emit("standoff", "documents", rows.strip_document(encoded))
+            for config, derived in rows.derived_rows(row, st.nlp).items():
+                for r in derived:
+                    emit("full", config, st.encoder(config)(r))
+            for ann in layers:
+                encoded = st.encoder("annotators")(rows.annotator_row(ann, st.cross))
+                emit("full", "annotators", encoded)
+                emit("standoff", "annotators", rows.strip_layer(encoded))
+            stats.documents += 1
+            stats.layers += len(names)
+            stats.annotators.update(names)
+            stats.entity_types.update(e["type"] for e in row["entities"])
+            stats.event_types.update(v["type"] for v in row["events"])
+    except UserError as e:
+        shares.append(_Failed(str(e)))
+    tables = {key: st.encoder(key[1]).table(rs) for key, rs in out.items()}
+    return Shard(tables, shares, stats)
+
+
+class _Workers:
+    """Runs tasks over chunks in `jobs` forked processes (or in this one), results in task order;
+    a failure carried back from a worker is raised here, at its place in document order."""
+
+    def __init__(self, state: _State, jobs: int | None, documents: int):
+        self.state = state
+        jobs = jobs or os.cpu_count() or 1
+        self.jobs = max(1, min(jobs, -(-documents // CHUNK_DOCS)))
+        self.pool = None
+
+    def __enter__(self):
+        global _STATE
+        _STATE = self.state
+        if self.jobs > 1:
+            self.pool = multiprocessing.get_context("fork").Pool(self.jobs)
+        return self.run
+
+    def run(self, fn, chunks: list):
+        results = self.pool.imap(fn, chunks) if self.pool else map(fn, chunks)
+        for result in results:
+            items = result.agreement if isinstance(result, Shard) else result
+            failed = next((x for x in items if isinstance(x, _Failed)), None)
+            if failed is not None:
+                raise UserError(failed.line)
+            yield result
+
+    def __exit__(self, *exc):
+        global _STATE
+        if self.pool is not None:
+            self.pool.terminate() if exc[0] else self.pool.close()
+            self.pool.join()
+        _STATE = None
+
+
 def write_split_files(folder: Path, configs, split: str) -> dict[str, ParquetSink]:
     return {c: ParquetSink(folder / c / parquet_name(split), c) for c in configs}
 
@@ -214,8 +398,12 @@ class Result:
     released: list[Path]
 
 
-def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | None = None, make_release: bool = False) -> Result:
-    """Build both folders; refuse a version whose committed release manifest they would not reproduce."""
+def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | None = None, make_release: bool = False,
+          jobs: int | None = None) -> Result:
+    """Build both folders; refuse a version whose committed release manifest they would not reproduce.
+
+    `jobs` worker processes (default: one per CPU) read and convert runs of documents; the rows
+    are written in document order, so the bytes do not depend on `jobs`."""
     release.check_version(version)
     date, notes = release.changelog_section(root / "CHANGELOG.md", version)
     standoff_out = standoff_out or out.with_name(out.name + "-standoff")
@@ -236,54 +424,49 @@ def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | 
     warnings: list[str] = []
     cluster_split = _cluster_split(clusters, split_of, warnings)
     table = rows.ClusterTable(clusters)
-    for doc_id in sorted(table.wanted):
-        if doc_id not in split_of:
-            raise UserError(f"annotations/clusters.yaml [unknown-document] document {doc_id} is in no split of splits.yaml")
-        doc, gold, layers = load_document(root, doc_id)
-        table.add(rows.document_row(doc, gold, [], cross))
-    if table.problems:
-        raise UserError(table.problems[0])
-
-    tmp_full = out.with_name(f".{out.name}.partial")
-    tmp_off = standoff_out.with_name(f".{standoff_out.name}.partial")
-    for t in (tmp_full, tmp_off):
-        shutil.rmtree(t, ignore_errors=True)
-    stats = Stats()
-    nlp = _nlp()
     from . import agree, align
 
     everyone = sorted({a for layers in align.collect([root / "annotations"]).values() for a in layers})
     agreement = agree.Accumulator(everyone, per_document=False, unitizing=False)  # the card shows neither
-    for split, ids in splits.items():
-        full = write_split_files(tmp_full, CONFIGS, split)
-        off = write_split_files(tmp_off, STANDOFF_CONFIGS, split)
-        for doc_id in ids:
-            doc, gold, layers = load_document(root, doc_id)
-            names = [a["annotator"] for a in layers if a["annotator"] != "gold"]
-            agreement.add(doc_id, {a["annotator"]: a for a in layers if a["annotator"] != "gold"}, len(doc["text"]))
-            row = rows.document_row(doc, gold, names, cross)
-            encoded = full["documents"].encode_row(row)  # encoded once, shared by both variants
-            full["documents"].add_encoded(encoded)
-            off["documents"].add_encoded(rows.strip_document(encoded))
-            for config, derived in rows.derived_rows(row, nlp).items():
-                for r in derived:
-                    full[config].add(r)
-            for ann in layers:
-                encoded = full["annotators"].encode_row(rows.annotator_row(ann, cross))
-                full["annotators"].add_encoded(encoded)
-                off["annotators"].add_encoded(rows.strip_layer(encoded))
-            stats.documents += 1
-            stats.layers += len(names)
-            stats.annotators.update(names)
-            stats.entity_types.update(e["type"] for e in row["entities"])
-            stats.event_types.update(v["type"] for v in row["events"])
-        for c in clusters:
-            if cluster_split[c["id"]] == split:
-                full["events"].add(table.row(c))
-                off["clusters"].add(rows.cluster_record_row(c))
-        for config, sink in list(full.items()) + [("standoff/" + k, v) for k, v in off.items()]:
-            sink.close()
-            stats.rows.setdefault(config, {})[split] = sink.count
+
+    wanted = sorted(table.wanted)
+    unknown = next((i for i, d in enumerate(wanted) if d not in split_of), None)
+    state = _State(root, cross, table, agreement)
+    stats = Stats()
+    tmp_full = out.with_name(f".{out.name}.partial")
+    tmp_off = standoff_out.with_name(f".{standoff_out.name}.partial")
+    for t in (tmp_full, tmp_off):
+        shutil.rmtree(t, ignore_errors=True)
+    with _Workers(state, jobs, len(split_of) + len(wanted)) as run:
+        # first the documents that cross-document clusters name: their rows need all of them
+        for shares in run(_cluster_task, _chunks(wanted[:unknown])):
+            for share in shares:
+                table.take(share)
+        if unknown is not None:
+            raise UserError(f"annotations/clusters.yaml [unknown-document] document {wanted[unknown]} is in no split of splits.yaml")
+        if table.problems:
+            raise UserError(table.problems[0])
+
+        tasks = [(split, ids) for split, all_ids in splits.items() for ids in _chunks(all_ids)]
+        shards = run(_document_task, [ids for _, ids in tasks])
+        for split in splits:
+            full = write_split_files(tmp_full, CONFIGS, split)
+            off = write_split_files(tmp_off, STANDOFF_CONFIGS, split)
+            sinks = {**{("full", c): s for c, s in full.items()}, **{("standoff", c): s for c, s in off.items()}}
+            for _ in range(sum(1 for s, _ in tasks if s == split)):
+                shard = next(shards)
+                for key, t in shard.tables.items():
+                    sinks[key].add_table(t)
+                for share in shard.agreement:
+                    agreement.take(share)
+                stats.merge(shard.stats)
+            for c in clusters:
+                if cluster_split[c["id"]] == split:
+                    full["events"].add(table.row(c))
+                    off["clusters"].add(rows.cluster_record_row(c))
+            for config, sink in list(full.items()) + [("standoff/" + k, v) for k, v in off.items()]:
+                sink.close()
+                stats.rows.setdefault(config, {})[split] = sink.count
 
     facts = {
         "name": NAME,

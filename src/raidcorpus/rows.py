@@ -423,29 +423,46 @@ class ClusterTable:
         self.problems: list[str] = []
 
     def add(self, row: dict) -> None:
+        self.take(self.share(row))
+
+    def share(self, row: dict) -> tuple[list, list, list]:
+        """What one document contributes, without touching the table (worker processes compute
+        shares; `take` adds them in document order, so the rows do not depend on who computed them)."""
         doc = row["id"]
         ents = {e["id"]: e for e in row["entities"]}
         groups = event_groups(row)
+        parts, evidence, problems = [], [], []
         for c, m in self.members.get(doc, ()):
             group = next((g for g in groups if any(v["id"] == m["event"] for v in g)), None)
             if group is None:
-                self.problems.append(f"annotations/clusters.yaml cluster={c['id']}: event {m['event']} is not in the gold layer of {doc}")
+                problems.append(f"annotations/clusters.yaml cluster={c['id']}: event {m['event']} is not in the gold layer of {doc}")
                 continue
-            parts = self.parts[c["id"]]
-            parts.setdefault("events", []).extend(group)
-            self.trigger[(doc, m["event"])] = next(v["trigger"]["text"] for v in group if v["id"] == m["event"])
-            self.time[(doc, m["event"])] = _argument(group, ents, "Time", "text")
-            for col in FLAT_ROLES:
-                parts.setdefault(col, []).extend(_role_texts(group, ents, col))
+            trigger = next(v["trigger"]["text"] for v in group if v["id"] == m["event"])
+            time = _argument(group, ents, "Time", "text")
+            texts = {col: _role_texts(group, ents, col) for col in FLAT_ROLES}
+            parts.append((c["id"], (doc, m["event"]), group, texts, trigger, time))
         for c, i, r in self.reports.get(doc, ()):
             ev = r["evidence"]
             sliced = row["text"][ev["start"] : ev["end"]]
             if ev.get("text") is not None and sliced != ev["text"]:
-                self.problems.append(
+                problems.append(
                     f"annotations/clusters.yaml cluster={c['id']} /reports/{i}/evidence [span-text-mismatch] "
                     f"text[{ev['start']}:{ev['end']}] is {sliced!r}, not {ev['text']!r}"
                 )
-            self.evidence[(c["id"], i)] = sliced
+            evidence.append(((c["id"], i), sliced))
+        return parts, evidence, problems
+
+    def take(self, share: tuple[list, list, list]) -> None:
+        parts, evidence, problems = share
+        for cid, member, group, texts, trigger, time in parts:
+            mine = self.parts[cid]
+            mine.setdefault("events", []).extend(group)
+            self.trigger[member] = trigger
+            self.time[member] = time
+            for col in FLAT_ROLES:
+                mine.setdefault(col, []).extend(texts[col])
+        self.evidence.update(evidence)
+        self.problems += problems
 
     def row(self, c: dict) -> dict:
         parts = self.parts[c["id"]]
