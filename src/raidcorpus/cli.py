@@ -280,6 +280,23 @@ def summary(folder: Path = typer.Argument(..., help="A built dataset folder.")):
 
 @app.command()
 @friendly
+def export(
+    fmt: str = typer.Option(..., "--format", help="textee, brat, spacy or conll."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder to write the files into (one file or folder per split)."),
+    folder: Path = typer.Option(Path("dist/raid-attack-events"), "--dataset", help="A built (full) dataset folder."),
+):
+    """Write the gold annotations in a format event-extraction or NER tools read, read them back and count what the format cannot carry."""
+    from . import export as mod
+
+    result = mod.export(folder, fmt, out_dir)
+    written = ", ".join(f"{k} {v}" for k, v in result.counts.items())
+    out.print(f"wrote {len(result.files)} file(s) to {out_dir}: {written}", markup=False)
+    lost = ", ".join(f"{k} {v}" for k, v in sorted(result.lost.items())) or "nothing"
+    out.print(f"not carried by {fmt}: {lost}", markup=False)
+
+
+@app.command()
+@friendly
 def publish(
     repo: str = typer.Option(..., "--repo", help="Hub dataset repository OWNER/NAME."),
     folder: Path = typer.Option(Path("dist/raid-attack-events"), "--dir", help="The built folder to push."),
