@@ -18,7 +18,7 @@ from typing import IO, Iterable, Iterator
 import jsonschema_rs
 import orjson
 
-from . import io, isotime
+from . import crosscheck, io, isotime
 from .errors import Problem, pointer
 from .ontology import SCHEMA_PATH, load as load_ontology, load_schema
 
@@ -283,7 +283,8 @@ class Validator:
         self._doc_ids: set[str] | None = None
         self._seen_docs: dict[str, str] = {}
         self._seen_layers: dict[tuple[str, str], str] = {}
-        self._gold_events: dict[str, set[str] | None] = {}
+        self._gold: dict[str, dict | None] = {}
+        self._published: dict[str, str | None] = {}
 
     # -- the corpus, read lazily -------------------------------------------------------
     def doc_ids(self) -> set[str]:
@@ -309,14 +310,35 @@ class Validator:
             self._docs.popitem(last=False)
         return found
 
-    def gold_events(self, doc: str) -> set[str] | None:
-        if doc not in self._gold_events:
+    def gold(self, doc: str) -> dict | None:
+        """What the cluster checks need of a document's gold layer: its events, TIME mentions and
+        event clusters (kept per document the clusters file names, not the whole record)."""
+        if doc not in self._gold:
             path = self.corpus_dir.parent / "annotations" / doc / "gold.json"
             try:
-                self._gold_events[doc] = {e["id"] for e in io.read_json(path)["events"]}
+                rec = io.read_json(path)
+                self._gold[doc] = {
+                    "events": [{k: e[k] for k in ("id", "type", "attributes", "arguments") if k in e} for e in rec["events"]],
+                    "entities": [e for e in rec.get("entities", []) if e.get("type") == "TIME"],
+                    "event_clusters": [{"id": c["id"], "members": c["members"]} for c in rec.get("event_clusters", [])],
+                }
             except (io.ReadError, KeyError, TypeError):
-                self._gold_events[doc] = None
-        return self._gold_events[doc]
+                self._gold[doc] = None
+        return self._gold[doc]
+
+    def gold_events(self, doc: str) -> set[str] | None:
+        found = self.gold(doc)
+        return None if found is None else {e["id"] for e in found["events"]}
+
+    def published(self, doc: str) -> str | None:
+        """A corpus document's publication date (YYYY-MM-DD), or None."""
+        if doc not in self._published:
+            try:
+                value = io.read_json(self.corpus_dir / f"{doc}.json").get("published")
+            except (io.ReadError, AttributeError):
+                value = None
+            self._published[doc] = value if isinstance(value, str) else None
+        return self._published[doc]
 
     # -- checks ------------------------------------------------------------------------
     def check_file(self, path: Path) -> tuple[int, list[Problem]]:
@@ -411,6 +433,7 @@ class Validator:
                     found = self.document(rep["document"])
                     if found:
                         problems += span_problems(found[0], rep["evidence"], at + ["evidence"], path, rep["document"])
+        problems += crosscheck.cluster_problems(record, path, self.gold, self.published, self.level)
         return problems
 
     def _splits(self, record: dict, path: str) -> list[Problem]:
