@@ -100,9 +100,13 @@ def test_records_to_label_studio_and_back_is_lossless(case):
 def test_offsets_are_code_points(text):
     end = len(text)
     results = [{"id": "a", "from_name": "entity", "to_name": "text", "type": "labels",
-                "value": {"start": 0, "end": end, "text": "not trusted", "labels": ["PER"]}}]
+                "value": {"start": 0, "end": end, "labels": ["PER"]}}]
     got = convert.results_to_record(results, text, document="doc-1", annotator="annotator-1")
-    assert got.record["entities"][0]["text"] == text
+    assert got.record["entities"][0]["text"] == text and got.issues == []
+    # value.text is never trusted: one that differs from text[start:end] is reported, not converted.
+    results[0]["value"]["text"] = text + "x"
+    got = convert.results_to_record(results, text, document="doc-1", annotator="annotator-1")
+    assert got.record["entities"] == [] and [i.slug for i in got.issues] == ["text-mismatch"]
 
 
 def _label(rid, control, label, start, end):
@@ -190,15 +194,35 @@ def test_region_ids_that_do_not_fit_the_schema_are_made_to():
     assert convert.record_id("_a b") == "r_a_b"
 
 
-def test_export_counts_cancelled_and_keeps_the_latest_per_annotator():
+def test_export_names_cancelled_and_superseded_annotations_by_id_and_keeps_the_latest_per_annotator():
     ann = lambda i, who, when, cancelled=False: {"id": i, "completed_by": who, "updated_at": when, "was_cancelled": cancelled,
                                                  "result": [_label(f"r{i}", "entity", "GPE", 24, 32)]}
     tasks = [{"id": 1, "data": {"doc_id": "doc-1", "text": TEXT},
               "annotations": [ann(1, 5, "2026-01-01"), ann(2, 5, "2026-02-01"), ann(3, 6, "2026-01-01", True)]},
-             {"id": 2, "data": {"text": TEXT}, "annotations": [ann(4, 5, "2026-01-01")]}]
-    got = convert.convert_export(tasks, lambda uid, email: f"annotator-{uid}")
-    assert got.cancelled == 1 and got.replaced == 1 and got.tasks_without_doc == [2]
+             {"id": 2, "data": {"text": TEXT}, "annotations": [ann(4, 5, "2026-01-01")]},
+             # The same document in a second task, annotated again by the same user (earlier).
+             {"id": 3, "data": {"doc_id": "doc-1", "text": TEXT}, "annotations": [ann(5, 5, "2025-12-01")]}]
+    got = convert.convert_export(tasks, lambda t, a: f"annotator-{a['completed_by']}")
+    assert got.cancelled == [(1, 3)] and got.tasks_without_doc == [2]
+    assert sorted((s.task, s.annotation, s.kept_task, s.kept_annotation) for s in got.superseded) == [(1, 1, 1, 2), (3, 5, 1, 2)]
+    assert "task=3 annotation=5" in got.superseded[-1].line() or "task=3 annotation=5" in got.superseded[0].line()
     assert [(r["annotator"], r["entities"][0]["id"]) for r in got.records] == [("annotator-5", "r2")]
+
+
+def test_a_second_label_a_mismatched_value_text_and_two_normalized_values_are_reported_by_region():
+    two = _label("r1", "entity", "GPE", 24, 32)
+    two["value"]["labels"] = ["GPE", "LOC"]
+    shifted = _label("r2", "entity", "GPE", 24, 32)
+    shifted["value"]["text"] = TEXT[25:33]
+    time = _label("r3", "entity", "TIME", 0, 5)
+    values = {"id": "r3", "from_name": "normalized", "to_name": "text", "type": "textarea",
+              "value": {"start": 0, "end": 5, "text": ["2015-01-15", "2015-01-16"]}}
+    got = convert.results_to_record([two, shifted, time, values], TEXT, document="d", annotator="a", task=7, annotation=9)
+    by = {i.region: i for i in got.issues}
+    assert by["r1"].slug == "multiple-labels" and repr(TEXT[24:32]) in by["r1"].message
+    assert by["r2"].slug == "text-mismatch" and repr(TEXT[24:32]) in by["r2"].message
+    assert by["r3"].slug == "several-values" and "task=7 annotation=9 region=r3" in by["r3"].line()
+    assert [e["id"] for e in got.record["entities"]] == ["r3"] and got.record["entities"][0]["normalized"] is None
 
 
 def test_convert_writes_records_and_reports_the_ones_that_fail_validation(tmp_path):
@@ -224,7 +248,7 @@ def test_convert_writes_records_and_reports_the_ones_that_fail_validation(tmp_pa
     ann = tmp_path / "annotations"
     got = CliRunner().invoke(app, ["convert", str(export), "--annotations", str(ann), "--corpus", str(corpus)])
     assert got.exit_code == 1
-    assert "1 cancelled" in got.output
+    assert "cancelled (skipped): task=1 annotation=11" in got.output
     # annotator-1 (user 3) forgot the required mention level: written, and reported as invalid.
     assert "invalid:" in got.output and "annotator-1.json" in got.output and "annotator-2.json" not in got.output.split("invalid:", 1)[1]
     assert (ann / doc["id"] / "annotator-1.json").exists() and (ann / doc["id"] / "annotator-2.json").exists()

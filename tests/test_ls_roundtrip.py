@@ -136,7 +136,7 @@ def test_annotators_round_trip_through_label_studio_and_survive_a_restart(label_
 
     got = cli(label_studio, "pull", "--project", title, "--annotations", str(ann), "--corpus", str(corpus))
     assert got.exit_code == 0, got.output
-    assert "1 cancelled" in got.output and "unconverted" not in got.output and "invalid" not in got.output
+    assert "cancelled (skipped): task=" in got.output and "unconverted" not in got.output and "invalid" not in got.output
     for name, record in (("annotator-1", mine), ("annotator-2", theirs)):
         back = io.read_json(ann / doc["id"] / f"{name}.json")
         assert back.pop("source")["label_studio_task"] == task["id"]
@@ -161,6 +161,62 @@ def test_annotators_round_trip_through_label_studio_and_survive_a_restart(label_
     label_studio.restart()
     after = cli(label_studio, "pull", "--project", title, "--annotations", str(ann), "--corpus", str(corpus))
     assert after.exit_code == 0 and "unchanged" in after.output, after.output
+    assert snapshot(ann) == before
+
+
+def test_pull_edges_clone_deleted_annotation_deleted_user_and_a_refused_pull(label_studio, corpus, tmp_path):
+    title = "edges"
+    ann = tmp_path / "annotations"
+    assert cli(label_studio, "push", "--project", title, "--corpus", str(corpus)).exit_code == 0
+    doc = docs(corpus)[1]
+    for name, shift in (("edge-one", 0), ("edge-two", 3)):
+        path = tmp_path / f"{name}.json"
+        io.write_json(path, make_record(doc, "x", shift=shift))
+        assert annotator(label_studio, "add", name).returncode == 0
+        sent = annotator(label_studio, "--project", title, "submit", name, str(path), "--corpus", str(corpus))
+        assert sent.returncode == 0, sent.stderr
+    pull_args = ("pull", "--project", title, "--corpus", str(corpus), "--annotations")
+    first = cli(label_studio, *pull_args, str(ann))
+    assert first.exit_code == 0, first.output
+    files = sorted(p.name for p in (ann / doc["id"]).glob("*.json"))
+    assert files == ["annotator-1.json", "annotator-2.json"]
+
+    # Another maintainer's clone: only the committed table, no secret; the same pseudonyms.
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    shutil.copy(ann / "annotators.yaml", clone / "annotators.yaml")
+    assert cli(label_studio, *pull_args, str(clone)).exit_code == 0
+    for name in files:
+        assert (clone / doc["id"] / name).read_bytes() == (ann / doc["id"] / name).read_bytes()
+
+    # A refused pull writes nothing: no raw export, no record.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "annotators.yaml").write_text("kind: annotators\nannotators: [1, 2]\n")
+    refused = cli(label_studio, *pull_args, str(broken))
+    assert refused.exit_code != 0 and "not a pseudonym table" in refused.output
+    assert sorted(p.name for p in broken.rglob("*")) == ["annotators.yaml"]
+
+    server = Server(label_studio.url, label_studio.token)
+    task = next(t for t in server.tasks(server.project(title).id) if t["data"]["doc_id"] == doc["id"])
+    two = io.read_json(ann / doc["id"] / "annotator-2.json")["source"]["label_studio_annotation"]
+    server.client.annotations.delete(two)
+    gone = cli(label_studio, *pull_args, str(ann))
+    assert gone.exit_code == 0, gone.output
+    assert f"task={task['id']} annotation={two} is no longer" in gone.output
+    assert not (ann / doc["id"] / "annotator-2.json").exists() and (ann / doc["id"] / "annotator-1.json").exists()
+
+    # A deleted user keeps one pseudonym: the record stays as it is (the table notes its annotation
+    # id once), and the next pull changes no file at all.
+    record = (ann / doc["id"] / "annotator-1.json").read_bytes()
+    [one] = [u["id"] for u in server.users() if u["email"].startswith("edge-one@")]
+    server.client.users.delete(one)
+    again = cli(label_studio, *pull_args, str(ann))
+    assert again.exit_code == 0 and "0 files written" in again.output, again.output
+    assert (ann / doc["id"] / "annotator-1.json").read_bytes() == record
+    before = snapshot(ann)
+    again = cli(label_studio, *pull_args, str(ann))
+    assert again.exit_code == 0 and "unchanged" in again.output and "0 files written" in again.output, again.output
     assert snapshot(ann) == before
 
 

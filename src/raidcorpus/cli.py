@@ -178,11 +178,13 @@ def convert(
     export: Path = typer.Argument(..., help="A full JSON export from Label Studio (.json or .json.gz)."),
     annotations_dir: Path = typer.Option(Path("annotations"), "--annotations", help="Annotations folder."),
     corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder (to validate against)."),
+    server: Optional[str] = typer.Option(None, "--server", help="Key of the server the export came from, as in annotators.yaml "
+                                         "(default: the only one there)."),
 ):
     """Convert a saved Label Studio export into annotation records, without a server."""
     from . import pull as mod
 
-    _print_pull(mod.convert_file(export, annotations_dir, corpus_dir))
+    _print_pull(mod.convert_file(export, annotations_dir, corpus_dir, server))
 
 
 

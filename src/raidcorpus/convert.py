@@ -22,6 +22,8 @@ ISSUES = {
     "unknown-label": "a label, relation label or choice the ontology does not define",
     "duplicate-region": "two spans with the same region id",
     "multiple-labels": "a span with more than one label",
+    "text-mismatch": "a span whose value.text is not text[start:end] (offsets counted another way, e.g. UTF-16 units)",
+    "several-values": "a normalized text area with more than one value",
     "choice-without-region": "a per-region choice or text area whose region does not exist",
     "attribute-out-of-scope": "an attribute on a region it does not apply to",
     "bad-normalized": "a normalized value in the wrong form (TIME: ISO 8601, NUM: integer)",
@@ -202,7 +204,12 @@ def results_to_record(
             continue
         labels = _first(value, "labels") or []
         if len(labels) != 1:
-            issue(rid, "multiple-labels" if labels else "unknown-label", f"span has labels {labels!r}: need exactly one")
+            issue(rid, "multiple-labels" if labels else "unknown-label",
+                  f"span {text[start:end]!r} at {start}..{end} has labels {labels!r}: need exactly one")
+            continue
+        shown = value.get("text")
+        if isinstance(shown, str) and shown != text[start:end]:
+            issue(rid, "text-mismatch", f"span {start}..{end} says {shown!r} but the text there is {text[start:end]!r}")
             continue
         label = labels[0]
         if label not in (entity_types if control == ENTITY else event_types):
@@ -257,7 +264,10 @@ def results_to_record(
             lines = [t.strip() for t in (_first(value, "text") or []) if isinstance(t, str) and t.strip()]
             if not lines:
                 continue
-            raw = lines[-1]
+            if len(lines) > 1:
+                issue(rid, "several-values", f"normalized has {len(lines)} values {lines!r}: keep one")
+                continue
+            raw = lines[0]
             if reg["type"] == "NUM":
                 if re.fullmatch(r"-?\d+", raw):
                     entities[rid]["normalized"] = int(raw)
@@ -323,19 +333,35 @@ def results_to_record(
 # --- a whole export ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Superseded:
+    """An annotation left out because the same annotator has a later one of the same document."""
+
+    document: str
+    annotator: str
+    task: object
+    annotation: object
+    kept_task: object
+    kept_annotation: object
+
+    def line(self) -> str:
+        return (f"task={self.task} annotation={self.annotation}: {self.annotator} has a later annotation of {self.document} "
+                f"(task={self.kept_task} annotation={self.kept_annotation}), which is kept; this one stays in the raw export")
+
+
 @dataclass
 class ExportResult:
-    """Records per (document, annotator) from a full JSON export, with everything left out counted."""
+    """Records per (document, annotator) from a full JSON export, with everything left out named by id."""
 
     records: list[dict] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
-    cancelled: int = 0
-    replaced: int = 0
+    cancelled: list[tuple] = field(default_factory=list)  # (task id, annotation id)
+    superseded: list[Superseded] = field(default_factory=list)
     tasks_without_doc: list = field(default_factory=list)
 
 
 def annotation_user(annotation: dict) -> tuple[int | None, str | None]:
-    """(user id, e-mail or None) of whoever made an exported annotation."""
+    """(user id, e-mail or None) of whoever made an exported annotation (None once the user is deleted)."""
     who = annotation.get("completed_by")
     if isinstance(who, dict):
         return who.get("id"), who.get("email")
@@ -343,33 +369,43 @@ def annotation_user(annotation: dict) -> tuple[int | None, str | None]:
 
 
 def convert_export(tasks: list[dict], pseudonym, onto=None) -> ExportResult:
-    """Convert a full JSON export. `pseudonym(user_id, email)` gives the annotator id for a user."""
+    """Convert a full JSON export. `pseudonym(task, annotation)` gives the annotator id of an annotation.
+
+    One record per (document, annotator): when an annotator has several annotations of a document
+    (in one task or in several), the latest is kept and each other one is named in `superseded`.
+    """
     out = ExportResult()
-    latest: dict[tuple[str, str], tuple[str, Converted]] = {}
+    latest: dict[tuple[str, str], tuple[str, dict, dict, Converted]] = {}
+    older: list[tuple[tuple[str, str], dict, dict]] = []
     for task in tasks:
         data = task.get("data") or {}
         doc, text = data.get("doc_id"), data.get("text")
-        live = [a for a in task.get("annotations") or () if not a.get("was_cancelled")]
-        out.cancelled += len(task.get("annotations") or ()) - len(live)
+        anns = [a for a in task.get("annotations") or () if isinstance(a, dict)]
+        out.cancelled += [(task.get("id"), a.get("id")) for a in anns if a.get("was_cancelled")]
+        live = [a for a in anns if not a.get("was_cancelled")]
         if not live:
             continue
         if not isinstance(doc, str) or not isinstance(text, str):
             out.tasks_without_doc.append(task.get("id"))
             continue
         for ann in live:
-            name = pseudonym(*annotation_user(ann))
+            name = pseudonym(task, ann)
             source = {"label_studio_task": task.get("id"), "label_studio_annotation": ann.get("id")}
             conv = results_to_record(ann.get("result") or [], text, document=doc, annotator=name, source=source,
                                      task=task.get("id"), annotation=ann.get("id"), onto=onto)
-            stamp = str(ann.get("updated_at") or ann.get("created_at") or "")
+            stamp = (str(ann.get("updated_at") or ann.get("created_at") or ""), str(ann.get("id")))
             key = (doc, name)
+            if key in latest and latest[key][0] > stamp:
+                older.append((key, task, ann))
+                continue
             if key in latest:
-                out.replaced += 1
-                if latest[key][0] > stamp:
-                    continue
-            latest[key] = (stamp, conv)
+                older.append((key, latest[key][1], latest[key][2]))
+            latest[key] = (stamp, task, ann, conv)
+    for (doc, name), task, ann in older:
+        _, kept_task, kept_ann, _ = latest[(doc, name)]
+        out.superseded.append(Superseded(doc, name, task.get("id"), ann.get("id"), kept_task.get("id"), kept_ann.get("id")))
     for key in sorted(latest):
-        conv = latest[key][1]
+        conv = latest[key][3]
         out.records.append(conv.record)
         out.issues.extend(conv.issues)
     return out

@@ -7,6 +7,7 @@ contains the token. Server errors (5xx, 429) and timeouts are retried with bound
 from __future__ import annotations
 
 import getpass
+import hashlib
 import os
 import sys
 import time
@@ -105,6 +106,25 @@ class Server:
         """Fail early on a wrong URL or token; returns the token owner's user id."""
         me = self.call("check the token", self.client.users.whoami)
         return me.id
+
+    def identity(self) -> str:
+        """A name for this server, the same from every machine and every token: 16 hex digits of the
+        sha256 of the token owner's organization id and creation time (neither secret nor personal)."""
+        def fetch():
+            me = self.client._client_wrapper.httpx_client.request("api/current-user/whoami", method="GET")
+            orgs = self.client._client_wrapper.httpx_client.request("api/organizations/", method="GET")
+            for resp in (me, orgs):
+                if resp.status_code >= 400:
+                    raise ApiError(status_code=resp.status_code, body=None)
+            return me.json().get("active_organization"), orgs.json()
+
+        from label_studio_sdk.core.api_error import ApiError
+
+        active, orgs = self.call("read the organization", fetch)
+        org = next((o for o in orgs if isinstance(o, dict) and o.get("id") == active), None) if isinstance(orgs, list) else None
+        if org is None or not org.get("created_at"):
+            raise UserError(f"{self.url} did not say which organization the token belongs to: cannot name the annotators")
+        return hashlib.sha256(f"label-studio-organization:{org['id']}:{org['created_at']}".encode()).hexdigest()[:16]
 
     def find_project(self, title: str):
         projects = self.call("list projects", lambda: list(self.client.projects.list(title=title, page_size=100)))

@@ -2,17 +2,14 @@
 
 The raw export goes to annotations/raw/<project-slug>-<timestamp>.json.gz only when its
 content differs from the latest one kept, so pulling twice changes nothing. Annotators are
-pseudonymous: annotations/annotators.yaml maps salted digests of Label Studio users (never
-their e-mail addresses) to annotator-N.
+pseudonymous: annotations/annotators.yaml maps (server, user id) to annotator-N, never an
+e-mail address. Everything is worked out in memory first, so a refused pull writes nothing.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
-import os
 import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,6 +33,9 @@ class PullReport:
     written: list[str] = field(default_factory=list)
     cancelled: int = 0
     replaced: int = 0
+    cancelled_ids: list = field(default_factory=list)  # (task, annotation)
+    superseded: list = field(default_factory=list)  # convert.Superseded
+    removed: list[str] = field(default_factory=list)
     issues: list[convert.Issue] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
     tasks_without_doc: list = field(default_factory=list)
@@ -46,10 +46,10 @@ class PullReport:
             out.append(f"raw export: {self.raw_file}{' (unchanged, nothing new)' if self.raw_unchanged else ''}")
         out.append(f"{self.tasks} tasks, {self.records} annotation records, {len(self.written)} files written")
         out += [f"wrote {p}" for p in self.written]
-        if self.cancelled:
-            out.append(f"{self.cancelled} cancelled (skipped) annotations counted, not converted")
-        if self.replaced:
-            out.append(f"{self.replaced} older annotations by the same annotator on the same task ignored")
+        out += [f"removed {line}" for line in self.removed]
+        for task, ann in self.cancelled_ids:
+            out.append(f"cancelled (skipped): task={task} annotation={ann}: not converted")
+        out += [f"not converted: {s.line()}" for s in self.superseded]
         if self.tasks_without_doc:
             out.append(f"tasks without doc_id/text ignored: {', '.join(map(str, self.tasks_without_doc))}")
         out += [f"unconverted: {i.line()}" for i in self.issues]
@@ -92,126 +92,187 @@ def save_raw(data: bytes, tasks: list, raw_dir: str | Path, title: str, now: dat
 
 
 class Annotators:
-    """The pseudonym table: salted sha256 digests of user e-mails or ids -> annotator-N.
+    """The pseudonym table, annotations/annotators.yaml: which Label Studio user is which annotator-N.
 
-    The salt is a local secret, never committed (RAIDCORPUS_PSEUDONYM_SALT, or the ignored file
-    .label-studio/pseudonym-salt beside the annotations folder): with it public, anyone could
-    confirm a guessed e-mail address against the committed digests.
+    A key is `SERVER/USER`: SERVER names the Label Studio server (see labelstudio.Server.identity:
+    a digest of its organization's id and creation time, the same from every machine and token),
+    USER is the server's user id, or `annotation-N` for an annotation whose user was deleted
+    before it was first pulled. Nothing in it is secret or personal, so every maintainer with a
+    token gets the same pseudonyms with no file copied by hand. New users are numbered in the
+    order they first appear (by server user id within one pull). 64-hex keys are the salted
+    digests of 0.1.0, whose salt is gone: they keep annotator-1 and annotator-2 taken.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, server: str | None = None):
         self.path = Path(path)
-        self.salt_file = self.path.parent.parent / ".label-studio" / "pseudonym-salt"
+        self.server = server
         data = (io.read_yaml(self.path) or {}) if self.path.exists() else {}
-        self.table: dict[str, list[str]] = {k: list(v) for k, v in (data.get("annotators") or {}).items()}
-        self.salt = os.environ.get("RAIDCORPUS_PSEUDONYM_SALT") or self._read_salt() or data.get("salt")
-        if not self.salt:
-            if self.table:
-                raise UserError(
-                    f"{self.path}: the pseudonym salt is missing: copy .label-studio/pseudonym-salt from the machine "
-                    "that made this table, or set RAIDCORPUS_PSEUDONYM_SALT; without it every annotator would get a new pseudonym"
-                )
-            self.salt = secrets.token_hex(16)
-        self._keep_salt()
+        table = data.get("annotators") if isinstance(data, dict) else None
+        if not isinstance(table, dict) or not all(isinstance(v, list) for v in table.values()):
+            table = {} if not self.path.exists() else None
+        if table is None:
+            raise UserError(f"{self.path}: not a pseudonym table (expected `annotators:` mapping names to lists of keys)")
+        self.table: dict[str, list[str]] = {str(k): [str(x) for x in v] for k, v in table.items()}
+        self.owner = {key: name for name, keys in self.table.items() for key in keys}
 
-    def _read_salt(self) -> str | None:
-        try:
-            return self.salt_file.read_text(encoding="utf-8").strip() or None
-        except OSError:
-            return None
+    def servers(self) -> list[str]:
+        return sorted({k.split("/", 1)[0] for k in self.owner if "/" in k})
 
-    def _keep_salt(self) -> None:
-        if os.environ.get("RAIDCORPUS_PSEUDONYM_SALT") or self._read_salt() == self.salt:
-            return
-        self.salt_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.salt_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(self.salt + "\n")
+    def mine(self) -> set[str]:
+        """Pseudonyms of users of this server."""
+        prefix = f"{self.server}/"
+        return {name for key, name in self.owner.items() if key.startswith(prefix)}
 
-    def _digest(self, kind: str, value) -> str:
-        return hashlib.sha256(f"{self.salt}:{kind}:{value}".encode()).hexdigest()
+    def lookup(self, user: str) -> str | None:
+        return self.owner.get(f"{self.server}/{user}")
 
-    def pseudonym(self, user_id, email: str | None = None) -> str:
-        keys = []
-        if email:
-            keys.append(self._digest("email", email.strip().lower()))
-        if user_id is not None:
-            keys.append(self._digest("id", user_id))
-        name = next((n for n, ks in self.table.items() if any(k in ks for k in keys)), None)
+    def pseudonym(self, user: str, name: str | None = None) -> str:
+        """The pseudonym of `user` (a user id or `annotation-N`) on this server; a new one if unseen
+        (or `name`, for a deleted user known from an earlier record)."""
+        key = f"{self.server}/{user}"
+        if key in self.owner:
+            return self.owner[key]
         if name is None:
             taken = {int(n.rsplit("-", 1)[1]) for n in self.table if re.fullmatch(r"annotator-\d+", n)}
             name = f"annotator-{max(taken, default=0) + 1}"
-            self.table[name] = []
-        for k in keys:
-            if k not in self.table[name]:
-                self.table[name].append(k)
+        self.table.setdefault(name, []).append(key)
+        self.owner[key] = name
         return name
 
-    def save(self) -> bool:
-        head = ("# Label Studio users and their pseudonyms, written by `raidcorpus pull`.\n"
-                "# Keys are sha256 digests of a user's e-mail address or server user id with a local secret salt\n"
-                "# (never committed), so the addresses can be neither read nor confirmed from this file.\n")
-        body = yaml.safe_dump({"kind": "annotators", "schema_version": ontology.load().version, "annotators": self.table}, sort_keys=True, allow_unicode=True)
-        return io.write_bytes_atomic(self.path, (head + body).encode("utf-8"))
+    def dump(self) -> bytes:
+        head = ("# Which Label Studio user is which annotator, written by `raidcorpus pull` (do not edit).\n"
+                "# A key is SERVER/USER: SERVER names a Label Studio server (16 hex digits of the sha256 of its\n"
+                "# organization's id and creation time), USER its user id, or annotation-N for an annotation whose\n"
+                "# user was deleted before its first pull. No e-mail address, token or secret is stored.\n"
+                "# The 64-hex keys are the salted digests of release 0.1.0 (salt gone); they keep those names taken.\n")
+        body = yaml.safe_dump({"kind": "annotators", "schema_version": ontology.load().version, "annotators": self.table},
+                              sort_keys=True, allow_unicode=True)
+        return (head + body).encode("utf-8")
 
 
-def write_records(tasks: list[dict], annotations_dir: str | Path, corpus_dir: str | Path, emails: dict | None = None,
-                  report: PullReport | None = None) -> PullReport:
-    """Convert an export into annotation records, write the changed ones, validate them all."""
-    from . import validate
+@dataclass
+class Plan:
+    """Everything a pull will write, worked out in memory first: a refused pull writes nothing."""
 
+    names: Annotators
+    records: list[tuple[Path, dict]] = field(default_factory=list)
+    stale: list[tuple[Path, object, object]] = field(default_factory=list)  # (path, task, annotation)
+
+
+def _existing(annotations_dir: Path, names: Annotators) -> dict[Path, tuple]:
+    """This server's annotators' records on disk: path -> (task id, annotation id)."""
+    out = {}
+    mine = names.mine()
+    if not mine or not annotations_dir.is_dir():
+        return out
+    for path in annotations_dir.glob("*/*.json"):
+        if path.stem not in mine or path.parent.name == "raw":
+            continue
+        record = io.read_json(path)
+        source = record.get("source") if isinstance(record, dict) else None
+        if isinstance(source, dict):
+            out[path] = (source.get("label_studio_task"), source.get("label_studio_annotation"))
+    return out
+
+
+def plan_records(tasks: list[dict], annotations_dir: str | Path, server: str | None, report: PullReport) -> Plan:
+    """Pseudonyms, records and stale records for an export, without writing anything."""
     annotations_dir = Path(annotations_dir)
-    report = report or PullReport()
     if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
         raise UserError("not a Label Studio JSON export: expected a list of task objects")
-    names = Annotators(annotations_dir / ANNOTATORS_FILE)
-    emails = emails or {}
-    # New users get their pseudonym in order of their server id, not of the tasks they annotated.
-    users = {convert.annotation_user(a) for t in tasks for a in t.get("annotations") or () if not a.get("was_cancelled")}
-    for uid, email in sorted(users, key=lambda u: (u[0] is None, u[0] if isinstance(u[0], int) else 0, str(u))):
-        names.pseudonym(uid, email or emails.get(uid))
-    result = convert.convert_export(tasks, lambda uid, email: names.pseudonym(uid, email or emails.get(uid)))
+    names = Annotators(annotations_dir / ANNOTATORS_FILE, server)
+    if names.server is None:
+        known = names.servers()
+        if len(known) > 1:
+            raise UserError(f"{names.path} names {len(known)} servers ({', '.join(known)}): say which one the export "
+                            "came from with --server", 2)
+        names.server = known[0] if known else "unknown"
+    existing = _existing(annotations_dir, names)
+    by_ids = {ids: path.stem for path, ids in existing.items()}
+
+    # New users get their pseudonym in order of their server id; annotations whose user was
+    # deleted keep the pseudonym of the record they already made, else one of their own.
+    live = [(t, a) for t in tasks for a in t.get("annotations") or () if isinstance(a, dict) and not a.get("was_cancelled")]
+    who: dict[tuple, str] = {}
+    users = sorted({u for _, a in live if isinstance(u := convert.annotation_user(a)[0], int)})
+    for uid in users:
+        names.pseudonym(str(uid))
+    for t, a in sorted(live, key=lambda ta: (str(ta[1].get("id")),)):
+        uid = convert.annotation_user(a)[0]
+        ids = (t.get("id"), a.get("id"))
+        if uid is None:
+            who[ids] = names.pseudonym(f"annotation-{a.get('id')}", by_ids.get(ids))
+        else:
+            who[ids] = names.pseudonym(str(uid))
+    result = convert.convert_export(tasks, lambda t, a: who[(t.get("id"), a.get("id"))])
     report.tasks = len(tasks)
     report.records = len(result.records)
-    report.cancelled = result.cancelled
-    report.replaced = result.replaced
+    report.cancelled = len(result.cancelled)
+    report.cancelled_ids = result.cancelled
+    report.replaced = len(result.superseded)
+    report.superseded = result.superseded
     report.issues = result.issues
     report.tasks_without_doc = result.tasks_without_doc
-    if result.records:
-        names.save()
-    pairs = []
+
+    plan = Plan(names)
     for record in result.records:
-        path = annotations_dir / record["document"] / f"{record['annotator']}.json"
-        pairs.append((str(path), record))
+        plan.records.append((annotations_dir / record["document"] / f"{record['annotator']}.json", record))
+    fresh = {path for path, _ in plan.records}
+    task_ids = {t.get("id") for t in tasks}
+    for path, (task, ann) in sorted(existing.items()):
+        if path not in fresh and task in task_ids:
+            plan.stale.append((path, task, ann))
+    return plan
+
+
+def apply_plan(plan: Plan, corpus_dir: str | Path, report: PullReport) -> PullReport:
+    """Write the planned records, remove the stale ones, save the pseudonym table, validate."""
+    from . import validate
+
+    report.invalid = [p.line() for p in validate.check_records([(str(p), r) for p, r in plan.records], corpus_dir)]
+    if plan.records or plan.stale:
+        io.write_bytes_atomic(plan.names.path, plan.names.dump())
+    for path, record in plan.records:
         if io.write_json(path, record):
             report.written.append(str(path))
-    report.invalid = [p.line() for p in validate.check_records(pairs, corpus_dir)]
+    for path, task, ann in plan.stale:
+        path.unlink(missing_ok=True)
+        report.removed.append(f"{path}: task={task} annotation={ann} is no longer a submitted annotation in Label Studio "
+                              "(deleted or cancelled); the earlier raw exports keep it")
     return report
 
 
+def write_records(tasks: list[dict], annotations_dir: str | Path, corpus_dir: str | Path, server: str | None = None,
+                  report: PullReport | None = None) -> PullReport:
+    """Convert an export into annotation records, write the changed ones, remove stale ones, validate them all."""
+    report = report or PullReport()
+    return apply_plan(plan_records(tasks, annotations_dir, server, report), corpus_dir, report)
+
+
 def pull(server, title: str, annotations_dir: str | Path = "annotations", corpus_dir: str | Path = "corpus") -> PullReport:
-    """Export the project, keep the raw export if new, and convert it."""
+    """Export the project, work out every record in memory, then keep the raw export if new and write."""
     server.check()
     project = server.project(title)
+    identity = server.identity()
     data = server.export(project.id)
     try:
         tasks = io.loads_json(data)
     except orjson.JSONDecodeError:
         raise UserError(f"the export of {title!r} is not JSON") from None
-    path, written = save_raw(data, tasks, Path(annotations_dir) / "raw", title)
-    report = PullReport(raw_file=str(path), raw_unchanged=not written)
-    try:
-        emails = {u["id"]: u["email"] for u in server.users()}
-    except UserError:
-        emails = {}  # a token that may not list users: fall back to user ids
+    report = PullReport()
     with io.gc_frozen():
-        return write_records(tasks, annotations_dir, corpus_dir, emails, report)
+        plan = plan_records(tasks, annotations_dir, identity, report)
+        path, written = save_raw(data, tasks, Path(annotations_dir) / "raw", title)
+        report.raw_file, report.raw_unchanged = str(path), not written
+        return apply_plan(plan, corpus_dir, report)
 
 
-def convert_file(export: str | Path, annotations_dir: str | Path = "annotations", corpus_dir: str | Path = "corpus") -> PullReport:
-    """Convert a saved full JSON export (.json or .json.gz) without a server."""
+def convert_file(export: str | Path, annotations_dir: str | Path = "annotations", corpus_dir: str | Path = "corpus",
+                 server: str | None = None) -> PullReport:
+    """Convert a saved full JSON export (.json or .json.gz) without a server. `server`: the key of the
+    server it came from (default: the only one the pseudonym table knows)."""
     tasks = io.read_json(export)
     if not isinstance(tasks, list):
         raise UserError(f"{export}: not a Label Studio JSON export (expected a list of tasks)")
     with io.gc_frozen():
-        return write_records(tasks, annotations_dir, corpus_dir)
+        return write_records(tasks, annotations_dir, corpus_dir, server)
