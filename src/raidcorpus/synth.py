@@ -307,6 +307,11 @@ class Doc:
         template = rng.choice(usable) if usable else "{%s} was involved in {T}" % et.roles[0].name
         trigger_words = triggers or et.examples or (etype.lower(),)
         attrs = self.attributes(etype)
+        if anchor is not None:
+            # the story's event gets a cross-document cluster: specific, positive, not only unconfirmed (GUIDELINES 12.1)
+            attrs.update(genericity="specific", polarity="positive")
+            if attrs.get("evidentiality") == "unconfirmed":
+                attrs["evidentiality"] = "asserted"
         cue = next((c for c in (POLARITY_CUE.get(v) or STATUS_CUE.get(v) for v in attrs.values()) if c), "")
         if cue:
             self.lit(cue)
@@ -444,7 +449,8 @@ def make_document(seed: int, index: int, onto: Ontology, anchor: Anchor | None) 
     evidence = None
     if toll:
         ent = next(e for e in doc.entities if e["id"] == toll[1])
-        evidence = {"event": toll[0], "killed": toll[2],
+        linked = [m for c in doc.event_clusters if toll[0] in c["members"] for m in c["members"] if m != toll[0]]
+        evidence = {"event": toll[0], "events": [toll[0], *linked], "killed": toll[2],
                     "span": {"start": ent["start"], "end": ent["end"], "text": ent["text"]}}
     return {"record": record, "gold": gold, "evidence": evidence}
 
@@ -675,7 +681,7 @@ def _cross_cluster(anchor: Anchor, docs: list[dict]) -> dict:
         "name": f"{anchor.event_type} in {anchor.place}, {anchor.date.isoformat()}",
         "date": anchor.date.isoformat(), "date_precision": "day",
         "place": anchor.place, "place_precision": "town",
-        "members": [{"document": d["id"], "event": d["evidence"]["event"]} for d in docs],
+        "members": [{"document": d["id"], "event": ev} for d in docs for ev in d["evidence"]["events"]],
         "reports": [{"field": "killed", "document": d["id"], "value": d["evidence"]["killed"],
                      "evidence": d["evidence"]["span"]} for d in docs],
     }
