@@ -7,11 +7,13 @@ by split and written in row-group batches, so memory does not grow with the corp
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
 import shutil
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import pyarrow.parquet as pq
 
 from . import card, croissant, release, rows
 from .errors import UserError
-from .features import CONFIGS, STANDOFF_CONFIGS, encoder, for_config
+from .features import CONFIGS, STANDOFF_CONFIGS, ArrowEncoder, encoder, for_config
 from .io import ReadError, read_json, read_yaml
 
 NAME = "raid-attack-events"
@@ -48,6 +50,7 @@ class Encoder:
         self.features = for_config(config)
         self.schema = self.features.arrow_schema
         self.encode = encoder(dict(self.features))
+        self.arrow: ArrowEncoder | None = None
 
     def __call__(self, row: dict) -> dict:
         try:
@@ -58,6 +61,17 @@ class Encoder:
 
     def table(self, encoded: list[dict]) -> pa.Table:
         return pa.Table.from_pylist(encoded, schema=self.schema)
+
+    def table_of_rows(self, rows: list[dict]) -> pa.Table:
+        """Rows not yet encoded -> a table, class names encoded column by column."""
+        if self.arrow is None:
+            self.arrow = ArrowEncoder(self.features)
+        try:
+            return self.arrow.table(rows)
+        except ValueError:
+            for row in rows:
+                self(row)  # raises the UserError that names the row
+            raise
 
 
 class ParquetSink:
@@ -299,7 +313,7 @@ def _chunks(ids: list[str]) -> list[list[str]]:
     return [ids[i : i + CHUNK_DOCS] for i in range(0, len(ids), CHUNK_DOCS)]
 
 
-def _cluster_task(ids: list[str]):
+def _cluster_shares(ids: list[str]) -> list:
     st = _STATE
     shares = []
     try:
@@ -311,7 +325,30 @@ def _cluster_task(ids: list[str]):
     return shares
 
 
+@contextmanager
+def _gc_paused():
+    """The cycle collector off while a chunk is converted: its rows are freed by reference
+    counting, and the collector's passes over them were about a third of the conversion's time."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _cluster_task(ids: list[str]):
+    with _gc_paused():
+        return _cluster_shares(ids)
+
+
 def _document_task(ids: list[str]):
+    with _gc_paused():
+        return _document_shard(ids)
+
+
+def _document_shard(ids: list[str]) -> Shard:
     """Everything one run of documents adds to the dataset (new configs add their rows here)."""
     st = _STATE
     if st.nlp is None:
@@ -329,25 +366,48 @@ def _document_task(ids: list[str]):
             names = [a["annotator"] for a in layers if a["annotator"] != "gold"]
             shares.append(st.agreement.document(doc_id, {a["annotator"]: a for a in layers if a["annotator"] != "gold"}, len(doc["text"])))
             row = rows.document_row(doc, gold, names, st.cross)
-            encoded = st.encoder("documents")(row)  # encoded once, shared by both variants
-            emit("full", "documents", encoded)
-            emit("standoff", "documents", rows.strip_document(encoded))
+            emit("full", "documents", row)
             for config, derived in rows.derived_rows(row, st.nlp).items():
                 for r in derived:
-                    emit("full", config, st.encoder(config)(r))
+                    emit("full", config, r)
             for ann in layers:
-                encoded = st.encoder("annotators")(rows.annotator_row(ann, st.cross))
-                emit("full", "annotators", encoded)
-                emit("standoff", "annotators", rows.strip_layer(encoded))
+                emit("full", "annotators", rows.annotator_row(ann, st.cross))
             stats.documents += 1
             stats.layers += len(names)
             stats.annotators.update(names)
             stats.entity_types.update(e["type"] for e in row["entities"])
             stats.event_types.update(v["type"] for v in row["events"])
+        tables = {key: st.encoder(key[1]).table_of_rows(rs) for key, rs in out.items()}
+        for config in ("documents", "annotators"):  # the standoff twins: the same rows less their text
+            if ("full", config) in tables:
+                tables[("standoff", config)] = strip_table(tables[("full", config)], config)
     except UserError as e:
         shares.append(_Failed(str(e)))
-    tables = {key: st.encoder(key[1]).table(rs) for key, rs in out.items()}
+        tables = {}
     return Shard(tables, shares, stats)
+
+
+def strip_table(table: pa.Table, config: str) -> pa.Table:
+    """rows.strip on Arrow columns: every text field of the config null."""
+    for path in rows.TEXT_FIELDS[config]:
+        i = table.schema.get_field_index(path[0])
+        column = table.column(i)
+        chunks = [_null_path(c, column.type, path[1:]) for c in column.chunks]
+        table = table.set_column(i, table.schema.field(i), pa.chunked_array(chunks, type=column.type))
+    return table
+
+
+def _null_path(array: pa.Array, type_: pa.DataType, path: tuple[str, ...]) -> pa.Array:
+    if not path:
+        return pa.nulls(len(array), type_)
+    mask = array.is_null() if array.null_count else None
+    if pa.types.is_list(type_):
+        values = _null_path(array.values, type_.value_type, path)
+        return pa.ListArray.from_arrays(array.offsets, values, type=type_, mask=mask)
+    children = array.flatten()
+    i = type_.get_field_index(path[0])
+    children[i] = _null_path(children[i], type_.field(i).type, path[1:])
+    return pa.StructArray.from_arrays(children, fields=list(type_), mask=mask)
 
 
 class _Workers:
@@ -431,7 +491,7 @@ def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | 
 
     wanted = sorted(table.wanted)
     unknown = next((i for i, d in enumerate(wanted) if d not in split_of), None)
-    state = _State(root, cross, table, agreement)
+    state = _State(root, cross, table, agreement, nlp=_nlp())  # made once, before workers inherit it
     stats = Stats()
     tmp_full = out.with_name(f".{out.name}.partial")
     tmp_off = standoff_out.with_name(f".{standoff_out.name}.partial")

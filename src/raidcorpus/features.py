@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from datasets import ClassLabel, Features, List, Value
 
 from . import ontology
@@ -303,3 +305,58 @@ def _encoder(feature):
 
         return encode_struct
     return None
+
+
+# --- class labels encoded on Arrow columns ------------------------------------------------
+
+
+def plain_type(feature) -> pa.DataType:
+    """The Arrow type of a feature with every ClassLabel left as its name (a string)."""
+    if isinstance(feature, ClassLabel):
+        return pa.string()
+    if isinstance(feature, List):
+        return pa.list_(plain_type(feature.feature))
+    if isinstance(feature, dict):
+        return pa.struct([(k, plain_type(f)) for k, f in feature.items()])
+    return Features({"x": feature}).arrow_schema.field("x").type
+
+
+class ArrowEncoder:
+    """Rows with class names -> an Arrow table of the config's schema, class names replaced by
+    their indices column by column (one vectorised lookup per ClassLabel instead of a Python
+    call per value). The same values as `encoder` gives, so the same Parquet bytes."""
+
+    def __init__(self, features: Features):
+        self.features = features
+        self.schema = features.arrow_schema
+        self.plain = pa.schema([(k, plain_type(f)) for k, f in features.items()])
+        self.labelled = {k for k, f in features.items() if _encoder(f) is not None}
+
+    def table(self, rows: list[dict]) -> pa.Table:
+        """Raises ValueError (naming no row) when a value is not a class name the schema allows."""
+        plain = pa.Table.from_pylist(rows, schema=self.plain)
+        columns = []
+        for name, feature in self.features.items():
+            column = plain.column(name)
+            if name in self.labelled:
+                target = self.schema.field(name).type
+                column = pa.chunked_array([_labels_to_indices(c, feature, target) for c in column.chunks], type=target)
+            columns.append(column)
+        return pa.Table.from_arrays(columns, schema=self.schema)
+
+
+def _labels_to_indices(array: pa.Array, feature, target: pa.DataType) -> pa.Array:
+    if _encoder(feature) is None:
+        return array
+    if isinstance(feature, ClassLabel):
+        index = pc.index_in(array, value_set=pa.array(list(feature.names), pa.string()))
+        if index.null_count != array.null_count:
+            raise ValueError("a value that is not a class name")
+        return index.cast(target)
+    mask = array.is_null() if array.null_count else None
+    if isinstance(feature, List):
+        values = _labels_to_indices(array.values, feature.feature, target.value_type)
+        return pa.ListArray.from_arrays(array.offsets, values, type=target, mask=mask)
+    fields = array.flatten()  # children with the struct's own nulls carried into them
+    children = [_labels_to_indices(fields[i], f, target.field(i).type) for i, f in enumerate(feature.values())]
+    return pa.StructArray.from_arrays(children, fields=list(target), mask=mask)

@@ -94,15 +94,35 @@ def cross_index(clusters: list[dict]) -> dict[tuple[str, str], str]:
 # --- standoff: the same rows without a character of article text --------------------------
 
 
-def strip_layer(row: dict) -> dict:
-    row = dict(row)
-    row["entities"] = [{**e, "text": None} for e in row["entities"]]
-    row["events"] = [{**v, "trigger": {**v["trigger"], "text": None}} for v in row["events"]]
+# The fields that hold article text, by config, as paths through structs and lists: the
+# standoff rows have them null (build.strip_table does the same on Arrow columns).
+TEXT_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "annotators": (("entities", "text"), ("events", "trigger", "text")),
+    "documents": (("text",), ("entities", "text"), ("events", "trigger", "text")),
+}
+
+
+def _null_path(value, path: tuple[str, ...]):
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [_null_path(v, path) for v in value]
+    head, rest = path[0], path[1:]
+    return {**value, head: _null_path(value.get(head), rest) if rest else None}
+
+
+def strip(row: dict, config: str) -> dict:
+    for path in TEXT_FIELDS[config]:
+        row = _null_path(row, path)
     return row
 
 
+def strip_layer(row: dict) -> dict:
+    return strip(row, "annotators")
+
+
 def strip_document(row: dict) -> dict:
-    return {**strip_layer(row), "text": None}
+    return strip(row, "documents")
 
 
 def cluster_record_row(c: dict) -> dict:
