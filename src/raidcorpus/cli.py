@@ -299,6 +299,25 @@ def export(
 
 @app.command()
 @friendly
+def score(
+    gold: Path = typer.Option(..., "--gold", help="Gold: annotation records (a file or folder) or TextEE JSON lines (.jsonl file or folder)."),
+    pred: Path = typer.Option(..., "--pred", help="Predictions, in either of the same forms."),
+    gold_layer: Optional[str] = typer.Option(None, "--gold-layer", help="In a folder of records, the layer to use as gold, e.g. gold or annotator-1."),
+    pred_layer: Optional[str] = typer.Option(None, "--pred-layer", help="In a folder of records, the layer to score, e.g. annotator-2."),
+    corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder (texts, when records are compared with TextEE lines)."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+):
+    """Score predictions against gold: trigger and argument identification and classification, entity F1 (P/R/F1, micro and per type), attribute accuracy."""
+    from . import score as mod
+
+    if fmt not in mod.RENDERERS:
+        raise UserError(f"unknown --format {fmt!r}: use table or json", 2)
+    report = mod.score(gold, pred, gold_layer, pred_layer, corpus_dir)
+    sys.stdout.write(mod.RENDERERS[fmt](report))
+
+
+@app.command()
+@friendly
 def publish(
     repo: str = typer.Option(..., "--repo", help="Hub dataset repository OWNER/NAME."),
     folder: Path = typer.Option(Path("dist/raid-attack-events"), "--dir", help="The built folder to push."),
