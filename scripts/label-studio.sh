@@ -8,7 +8,9 @@
 # .label-studio/credentials (mode 600); they are never printed.
 #
 # Environment: LABEL_STUDIO_PORT (default 8080), LABEL_STUDIO_DATA (default .label-studio),
-# PYTHON (default python3.11). `start --no-push` skips pushing the corpus.
+# PYTHON (default python3.11), LABEL_STUDIO_FEEDBACK_PORT (default: the port + 1). `start --no-push`
+# skips pushing the corpus. `start` also runs `raidcorpus feedback`, the webhook receiver that shows
+# annotators the validation problems of their work, and `stop` stops it.
 set -euo pipefail
 
 LS_VERSION=1.23.2
@@ -76,6 +78,9 @@ start() {
     (
       cd "$DATA"
       export LATEST_VERSION_CHECK=false
+      # Webhooks go to our feedback receiver on 127.0.0.1, which the SSRF guard would refuse;
+      # the server itself listens on 127.0.0.1 only.
+      export SSRF_PROTECTION_ENABLED=false
       export LABEL_STUDIO_USERNAME LABEL_STUDIO_PASSWORD LABEL_STUDIO_USER_TOKEN
       LABEL_STUDIO_USERNAME="$(read_credential LABEL_STUDIO_USERNAME)"
       LABEL_STUDIO_PASSWORD="$(read_credential LABEL_STUDIO_PASSWORD)"
@@ -106,12 +111,53 @@ start() {
         "$ROOT/.venv/bin/raidcorpus" push
     )
   fi
+  start_feedback
   echo "Label Studio: $URL"
   echo "log in as $(read_credential LABEL_STUDIO_USERNAME); the password is in ${CREDENTIALS#"$ROOT/"}"
   echo "for push/pull: export LABEL_STUDIO_URL=$URL and LABEL_STUDIO_API_KEY from that file"
 }
 
+# --- the feedback receiver: validation problems shown to annotators (raidcorpus feedback) ---
+FEEDBACK_PORT="${LABEL_STUDIO_FEEDBACK_PORT:-$((PORT + 1))}"
+FEEDBACK_PID="$DATA/feedback.pid"
+FEEDBACK_LOG="$DATA/feedback.log"
+
+feedback_running() {
+  [ -f "$FEEDBACK_PID" ] && kill -0 "$(cat "$FEEDBACK_PID")" 2>/dev/null
+}
+
+start_feedback() {
+  if feedback_running; then return; fi
+  if [ ! -x "$ROOT/.venv/bin/raidcorpus" ]; then
+    echo "no $ROOT/.venv: the feedback receiver is not started (run make label)" >&2
+    return
+  fi
+  (
+    cd "$ROOT"
+    export LABEL_STUDIO_URL="$URL"
+    LABEL_STUDIO_API_KEY="$(read_credential LABEL_STUDIO_API_KEY)"
+    export LABEL_STUDIO_API_KEY
+    nohup setsid "$ROOT/.venv/bin/raidcorpus" feedback --port "$FEEDBACK_PORT" >"$FEEDBACK_LOG" 2>&1 </dev/null &
+    echo $! >"$FEEDBACK_PID"
+  )
+  echo "feedback receiver on 127.0.0.1:$FEEDBACK_PORT (log: $FEEDBACK_LOG)"
+}
+
+stop_feedback() {
+  if feedback_running; then
+    local pid
+    pid="$(cat "$FEEDBACK_PID")"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
+    for _ in $(seq 1 20); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.25
+    done
+  fi
+  rm -f "$FEEDBACK_PID"
+}
+
 stop() {
+  stop_feedback
   if running; then
     local pid
     pid="$(cat "$PIDFILE")"

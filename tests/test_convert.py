@@ -249,7 +249,8 @@ def test_convert_writes_records_and_reports_the_ones_that_fail_validation(tmp_pa
     got = CliRunner().invoke(app, ["convert", str(export), "--annotations", str(ann), "--corpus", str(corpus)])
     assert got.exit_code == 1
     assert "cancelled (skipped): task=1 annotation=11" in got.output
-    # annotator-1 (user 3) forgot the required mention level: written, and reported as invalid.
+    # annotator-1 (user 3) forgot the required mention level: kept in quarantine, reported as invalid.
     assert "invalid:" in got.output and "annotator-1.json" in got.output and "annotator-2.json" not in got.output.split("invalid:", 1)[1]
-    assert (ann / doc["id"] / "annotator-1.json").exists() and (ann / doc["id"] / "annotator-2.json").exists()
+    assert (ann / doc["id"] / "quarantine" / "annotator-1.json").exists() and (ann / doc["id"] / "annotator-2.json").exists()
+    assert not (ann / doc["id"] / "annotator-1.json").exists()
     assert "@" not in (ann / "annotators.yaml").read_text()

@@ -187,6 +187,32 @@ def convert(
     _print_pull(mod.convert_file(export, annotations_dir, corpus_dir, server))
 
 
+@app.command()
+@friendly
+def feedback(
+    url: ServerUrl = None,
+    project: ProjectTitle = None,
+    corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder (to validate against)."),
+    port: int = typer.Option(8081, "--port", help="Port of the webhook receiver on 127.0.0.1."),
+):
+    """Show annotators their validation problems in Label Studio: a webhook receiver (`make label` runs it)."""
+    import logging
+    import signal
+    import threading
+
+    from . import feedback as mod
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # request lines only at debug level, never headers
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        mod.serve(_server(url), _project_title(project), corpus_dir, port, stop,
+                  announce=lambda line: err.print(line, markup=False))
+    except KeyboardInterrupt:
+        pass
+
+
 
 # --- agreement and adjudication: agree, adjudicate ---
 
@@ -242,6 +268,20 @@ def adjudicate(
         err.print(f"error: {len(result.undecided)} undecided items, {len(result.problems)} problems, "
                   f"{len(result.stale)} stale gold layers{hint}", markup=False)
         raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def status(
+    root: Path = typer.Option(Path("."), "--root", help="Repository holding corpus/ and annotations/."),
+    fmt: str = typer.Option("text", "--format", help="text, or json (one object per document, then the totals)."),
+):
+    """Where the corpus stands: per document its tasks, layers, quarantine, agreement, undecided items and gold; totals."""
+    from . import status as mod
+
+    if fmt not in ("text", "json"):
+        raise UserError(f"unknown --format {fmt!r}: use text or json", 2)
+    mod.run(root, fmt, write=lambda text: sys.stdout.write(text + "\n"))
 
 
 # --- dataset: build, summary, publish, rehydrate ---

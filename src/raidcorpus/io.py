@@ -160,12 +160,13 @@ def write_json(path: str | Path, obj: Any) -> bool:
 
 
 def iter_files(paths: Iterable[str | Path], suffixes=(".json", ".yaml", ".yml", ".jsonl")) -> Iterator[Path]:
-    """Expand files and folders into a sorted stream of record files (skipping raw exports)."""
+    """Expand files and folders into a sorted stream of record files (skipping raw exports and quarantine)."""
     for p in paths:
         p = Path(p)
         if p.is_dir():
             for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if d != "raw" and not d.startswith("."))
+                # raw exports and quarantined layers (see quarantine.py) are never records to read
+                dirs[:] = sorted(d for d in dirs if d not in ("raw", "quarantine") and not d.startswith("."))
                 for name in sorted(files):
                     if name.endswith(suffixes) and not name.startswith("."):
                         yield Path(root) / name

@@ -187,6 +187,40 @@ class Server:
         return self.call("update an annotation", self.client.annotations.update, id=annotation_id, result=result)
 
 
+    # -- plain REST calls, for what the SDK does not cover well (webhooks, task data) ----------
+
+    def rest(self, what: str, method: str, path: str, body=None):
+        """One REST call through the SDK's HTTP client and retry policy; the JSON answer or None."""
+        from label_studio_sdk.core.api_error import ApiError
+
+        def send():
+            resp = self.client._client_wrapper.httpx_client.request(path, method=method, json=body)
+            if resp.status_code >= 400:
+                try:
+                    detail = resp.json()
+                except ValueError:
+                    detail = resp.text
+                raise ApiError(status_code=resp.status_code, body=detail)
+            return resp.json() if resp.content else None
+        return self.call(what, send)
+
+    def task(self, task_id: int) -> dict:
+        """One task with its data and annotations."""
+        return self.rest(f"read task {task_id}", "GET", f"api/tasks/{task_id}/")
+
+    def update_task_data(self, task_id: int, data: dict) -> dict:
+        return self.rest(f"update task {task_id}", "PATCH", f"api/tasks/{task_id}/", {"data": data})
+
+    def webhooks(self, project_id: int) -> list[dict]:
+        found = self.rest("list webhooks", "GET", f"api/webhooks/?project={project_id}") or []
+        return [h for h in found if isinstance(h, dict)]
+
+    def create_webhook(self, body: dict) -> dict:
+        return self.rest("create a webhook", "POST", "api/webhooks/", body)
+
+    def update_webhook(self, hook_id: int, body: dict) -> dict:
+        return self.rest("update a webhook", "PATCH", f"api/webhooks/{hook_id}/", body)
+
 def signup(url: str, email: str, password: str, timeout: float = 30.0) -> str:
     """Create an annotator account through the sign-up page and return its own API token.
 
@@ -209,3 +243,4 @@ def signup(url: str, email: str, password: str, timeout: float = 30.0) -> str:
         if token.status_code != 200:
             raise UserError(f"could not sign up or log in {email} at {url} (HTTP {token.status_code}): wrong password for an existing account?")
         return token.json()["token"]
+

@@ -37,7 +37,9 @@ class PullReport:
     superseded: list = field(default_factory=list)  # convert.Superseded
     removed: list[str] = field(default_factory=list)
     issues: list[convert.Issue] = field(default_factory=list)
-    invalid: list[str] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)  # one line per problem of a quarantined layer
+    quarantined: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
     tasks_without_doc: list = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -52,8 +54,11 @@ class PullReport:
         out += [f"not converted: {s.line()}" for s in self.superseded]
         if self.tasks_without_doc:
             out.append(f"tasks without doc_id/text ignored: {', '.join(map(str, self.tasks_without_doc))}")
-        out += [f"unconverted: {i.line()}" for i in self.issues]
+        out += [f"back from quarantine: {p}" for p in self.released]
         out += [f"invalid: {line}" for line in self.invalid]
+        if self.quarantined:
+            out.append(f"{len(self.quarantined)} layers with problems kept in quarantine, out of validate/agree/adjudicate/build "
+                       "(fix them in Label Studio and pull again): " + ", ".join(self.quarantined))
         return out
 
 
@@ -225,21 +230,46 @@ def plan_records(tasks: list[dict], annotations_dir: str | Path, server: str | N
     return plan
 
 
-def apply_plan(plan: Plan, corpus_dir: str | Path, report: PullReport) -> PullReport:
-    """Write the planned records, remove the stale ones, save the pseudonym table, validate."""
-    from . import validate
-
-    report.invalid = [p.line() for p in validate.check_records([(str(p), r) for p, r in plan.records], corpus_dir)]
+def apply_plan(plan: Plan, corpus_dir: str | Path, report: PullReport, url=None) -> PullReport:
+    """Save the pseudonym table, write the planned records (those with problems to quarantine),
+    remove the stale ones. `url(task_id)` gives the Label Studio URL of a task, if known."""
     if plan.records or plan.stale:
         io.write_bytes_atomic(plan.names.path, plan.names.dump())
-    for path, record in plan.records:
-        if io.write_json(path, record):
-            report.written.append(str(path))
+    place_records(plan.records, corpus_dir, report, url)
     for path, task, ann in plan.stale:
         path.unlink(missing_ok=True)
         report.removed.append(f"{path}: task={task} annotation={ann} is no longer a submitted annotation in Label Studio "
                               "(deleted or cancelled); the earlier raw exports keep it")
     return report
+
+
+def place_records(records: list[tuple[Path, dict]], corpus_dir: str | Path, report: PullReport, url=None) -> None:
+    """Write each clean record to annotations/<doc>/<annotator>.json (taking it out of quarantine), and
+    each record with problems or unconverted results to quarantine with its problem lines."""
+    from . import feedback, quarantine, validate
+
+    by_annotation: dict[tuple, list[convert.Issue]] = {}
+    for issue in report.issues:
+        by_annotation.setdefault((issue.task, issue.annotation), []).append(issue)
+    problems: dict[str, list] = {}
+    for p in validate.check_records([(str(path), r) for path, r in records], corpus_dir):
+        problems.setdefault(p.path, []).append(p)
+    for path, record in records:
+        annotations_dir = path.parent.parent
+        task, ann = record["source"].get("label_studio_task"), record["source"].get("label_studio_annotation")
+        issues, found = by_annotation.get((task, ann), []), problems.get(str(path), [])
+        if not issues and not found:
+            if io.write_json(path, record):
+                report.written.append(str(path))
+            if quarantine.release(annotations_dir, record["document"], record["annotator"]):
+                report.released.append(str(path))
+            continue
+        words = feedback.findings(record, issues, found, feedback.record_texts(record), task, ann)
+        link = url(task) if url and task is not None else None
+        lines = [f.line(link) for f in words]
+        where, _ = quarantine.place(annotations_dir, record, lines)
+        report.quarantined.append(str(where))
+        report.invalid += [f"{where}: {line}" for line in lines]
 
 
 def write_records(tasks: list[dict], annotations_dir: str | Path, corpus_dir: str | Path, server: str | None = None,
@@ -259,12 +289,14 @@ def pull(server, title: str, annotations_dir: str | Path = "annotations", corpus
         tasks = io.loads_json(data)
     except orjson.JSONDecodeError:
         raise UserError(f"the export of {title!r} is not JSON") from None
+    from . import feedback
+
     report = PullReport()
     with io.gc_frozen():
         plan = plan_records(tasks, annotations_dir, identity, report)
         path, written = save_raw(data, tasks, Path(annotations_dir) / "raw", title)
         report.raw_file, report.raw_unchanged = str(path), not written
-        return apply_plan(plan, corpus_dir, report)
+        return apply_plan(plan, corpus_dir, report, url=lambda task: feedback.task_url(server.url, project.id, task))
 
 
 def convert_file(export: str | Path, annotations_dir: str | Path = "annotations", corpus_dir: str | Path = "corpus",

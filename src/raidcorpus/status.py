@@ -1,0 +1,168 @@
+"""status: where the corpus stands, one document at a time.
+
+Per document: its Label Studio tasks (as recorded in the layers), the annotators whose layers
+are in place, the layers waiting in quarantine and their problem counts, agreement F1 between
+the layers, the disagreements no decision settles yet, and whether gold.json is what
+`adjudicate` would write now. Totals at the end. Documents are read one at a time and only
+counters are kept, so memory does not grow with the corpus.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from . import adjudicate, agree, align, io, quarantine
+from .errors import UserError
+from .ontology import load as load_ontology
+
+MEASURES = ("entity_exact", "trigger", "argument")
+
+
+@dataclass
+class Totals:
+    documents: int = 0
+    with_layers: int = 0
+    layers: int = 0
+    quarantined: int = 0
+    problems: int = 0
+    undecided: int = 0
+    gold: dict[str, int] = field(default_factory=dict)
+
+    def add(self, row: dict) -> None:
+        self.documents += 1
+        self.with_layers += bool(row["annotators"])
+        self.layers += len(row["annotators"])
+        self.quarantined += len(row["quarantined"])
+        self.problems += sum(q["problems"] for q in row["quarantined"])
+        self.undecided += row["undecided"] or 0
+        self.gold[row["gold"]] = self.gold.get(row["gold"], 0) + 1
+
+    def as_dict(self) -> dict:
+        return {"documents": self.documents, "with_layers": self.with_layers, "layers": self.layers,
+                "quarantined_layers": self.quarantined, "quarantine_problems": self.problems,
+                "undecided": self.undecided, "gold": dict(sorted(self.gold.items()))}
+
+
+def _agreement(records: dict[str, dict], length: int, onto) -> dict[str, float | None]:
+    layers = {a: align.index_layer(r) for a, r in sorted(records.items())}
+    names = sorted(layers)
+    tally = agree.document_tally(layers, length, names, onto, unitizing=False)
+    rows = agree.figures(tally, names, onto, len(names))
+    return {r["measure"]: r["value"] for r in rows if r["label"] == agree.ALL and r["measure"] in MEASURES}
+
+
+def document_status(root: Path, doc: str, onto=None) -> dict:
+    """The status of one document (a plain dict, the JSON form)."""
+    onto = onto or load_ontology()
+    folder = root / "annotations" / doc
+    files = {p.stem: p for p in sorted(folder.glob("*.json")) if p.name not in align.NOT_LAYERS and not p.name.startswith(".")} \
+        if folder.is_dir() else {}
+    held = quarantine.of_document(root / "annotations", doc)
+    row = {"document": doc, "tasks": [], "annotators": sorted(files), "quarantined": [], "agreement": {},
+           "undecided": None, "gold": "none", "problems": []}
+    tasks = set()
+    for q in held:
+        row["quarantined"].append({"annotator": q.annotator, "problems": q.problems, "path": str(q.path.relative_to(root))})
+        try:
+            tasks.add((io.read_json(q.path).get("source") or {}).get("label_studio_task"))
+        except (io.ReadError, AttributeError):
+            pass
+    records = {}
+    for name, path in files.items():
+        try:
+            rec = io.read_json(path)
+        except io.ReadError as e:
+            row["problems"].append(e.problem.line())
+            continue
+        if isinstance(rec, dict):
+            records[name] = rec
+            tasks.add((rec.get("source") or {}).get("label_studio_task"))
+    row["tasks"] = sorted(t for t in tasks if isinstance(t, int))
+    gold_path = folder / "gold.json"
+    if len(records) < 2:
+        row["gold"] = "present" if gold_path.is_file() else "none"
+        return row
+    try:
+        document = align.read_document(root / "corpus", doc)
+        align.check_hashes(doc, document, records, files)
+        row["agreement"] = _agreement(records, len(document["text"]), onto)
+        where = folder / "decisions.yaml"
+        decisions, problems = adjudicate.read_decisions(where) if where.is_file() else ({}, [])
+        row["problems"] += problems
+        source = {f"sha256:{a}": adjudicate._sha256_file(f) for a, f in files.items()}
+        out = adjudicate.build_gold(doc, {a: align.index_layer(r) for a, r in records.items()}, decisions.get(doc, []),
+                                    document, onto, str(where), source)
+    except UserError as e:
+        row["problems"].append(e.message)
+        row["gold"] = "unknown"
+        return row
+    row["undecided"] = len(out.undecided)
+    row["problems"] += out.problems
+    if out.gold is None:
+        row["gold"] = "undecided" if out.undecided else "blocked"
+    elif not gold_path.is_file():
+        row["gold"] = "missing"
+    else:
+        row["gold"] = "current" if gold_path.read_bytes() == io.dumps_json(out.gold) else "stale"
+    return row
+
+
+def documents(root: Path) -> list[str]:
+    """Document ids: the corpus, plus any annotation folder without a corpus record."""
+    ids = {p.stem for p in (root / "corpus").glob("*.json")}
+    annotations = root / "annotations"
+    if annotations.is_dir():
+        ids |= {p.name for p in annotations.iterdir() if p.is_dir() and p.name not in ("raw", quarantine.FOLDER) and not p.name.startswith(".")}
+    return sorted(ids)
+
+
+def iter_status(root: str | Path = ".", totals: Totals | None = None) -> Iterator[dict]:
+    """Each document's status in turn; `totals` (if given) is filled in as they go."""
+    root = Path(root)
+    if not (root / "corpus").is_dir() and not (root / "annotations").is_dir():
+        raise UserError(f"no corpus/ or annotations/ under {root}: run it at the repository's top (or give --root)")
+    onto = load_ontology()
+    for doc in documents(root):
+        row = document_status(root, doc, onto)
+        if totals is not None:
+            totals.add(row)
+        yield row
+
+
+def _f(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def line(row: dict) -> str:
+    parts = [row["document"], f"tasks {','.join(map(str, row['tasks'])) or '-'}",
+             f"layers {','.join(row['annotators']) or '-'}"]
+    if row["quarantined"]:
+        parts.append("quarantine " + ",".join(f"{q['annotator']} ({q['problems']} problems)" for q in row["quarantined"]))
+    if row["agreement"]:
+        parts.append("F1 " + " ".join(f"{m.split('_')[0]} {_f(row['agreement'].get(m))}" for m in MEASURES))
+    if row["undecided"] is not None:
+        parts.append(f"undecided {row['undecided']}")
+    parts.append(f"gold {row['gold']}")
+    text = "  ".join(parts)
+    for p in row["problems"]:
+        text += f"\n  problem: {p}"
+    return text
+
+
+def run(root: str | Path = ".", fmt: str = "text", write=print) -> Totals:
+    """The CLI's work: one line (or JSON object) per document as it is read, then the totals."""
+    totals = Totals()
+    for row in iter_status(root, totals):
+        write(json.dumps(row, ensure_ascii=False) if fmt == "json" else line(row))
+    t = totals.as_dict()
+    if fmt == "json":
+        write(json.dumps({"totals": t}))
+    else:
+        gold = ", ".join(f"{k} {v}" for k, v in t["gold"].items())
+        write(f"total: {t['documents']} documents, {t['with_layers']} with layers, {t['layers']} layers, "
+              f"{t['quarantined_layers']} in quarantine ({t['quarantine_problems']} problems), "
+              f"{t['undecided']} undecided disagreements; gold: {gold or '-'}")
+    return totals
