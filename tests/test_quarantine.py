@@ -40,7 +40,6 @@ def repo(tmp_path, monkeypatch) -> Path:
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("raw"))
     for name in ("splits.yaml", "CHANGELOG.md"):
         shutil.copy(ROOT / name, tmp_path / name)
-    monkeypatch.setenv("RAIDCORPUS_PSEUDONYM_SALT", "test-salt")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
