@@ -205,8 +205,39 @@ def bench_agree(data: Path, n: int, rows: list[Row]) -> None:
     if not has_command("agree"):
         rows.append(Row("agree", "skipped: `raidcorpus agree` is not there yet"))
         return
+    tenth = file_list(data, "annotations/synth-*", n // 10)
+    part = run([RAIDCORPUS, "agree", *tenth, "--corpus", "corpus"], cwd=data).check("agree (a tenth)")
     t = run([RAIDCORPUS, "agree", "annotations", "--corpus", "corpus"], cwd=data).check("agree")
     rows.append(Row(f"agree {n:,} docs (2 annotators)", f"{t.seconds:.1f} s, {n / t.seconds:,.0f} docs/s, peak RSS {t.rss_mb:,.0f} MB"))
+    ratio = t.rss_mb / part.rss_mb
+    rows.append(Row(f"agree peak RSS, {n:,} / {len(tenth):,} docs", f"{t.rss_mb:,.0f} MB / {part.rss_mb:,.0f} MB",
+                    ratio, "<= 1.5 (flat)", ratio <= 1.5))
+
+
+def bench_status(data: Path, n: int, rows: list[Row]) -> None:
+    if not has_command("status"):
+        rows.append(Row("status", "skipped: `raidcorpus status` is not there yet"))
+        return
+    t = run([RAIDCORPUS, "status"], cwd=data).check("status")
+    rows.append(Row(f"status {n:,} docs", f"{t.seconds:.1f} s, peak RSS {t.rss_mb:,.0f} MB"))
+
+
+def bench_adjudicate(data: Path, n: int, rows: list[Row]) -> None:
+    """adjudicate writes gold.json: it runs on a copy of the layers and decisions (copying is not timed)."""
+    if not has_command("adjudicate"):
+        rows.append(Row("adjudicate", "skipped: `raidcorpus adjudicate` is not there yet"))
+        return
+    copy = WORK / f"adjudicate-{n}"
+    shutil.rmtree(copy, ignore_errors=True)
+    try:
+        shutil.copytree(data / "corpus", copy / "corpus")
+        shutil.copytree(data / "annotations", copy / "annotations", ignore=shutil.ignore_patterns("gold.json", "clusters.yaml"))
+        t = run([RAIDCORPUS, "adjudicate", "annotations", "--corpus", "corpus"], cwd=copy).check("adjudicate")
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+    written = t.stdout.count(": wrote ")
+    rows.append(Row(f"adjudicate {n:,} docs (2 annotators, written decisions)",
+                    f"{t.seconds:.1f} s, {n / t.seconds:,.0f} docs/s, {written:,} gold layers, peak RSS {t.rss_mb:,.0f} MB"))
 
 
 def bench_label_studio(data: Path, n: int, rows: list[Row]) -> None:
@@ -294,14 +325,14 @@ def print_table(rows: list[Row]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small N: a smoke run of every row")
-    parser.add_argument("--only", action="append", choices=("validate", "build", "agree", "labelstudio"),
+    parser.add_argument("--only", action="append", choices=("validate", "build", "agree", "status", "adjudicate", "labelstudio"),
                         help="run only these groups (repeatable)")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave bench/results.md alone")
     parser.add_argument("--work", type=Path, default=WORK, help="folder for generated data (default: bench/work)")
     args = parser.parse_args(argv)
     set_work(args.work)
     n_small, n_large = (300, 3_000) if args.quick else (10_000, 100_000)
-    groups = args.only or ["validate", "build", "agree", "labelstudio"]
+    groups = args.only or ["validate", "build", "agree", "status", "adjudicate", "labelstudio"]
     WORK.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(Path(__file__).parent))
     rows: list[Row] = []
@@ -311,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         "validate": lambda: bench_validate(small, n_small, rows),
         "build": lambda: bench_build(small, dataset(n_large, rows), n_small, n_large, rows),
         "agree": lambda: bench_agree(small, n_small, rows),
+        "status": lambda: bench_status(small, n_small, rows),
+        "adjudicate": lambda: bench_adjudicate(small, n_small, rows),
         "labelstudio": lambda: bench_label_studio(small, n_small, rows),
     }
     failed = False

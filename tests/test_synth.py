@@ -118,3 +118,18 @@ def test_bad_arguments_get_one_line():
     run = subprocess.run([BIN / "raidcorpus", "synth", "--docs", "0", "--out", "x"], capture_output=True, text=True)
     assert run.returncode == 2
     assert run.stderr.strip() == "error: --docs must be at least 1"
+
+
+def test_adjudicate_reads_the_decisions(corpus, tmp_path):
+    """Every disagreement between the synthetic layers has a decision adjudicate accepts."""
+    import shutil
+
+    from raidcorpus import adjudicate
+
+    copy = tmp_path / "copy"
+    shutil.copytree(corpus, copy)
+    result = adjudicate.adjudicate([copy / "annotations"], copy / "corpus")
+    assert result.problems == [] and result.undecided == []
+    assert result.ok
+    decided = [line for line in result.lines if "wrote" in line and " 0 decided" not in line]
+    assert decided, "the synthetic layers should disagree somewhere"

@@ -584,9 +584,10 @@ def _key(item: dict) -> bytes:
     return io.dumps_json({k: v for k, v in item.items() if k != "provenance"})
 
 
-def add_provenance(gold: dict, layers: list[dict]) -> list[dict]:
-    """Mark gold items agreed by every layer, and make a decision for each of the others."""
-    decisions = []
+def add_provenance(gold: dict, layers: list[dict]) -> list[str]:
+    """Mark gold items agreed by every layer; the others are marked decided (ids d1, d2, ...).
+    Returns nothing the decisions file uses: `decisions` keys decisions the way adjudicate does."""
+    decisions: list[str] = []
     for what, name in (("entities", "entity"), ("events", "event")):
         found = [{_key(x) for x in layer[what]} for layer in layers]
         for item in gold[what]:
@@ -597,13 +598,27 @@ def add_provenance(gold: dict, layers: list[dict]) -> list[dict]:
                 continue
             did = f"d{len(decisions) + 1}"
             item["provenance"] = {"method": "decision", "decision": did}
-            decision = {"id": did, "item": f"{name} {item['id']}", "reason": "matches the article on reading"}
-            if having:
-                decision.update(action="take", layer=having[0])
-            else:
-                decision.update(action="edit", value={k: v for k, v in item.items() if k != "provenance"})
-            decisions.append(decision)
+            decisions.append(did)
     return decisions
+
+
+def decisions(record: dict, layers: list[dict], onto: Ontology) -> list[dict]:
+    """A decision for every item the layers disagree on, keyed as `raidcorpus adjudicate` keys
+    them, so that adjudicating the synthetic layers runs to the end (each takes the first layer
+    that has the item)."""
+    from . import adjudicate, align
+
+    indexed = {layer["annotator"]: align.index_layer(layer) for layer in layers}
+    made: list[dict] = []
+    for _ in range(4):  # deciding an item can bring up items that hang on it
+        outcome = adjudicate.build_gold(record["id"], indexed, made, record, onto)
+        if not outcome.undecided:
+            break
+        for c in outcome.undecided:
+            have = [a for a, v in c.versions.items() if v is not None and v != "absent"] or sorted(c.versions)
+            made.append({"id": f"d{len(made) + 1}", "item": c.key, "action": "take", "layer": have[0],
+                         "reason": "matches the article on reading"})
+    return made
 
 
 # --- the corpus -------------------------------------------------------------------------------
@@ -661,18 +676,20 @@ def write_document(out: Path, seed: int, annotators: int, task: tuple) -> dict:
         annotator_layer(gold, f"annotator-{k}", random.Random(f"{seed}/doc/{index}/annotator-{k}"), onto, record["text"])
         for k in range(1, annotators + 1)
     ]
-    decisions = add_provenance(gold, layers) if layers else []
+    if layers:
+        add_provenance(gold, layers)
+    decided = decisions(record, layers, onto) if len(layers) >= 2 else []
     _write(out / "corpus" / f"{doc_id}.json", io.dumps_json(record))
     folder = out / "annotations" / doc_id
     for layer in layers:
         _write(folder / f"{layer['annotator']}.json", io.dumps_json(layer))
     _write(folder / "gold.json", io.dumps_json(gold))
-    if decisions:
+    if decided:
         text = _dump_yaml({"kind": "decisions", "schema_version": onto.version, "document": doc_id,
-                           "decisions": decisions})
+                           "decisions": decided})
         _write(folder / "decisions.yaml", text.encode("utf-8"))
     return {"id": doc_id, "split": split, "story": anchor, "evidence": made["evidence"],
-            "files": 2 + len(layers) + bool(decisions), "entities": len(gold["entities"]), "events": len(gold["events"])}
+            "files": 2 + len(layers) + bool(decided), "entities": len(gold["entities"]), "events": len(gold["events"])}
 
 
 def _cross_cluster(anchor: Anchor, docs: list[dict]) -> dict:
