@@ -303,3 +303,14 @@ def test_workers_write_the_same_bytes_as_one_process(tmp_path, monkeypatch):
     gold.write_text(json.dumps(rec))
     with pytest.raises(UserError, match=rf"gold.json doc={ids[10]} /entities/0 \[span-text-mismatch\]"):
         build.build("0.0.0", tmp_path / "bad", root, jobs=2)
+
+
+def test_documents_of_one_event_never_straddle_a_split(tmp_path):
+    root = copy_repo(tmp_path)
+    splits = yaml.safe_load((root / "splits.yaml").read_text())
+    splits["splits"]["test"].remove("beta-times-2015-01-16")
+    splits["splits"]["train"].append("beta-times-2015-01-16")
+    (root / "splits.yaml").write_text(yaml.safe_dump(splits))
+    with pytest.raises(UserError, match=r"^splits.yaml doc=beta-times-2015-01-16 /splits/train/1 \[split-leak\] .*cluster "
+                                        r"'verviers-raid-2015-01-15' with alpha-news-2015-01-15 in split 'test'"):
+        build.build("0.1.0", tmp_path / "o", root)

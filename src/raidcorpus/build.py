@@ -254,16 +254,25 @@ def _nlp():
 
 
 def _cluster_split(clusters: list[dict], split_of: dict[str, str], warnings: list[str]) -> dict[str, str]:
-    """A cross-document cluster's row goes to the split of its first member document."""
+    """A cross-document cluster's row goes to the split of its member documents, which the split
+    policy (splits.yaml) keeps together: documents about one real-world event never straddle a split."""
+    from .validate import split_leaks
+
     out = {}
     for c in clusters:
         splits = [split_of.get(m["document"]) for m in c["members"]]
         if None in splits:
             missing = c["members"][splits.index(None)]["document"]
             raise UserError(f"annotations/clusters.yaml cluster={c['id']} [unknown-document] member document {missing} is in no split of splits.yaml")
-        if len(set(splits)) > 1:
-            warnings.append(f"cluster {c['id']} spans splits {', '.join(dict.fromkeys(splits))}: its events row goes to {splits[0]}")
         out[c["id"]] = splits[0]
+    listed: dict[str, list[str]] = {}
+    for doc, split in split_of.items():
+        listed.setdefault(split, []).append(doc)
+    leaks = split_leaks(listed, clusters)
+    if leaks:
+        first = leaks[0]
+        more = f" (and {len(leaks) - 1} more)" if len(leaks) > 1 else ""
+        raise UserError(f"splits.yaml doc={first['document']} /splits/{first['split']}/{first['index']} [split-leak] {first['message']}{more}")
     return out
 
 

@@ -177,6 +177,26 @@ def _rows_table(facts: dict) -> str:
     return "\n".join(lines)
 
 
+def _splits_text(facts: dict) -> str:
+    """Which splits this version has and what they are for, from its document counts."""
+    docs = facts["num_rows"].get("documents", {})
+    parts = [f"`{s}` {docs.get(s, 0)} document(s)" for s in facts["splits"]]
+    text = (
+        "Splits are by document and listed in the source repository's `splits.yaml`. Documents that "
+        "share a cross-document event cluster are always in the same split (the build refuses "
+        "anything else), so no real-world event is on both sides of a split. This version: "
+        + ", ".join(parts) + "."
+    )
+    if "train" not in docs:
+        text += (
+            " There is no training split: the corpus is still too small to train on, and every "
+            "document is test data, for evaluating models trained on other corpora, so that no score "
+            "is reported on a document a model has seen. Train and validation splits are added as the "
+            "corpus grows; a document never moves from test to train within a version."
+        )
+    return text
+
+
 def _agreement_text(facts: dict) -> str:
     a = facts.get("agreement")
     if not a:
@@ -216,6 +236,7 @@ def render(folder: Path, facts: dict) -> str:
         "entity_table": _table(stats["entity_types"]),
         "event_table": _table(stats["event_types"]),
         "agreement": _agreement_text(facts),
+        "splits_text": _splits_text(facts),
         "example": example_row(folder, facts),
         "license_note": LICENSES[facts["variant"]][1],
         "configs": ", ".join(f"`{c}`" for c in facts["configs"]),

@@ -38,6 +38,7 @@ SLUGS: dict[str, tuple[int, str]] = {
     "cluster-member-not-eligible": (2, "a cross-document cluster member that is generic, negative or a Movement, or a cluster of unconfirmed mentions only"),
     "cluster-series-loop": (2, "cross-document clusters whose part_of links form a loop"),
     "unknown-document": (2, "a document id that is not in the corpus"),
+    "split-leak": (2, "documents that share a cross-document event cluster are in different splits"),
     "duplicate-annotation": (2, "two records for the same document and annotator"),
     "bad-span": (3, "a span whose end is not after its start"),
     "offset-out-of-range": (3, "a span outside the document's text"),

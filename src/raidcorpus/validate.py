@@ -445,7 +445,35 @@ class Validator:
                 if doc in where:
                     problems.append(Problem(path, doc, at, "duplicate-id", f"{doc} is also in split {where[doc]!r}"))
                 where[doc] = split
+        clusters = self.corpus_dir.parent / "annotations" / "clusters.yaml"
+        if clusters.is_file() and not problems:
+            try:
+                rec = io.read_record(clusters)
+            except io.ReadError:
+                return problems  # validating clusters.yaml itself reports it
+            for leak in split_leaks(record["splits"], (rec or {}).get("clusters") or []):
+                problems.append(Problem(path, leak["document"], pointer(["splits", leak["split"], leak["index"]]), "split-leak", leak["message"]))
         return problems
+
+
+def split_leaks(splits: dict[str, list[str]], clusters: list[dict]) -> list[dict]:
+    """Documents that share a cross-document cluster but not a split: evaluation on one of them would
+    score a model on an event it was trained on. One entry per document outside its cluster's first split."""
+    split_of = {doc: (split, i) for split, docs in splits.items() for i, doc in enumerate(docs or [])}
+    out, reported = [], set()
+    for c in clusters:
+        docs = [m.get("document") for m in c.get("members", []) if m.get("document") in split_of]
+        if not docs:
+            continue
+        first = split_of[docs[0]][0]
+        for doc in dict.fromkeys(docs):
+            split, i = split_of[doc]
+            if split != first and doc not in reported:
+                reported.add(doc)
+                out.append({"document": doc, "split": split, "index": i, "message":
+                            f"{doc} is in split {split!r} but shares cross-document cluster {c.get('id')!r} with "
+                            f"{docs[0]} in split {first!r}: documents about the same event must share a split"})
+    return out
 
 
 def iter_problems(paths: Iterable[Path], corpus_dir: Path | str = "corpus", level: int = 3, summary: Summary | None = None) -> Iterator[Problem]:
