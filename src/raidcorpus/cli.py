@@ -284,6 +284,30 @@ def status(
     mod.run(root, fmt, write=lambda text: sys.stdout.write(text + "\n"))
 
 
+@app.command()
+@friendly
+def curate(
+    push_: bool = typer.Option(False, "--push", help="Put every document with undecided items into the curation project."),
+    pull_: bool = typer.Option(False, "--pull", help="Write the curators' decisions into annotations/<doc>/decisions.yaml."),
+    url: ServerUrl = None,
+    project: Optional[str] = typer.Option(None, "--project", help="Curation project title (default: the schema's title + ' (curation)')."),
+    annotations_dir: Path = typer.Option(Path("annotations"), "--annotations", help="Annotations folder."),
+    corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder."),
+):
+    """Adjudicate in Label Studio: push the disagreements to a curation project, pull the decisions back."""
+    from . import curate as mod
+
+    if push_ == pull_:
+        raise UserError("say --push or --pull", 2)
+    title = project or mod.default_title()
+    server = _server(url)
+    server.check()
+    report = (mod.push_curation if push_ else mod.pull_curation)(server, title, annotations_dir, corpus_dir)
+    for line in report.conflicts:
+        err.print(line, markup=False)
+    print_report(report.lines, failed=bool(report.conflicts))
+
+
 # --- dataset: build, summary, publish, rehydrate ---
 
 

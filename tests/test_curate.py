@@ -1,0 +1,109 @@
+"""Curation in Label Studio: disagreements pushed, a curator's annotation pulled back as decisions, gold reproduced."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from raidcorpus import align, convert, curate, io
+from raidcorpus.cli import app
+from raidcorpus.labelstudio import Server
+
+ROOT = Path(__file__).resolve().parents[1]
+NBC = "2015-01-15-nbc-two-suspects-dead-in-belgium-raids"
+VERVIERS = "2015-01-15-belgian-pre-emptive-operation-verviers"
+
+
+def strip(obj):
+    """A gold record without provenance and source (which name decision ids and file hashes)."""
+    if isinstance(obj, dict):
+        return {k: strip(v) for k, v in obj.items() if k not in ("provenance", "source")}
+    if isinstance(obj, list):
+        return [strip(v) for v in obj]
+    return obj
+
+
+def test_the_curation_config_is_the_labelling_config_plus_reason_boxes():
+    import xml.etree.ElementTree as ET
+
+    from raidcorpus import ls_config
+
+    cfg = curate.config()
+    root = ET.fromstring(cfg)
+    names = {e.get("name") for e in root.iter() if e.get("name")}
+    assert names == {e.get("name") for e in ET.fromstring(ls_config.render()).iter() if e.get("name")} | {curate.REASON, curate.NOTE}
+    for name in (curate.REASON, curate.NOTE):
+        assert f'name="{name}"' in cfg
+    assert f"${curate.DISPUTED}" in cfg
+
+
+@pytest.mark.labelstudio
+def test_curation_round_trip_writes_decisions_that_reproduce_gold(label_studio, tmp_path, monkeypatch):
+    for name in ("corpus", "annotations"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("raw"))
+    monkeypatch.chdir(tmp_path)
+    # Verviers: no decisions at all. NBC: five hand decisions kept, one of them turned against gold.
+    (tmp_path / "annotations" / VERVIERS / "decisions.yaml").unlink()
+    nbc = tmp_path / "annotations" / NBC / "decisions.yaml"
+    parts = re.split(r"(?m)^(?=- id: )", nbc.read_text())
+    hand = "".join(parts[:6])
+    layers = {a: align.index_layer(r) for a, r in align.load(NBC, align.collect([tmp_path / "annotations" / NBC])[NBC]).items()}
+    holder = next(a for a, lay in layers.items() if "entity:PER:2537-2558" in lay.entities)
+    hand = hand.replace("item: 'entity:PER:2537-2558'\n  action: reject\n", f"item: 'entity:PER:2537-2558'\n  action: take\n  layer: {holder}\n")
+    assert f"layer: {holder}" in hand
+    nbc.write_text(hand)
+
+    env = label_studio.cli_env()
+    runner = CliRunner()
+    title = "curation round trip"
+    first = runner.invoke(app, ["curate", "--push", "--project", title], env=env)
+    assert first.exit_code == 0, first.output
+    assert f"{VERVIERS}: 4 undecided items" in first.output and "2 documents added for curation" in first.output
+    again = runner.invoke(app, ["curate", "--push", "--project", title], env=env)
+    assert "0 documents added" in again.output and "already in the curation project" in again.output
+
+    # The curator sees each annotator's version as a prediction named by pseudonym, and the disputed items.
+    server = Server(label_studio.url, label_studio.token)
+    tasks = {t["data"]["doc_id"]: t for t in server.tasks(server.project(title).id)}
+    assert sorted(tasks) == [VERVIERS, NBC]
+    assert sorted(p["model_version"] for p in tasks[VERVIERS]["predictions"]) == ["annotator-1", "annotator-2"]
+    assert tasks[VERVIERS]["data"][curate.DISPUTED].startswith("Undecided:\n")
+
+    # The curator settles each document as the committed gold layer says, with reasons.
+    for doc, task in tasks.items():
+        gold = io.read_json(ROOT / "annotations" / doc / "gold.json")
+        results = convert.record_to_results(gold)
+        first_region = results[0]["id"]
+        results.append({"id": first_region, "from_name": curate.REASON, "to_name": "text", "type": "textarea",
+                        "value": {"start": results[0]["value"]["start"], "end": results[0]["value"]["end"], "text": ["GUIDELINES 2.3"]}})
+        results.append({"id": "n1", "from_name": curate.NOTE, "to_name": "text", "type": "textarea", "value": {"text": ["GUIDELINES 7.1"]}})
+        server.create_annotation(task["id"], results)
+
+    pulled = runner.invoke(app, ["curate", "--pull", "--project", title], env=env)
+    assert pulled.exit_code == 1, pulled.output  # the contradicted hand decision is reported
+    assert "decision d3 (entity:PER:2537-2558: take) differs from the curator's annotation" in pulled.output
+    assert "the hand decision is kept" in pulled.output
+    assert nbc.read_text().startswith(hand), "hand decisions are kept byte for byte"
+    written = io.read_yaml(tmp_path / "annotations" / VERVIERS / "decisions.yaml")
+    assert written["kind"] == "decisions" and len(written["decisions"]) == 4
+    assert all(d["reason"] in ("GUIDELINES 7.1", "GUIDELINES 2.3") for d in written["decisions"])
+    assert {d["action"] for d in written["decisions"]} <= {"take", "reject", "edit"}
+
+    made = runner.invoke(app, ["adjudicate"])
+    assert made.exit_code == 0, made.output
+    check = runner.invoke(app, ["adjudicate", "--check"])
+    assert check.exit_code == 0 and "is up to date" in check.output, check.output
+    # The curated gold is the committed gold, item for item; nbc keeps the hand decision's extra entity.
+    assert strip(io.read_json(tmp_path / "annotations" / VERVIERS / "gold.json")) == strip(io.read_json(ROOT / "annotations" / VERVIERS / "gold.json"))
+    nbc_gold = io.read_json(tmp_path / "annotations" / NBC / "gold.json")
+    assert any(e["start"] == 2537 and e["end"] == 2558 for e in nbc_gold["entities"])
+
+    # Pulling again finds nothing undecided: nothing appended twice.
+    before = (tmp_path / "annotations" / VERVIERS / "decisions.yaml").read_bytes()
+    twice = runner.invoke(app, ["curate", "--pull", "--project", title], env=env)
+    assert "nothing undecided any more" in twice.output
+    assert (tmp_path / "annotations" / VERVIERS / "decisions.yaml").read_bytes() == before
