@@ -103,7 +103,7 @@ def test_agree_names_an_annotator_without_layers(repo):
 @pytest.mark.parametrize(
     "content,expected",
     [
-        ("kind: decisions\ndecisions: [\n", "[invalid-yaml] expected the node content, but found '<stream end>' at line 3 column 1"),
+        ("kind: decisions\ndecisions: [\n", "[invalid-yaml] did not find expected node content at line 3 column 1"),
         ("", "[empty-file]"),
     ],
 )

@@ -26,7 +26,7 @@ CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 
 
 def fixture_for(slug: str) -> Path:
-    for candidate in (INVALID / f"{slug}.json", INVALID / f"{slug}.yaml", INVALID / slug):
+    for candidate in (INVALID / f"{slug}.json", INVALID / f"{slug}.yaml", INVALID / f"{slug}.json.gz", INVALID / slug):
         if candidate.exists():
             return candidate
     return INVALID / f"{slug}.json"  # unreadable-file: the fixture is a path that does not exist

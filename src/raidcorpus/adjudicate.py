@@ -366,7 +366,7 @@ def read_decisions(path: Path) -> tuple[dict[str, list[dict]], list[str]]:
         if not data.strip():
             return {}, [f"{path} doc=- / [empty-file] the file is empty (a document without disagreements needs no decisions file)"]
         text = data.decode("utf-8")
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = [d for d in io.parse_yaml_all(path, text) if d is not None]
     except io.ReadError as e:
         return {}, [e.problem.line()]
     except UnicodeDecodeError as e:

@@ -11,7 +11,6 @@ import gc
 import json
 import multiprocessing
 import os
-import shutil
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,10 +19,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import card, croissant, release, rows
+from . import card, croissant, outdir, release, rows
 from .errors import UserError
 from .features import CONFIGS, STANDOFF_CONFIGS, ArrowEncoder, encoder, for_config
-from .io import ReadError, read_json, read_yaml
+from .io import ReadError, is_id, read_json, read_yaml, refuse_link
 
 NAME = "raid-attack-events"
 BATCH_ROWS = 512
@@ -74,6 +73,9 @@ class Encoder:
             raise
 
 
+_OPEN: set = set()  # sinks not closed yet: a failed build aborts them (no half-written file is flushed later)
+
+
 class ParquetSink:
     """Rows (or Arrow tables of encoded rows) in, Parquet row groups of BATCH_ROWS rows out.
 
@@ -86,6 +88,7 @@ class ParquetSink:
         self.features = self.encoder.features
         path.parent.mkdir(parents=True, exist_ok=True)
         self.writer = pq.ParquetWriter(path, self.encoder.schema, **PARQUET_OPTIONS)
+        _OPEN.add(self)
         self.rows: list[dict] = []  # encoded rows not yet in a table
         self.tables: list[pa.Table] = []
         self.pending = 0
@@ -133,6 +136,16 @@ class ParquetSink:
     def close(self) -> None:
         self.flush(final=True)
         self.writer.close()
+        _OPEN.discard(self)
+
+    def abort(self) -> None:
+        """Close after a failure without raising again (e.g. on a full disk) and without a later retry in __del__."""
+        _OPEN.discard(self)
+        try:
+            self.writer.close()
+        except Exception:
+            pass
+        self.writer.is_open = False
 
 
 @dataclass
@@ -169,6 +182,7 @@ class Stats:
 
 def _read(path: Path, root: Path):
     try:
+        refuse_link(path, root)  # a symlinked record could bring in anything from outside the repository
         return read_yaml(path) if path.suffix in (".yaml", ".yml") else read_json(path)
     except ReadError as e:
         raise UserError(e.problem.line().replace(str(root) + "/", "", 1)) from None
@@ -184,6 +198,8 @@ def read_splits(root: Path) -> dict[str, list[str]]:
     seen: dict[str, str] = {}
     for split, ids in rec["splits"].items():
         for doc in ids or []:
+            if not is_id(doc):
+                raise UserError(f"splits.yaml /splits/{split} [bad-id] {doc!r} is not a document id")
             if doc in seen:
                 raise UserError(f"splits.yaml /splits/{split} [duplicate-id] document {doc} is also in split {seen[doc]}")
             seen[doc] = split
@@ -219,6 +235,8 @@ def span_problems(where: str, text: str, ann: dict) -> list[str]:
 
 def load_document(root: Path, doc_id: str) -> tuple[dict, dict, list[dict]]:
     """The corpus record, the gold layer and every layer (gold included) of a document, checked."""
+    if not is_id(doc_id):
+        raise UserError(f"document {doc_id!r} [bad-id] is not a document id")
     doc = _read(root / "corpus" / f"{doc_id}.json", root)
     gold_path = root / "annotations" / doc_id / "gold.json"
     if not gold_path.is_file():
@@ -472,10 +490,33 @@ def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | 
     """Build both folders; refuse a version whose committed release manifest they would not reproduce.
 
     `jobs` worker processes (default: one per CPU) read and convert runs of documents; the rows
-    are written in document order, so the bytes do not depend on `jobs`."""
+    are written in document order, so the bytes do not depend on `jobs`.
+
+    Only folders this command owns are written (see outdir): both are built beside their target
+    under a lock, then swapped in whole; on any failure the partial folders are removed."""
     release.check_version(version)
+    out = outdir.check(Path(out), root)
+    standoff_out = Path(standoff_out or out.with_name(out.name + "-standoff"))
+    outdir.check(standoff_out, root, "--standoff-out")
+    a, b = out.resolve(), standoff_out.resolve()
+    if a == b or a.is_relative_to(b) or b.is_relative_to(a):
+        raise UserError(f"--out {out} and --standoff-out {standoff_out} must be two separate folders")
+    with outdir.locked(out, standoff_out):
+        tmp_full, tmp_off = outdir.start(out), outdir.start(standoff_out)
+        try:
+            return _build(version, out, root, standoff_out, make_release, jobs, tmp_full, tmp_off)
+        except BaseException as e:
+            for sink in list(_OPEN):
+                sink.abort()
+            outdir.discard(tmp_full, tmp_off)
+            if outdir.disk_full(e):
+                raise UserError(outdir.failure_line(e, out.parent, out)) from None
+            raise
+
+
+def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release: bool, jobs: int | None,
+           tmp_full: Path, tmp_off: Path) -> Result:
     date, notes = release.changelog_section(root / "CHANGELOG.md", version)
-    standoff_out = standoff_out or out.with_name(out.name + "-standoff")
     splits = read_splits(root)
     split_of = {doc: s for s, ids in splits.items() for doc in ids}
     corpus_ids = {p.stem for p in (root / "corpus").glob("*.json")}
@@ -502,10 +543,6 @@ def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | 
     unknown = next((i for i, d in enumerate(wanted) if d not in split_of), None)
     state = _State(root, cross, table, agreement, nlp=_nlp())  # made once, before workers inherit it
     stats = Stats()
-    tmp_full = out.with_name(f".{out.name}.partial")
-    tmp_off = standoff_out.with_name(f".{standoff_out.name}.partial")
-    for t in (tmp_full, tmp_off):
-        shutil.rmtree(t, ignore_errors=True)
     with _Workers(state, jobs, len(split_of) + len(wanted)) as run:
         # first the documents that cross-document clusters name: their rows need all of them
         for shares in run(_cluster_task, _chunks(wanted[:unknown])):
@@ -555,9 +592,7 @@ def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | 
         manifest = (folder / release.MANIFEST).read_text(encoding="utf-8")
         release.compare_release(manifest, release.release_file(root, version, variant), version)
     for tmp, final in ((tmp_full, out), (tmp_off, standoff_out)):
-        shutil.rmtree(final, ignore_errors=True)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp.rename(final)
+        outdir.swap_in(tmp, final)
     if make_release:
         for folder, variant in ((out, "full"), (standoff_out, "standoff")):
             target = release.release_file(root, version, variant)

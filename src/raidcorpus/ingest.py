@@ -36,6 +36,7 @@ REMOVAL_RULES: dict[str, tuple[re.Pattern, str]] = {
 
 SHINGLE = 5
 NEAR_DUPLICATE = 0.8
+MAX_ARTICLE_BYTES = 2 << 20  # 2 MiB of UTF-8: a long feature is 100 KB; beyond this it is not one article
 
 
 def sha256_text(text: str) -> str:
@@ -149,9 +150,17 @@ def read_articles(sources: Iterable[Path], metadata: dict[str, dict]) -> Iterato
             for n, obj in io.iter_jsonl(src):
                 if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not obj["text"].strip():
                     raise UserError(f"{src}:{n} [missing-field] each line needs a non-empty 'text'")
+                if len(obj["text"].encode("utf-8", "surrogatepass")) > MAX_ARTICLE_BYTES:
+                    raise UserError(f"{src}:{n} doc=- /text [too-large] the article is over {MAX_ARTICLE_BYTES} bytes (the ceiling; see docs/safety.md)")
                 meta = {k: obj[k] for k in ("id", "title", "outlet", "published", "language", "url", "inferred") if k in obj}
                 yield Article(f"{src.name}:{n}", obj["text"], meta)
             continue
+        try:
+            size = src.stat().st_size
+        except OSError:
+            size = 0  # read_bytes reports it
+        if size > MAX_ARTICLE_BYTES:
+            raise UserError(f"{src} doc=- / [too-large] the article is {size} bytes, over the {MAX_ARTICLE_BYTES}-byte ceiling (see docs/safety.md)")
         data = io.read_bytes(src)
         try:
             raw = data.decode("utf-8")
@@ -214,9 +223,14 @@ def ingest(sources: list[Path], out_dir: Path, metadata_path: Path | None = None
         existing[rec["id"]] = rec["sha256"]
         by_hash[rec["sha256"]] = rec["id"]
         seen_shingles[rec["id"]] = shingles(rec["text"])
+    from .validate import check_record
+
     report = Report()
     for article in read_articles(sources, metadata):
         record = make_record(article)
+        problems = check_record(record, article.source)
+        if problems:  # checked before it becomes a file name: nothing is written for it
+            raise UserError(problems[0].line() + ": fix the input (nothing written for it)")
         doc, digest = record["id"], record["sha256"]
         if existing.get(doc) == digest:
             report.unchanged.append(doc)
@@ -236,7 +250,7 @@ def ingest(sources: list[Path], out_dir: Path, metadata_path: Path | None = None
                 report.near_duplicates.append(
                     f"near-duplicate {doc} ~ {other}: {jaccard:.0%} of 5-word shingles shared; added, please review"
                 )
-        io.write_json(out_dir / f"{doc}.json", record)
+        io.write_json(io.inside(out_dir, f"{doc}.json"), record)
         existing[doc] = digest
         by_hash[digest] = doc
         seen_shingles[doc] = mine

@@ -1,8 +1,22 @@
-"""Reading and writing records: strict JSON and safe YAML in, atomic pretty JSON out."""
+"""Reading and writing records: strict JSON and safe YAML in, atomic pretty JSON out.
+
+Everything read here is bounded and everything written is kept inside its folder:
+
+- YAML is read by one strict loader: aliases (`*name`, `<<: *name`) are refused, so a few
+  hundred bytes cannot expand into gigabytes, and a key given twice in one mapping is an
+  error with its line and column (the later value would silently win otherwise).
+- gzip input is decompressed up to MAX_DECOMPRESSED bytes, and beyond MAX_PLAIN_RATIO_FLOOR
+  bytes to at most MAX_RATIO times the compressed size (JSON exports shrink about 10:1,
+  decompression bombs 1000:1).
+- `inside(base, *parts)` is the one way to turn untrusted names into paths to write: it
+  refuses absolute paths, `..`, and symbolic links anywhere below `base`.
+"""
 
 from __future__ import annotations
 
 import gc
+import re
+from functools import lru_cache
 import gzip
 import os
 import tempfile
@@ -17,6 +31,9 @@ import yaml
 from .errors import Problem, UserError
 
 LARGE_JSON = 1 << 20  # bytes
+MAX_DECOMPRESSED = 1 << 30  # 1 GiB: no gzip input expands beyond this
+MAX_RATIO = 100  # ... nor beyond this many times its compressed size,
+MAX_PLAIN_RATIO_FLOOR = 16 << 20  # once past 16 MiB
 
 
 class ReadError(UserError):
@@ -32,6 +49,40 @@ def _problem(path, slug, message) -> ReadError:
     return ReadError(Problem(str(path), None, "/", slug, message))
 
 
+class UnsafePath(ReadError):
+    """A path that would lead outside its folder: printed as one line, nothing read or written."""
+
+    def __init__(self, path, message: str):
+        super().__init__(Problem(str(path), None, "/", "unsafe-path", message))
+
+
+def decompression_ceiling(compressed: int) -> int:
+    """How many bytes a gzip file of `compressed` bytes may expand to."""
+    return min(MAX_DECOMPRESSED, max(MAX_PLAIN_RATIO_FLOOR, MAX_RATIO * compressed))
+
+
+def gunzip(path, data: bytes) -> bytes:
+    """Decompress gzip bytes (every member) up to the ceiling; beyond it, a [too-large] error."""
+    limit = decompression_ceiling(len(data))
+    out = bytearray()
+    rest = data
+    try:
+        while rest:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            chunk = rest
+            while chunk:
+                out += d.decompress(chunk, limit + 1 - len(out))
+                if len(out) > limit:
+                    raise _problem(path, "too-large", f"expands beyond {limit} bytes (the ceiling for {len(data)} compressed bytes; see docs/safety.md)")
+                chunk = d.unconsumed_tail
+            if not d.eof:
+                raise EOFError("compressed file ended before the end-of-stream marker was reached")
+            rest = d.unused_data.lstrip(b"\0")
+    except (zlib.error, EOFError) as e:
+        raise _problem(path, "unreadable-file", f"not a readable gzip file: {e}") from None
+    return bytes(out)
+
+
 def read_bytes(path: str | Path) -> bytes:
     try:
         with open(path, "rb") as f:
@@ -39,10 +90,9 @@ def read_bytes(path: str | Path) -> bytes:
     except OSError as e:
         raise _problem(path, "unreadable-file", f"cannot read: {e.strerror or e}") from None
     if str(path).endswith(".gz"):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as e:
-            raise _problem(path, "unreadable-file", f"not a readable gzip file: {e}") from None
+        if data[:2] != b"\x1f\x8b":
+            raise _problem(path, "unreadable-file", "not a readable gzip file: Not a gzipped file")
+        data = gunzip(path, data)
     return data
 
 
@@ -95,19 +145,76 @@ def read_json(path: str | Path) -> Any:
     return parse_json(path, read_bytes(path))
 
 
-def read_yaml(path: str | Path) -> Any:
-    text = _decode(path, read_bytes(path))
+class _StrictYaml(Exception):
+    def __init__(self, slug: str, message: str, mark):
+        super().__init__(message)
+        self.slug, self.message, self.mark = slug, message, mark
+
+
+# libyaml's safe loader when present: the same safe subset, ten times faster on large files.
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class StrictLoader(_BASE_LOADER):
+    """The safe loader without aliases and without repeated keys.
+
+    A node reached a second time while constructing is an alias (the constructor caches nodes
+    by identity, and only aliases share them), so refusing it refuses `*name` and `<<: *name`
+    before anything is expanded."""
+
+    def construct_object(self, node, deep=False):
+        if node in self.constructed_objects or node in self.recursive_objects:
+            raise _StrictYaml("yaml-alias", "aliases (*name) are not allowed: write the value out", node.start_mark)
+        return super().construct_object(node, deep)
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    key = (key_node.tag, key_node.value)
+                    if key in seen:
+                        first = seen[key]
+                        raise _StrictYaml("duplicate-key", f"key {key_node.value!r} repeats the one at line {first.line + 1} column {first.column + 1}",
+                                          key_node.start_mark)
+                    seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep)
+
+
+def _yaml_error(path, e) -> ReadError:
+    if isinstance(e, _StrictYaml):
+        mark = e.mark
+        return _problem(path, e.slug, f"{e.message} (line {mark.line + 1} column {mark.column + 1})")
+    mark = getattr(e, "problem_mark", None)
+    where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+    first = (getattr(e, "problem", None) or str(e).splitlines()[0]) if str(e) else type(e).__name__
+    return _problem(path, "invalid-yaml", f"{first}{where}")
+
+
+def parse_yaml(path, text: str) -> Any:
+    """One YAML document, strictly (see StrictLoader); errors are ReadErrors naming `path`."""
     try:
-        # libyaml's safe loader when present: the same safe subset, ten times faster on large files.
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise _problem(path, "invalid-yaml", f"{getattr(e, 'problem', None) or e}{where}") from None
+        return yaml.load(text, Loader=StrictLoader)
+    except (yaml.YAMLError, _StrictYaml) as e:
+        raise _yaml_error(path, e) from None
+
+
+def parse_yaml_all(path, text: str) -> list[Any]:
+    """Every YAML document of a stream, strictly; errors are ReadErrors naming `path`."""
+    try:
+        return list(yaml.load_all(text, Loader=StrictLoader))
+    except (yaml.YAMLError, _StrictYaml) as e:
+        raise _yaml_error(path, e) from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    return parse_yaml(path, _decode(path, read_bytes(path)))
 
 
 def read_record(path: str | Path) -> Any:
-    """A JSON or YAML record, chosen by extension."""
+    """A JSON or YAML record, chosen by extension; a symbolic link is refused (records are regular files)."""
+    refuse_link(path)
     p = str(path)
     if p.endswith((".yaml", ".yml")):
         return read_yaml(path)
@@ -153,6 +260,45 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> bool:
         Path(tmp).unlink(missing_ok=True)
         raise
     return True
+
+
+def inside(base: str | Path, *parts: str) -> Path:
+    """base/parts..., refused with an [unsafe-path] line when a part is absolute, empty, '.' or
+    '..', or when any existing component below `base` is a symbolic link (which could lead out)."""
+    base = Path(base)
+    target = base
+    for part in parts:
+        text = str(part)
+        pieces = Path(text).parts
+        if not text or Path(text).is_absolute() or "\0" in text or any(p in ("", ".", "..") for p in pieces) or text != "/".join(pieces):
+            raise UnsafePath(base / text if text and not Path(text).is_absolute() else base, f"{text!r} is not a plain relative name: refused")
+        for piece in pieces:
+            target = target / piece
+            if target.is_symlink():
+                raise UnsafePath(target, f"is a symbolic link (to {os.readlink(target)}): refused, nothing is written through links")
+    return target
+
+
+@lru_cache(maxsize=None)
+def id_pattern(kind: str) -> re.Pattern:
+    """The schema's pattern for an id kind (DocumentId, AnnotatorId, Id): the one source of what a safe name is."""
+    from .ontology import load_schema
+
+    return re.compile(load_schema()["$defs"][kind]["pattern"])
+
+
+def is_id(value, kind: str = "DocumentId") -> bool:
+    return isinstance(value, str) and "\n" not in value and bool(id_pattern(kind).fullmatch(value))
+
+
+def refuse_link(path: str | Path, root: str | Path | None = None) -> Path:
+    """A path to read, refused when it is a symbolic link (or, with `root`, resolves outside it)."""
+    path = Path(path)
+    if path.is_symlink():
+        raise UnsafePath(path, f"is a symbolic link (to {os.readlink(path)}): refused, records are regular files")
+    if root is not None and not path.resolve().is_relative_to(Path(root).resolve()):
+        raise UnsafePath(path, f"leads outside {root}: refused")
+    return path
 
 
 def write_json(path: str | Path, obj: Any) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import release
+from .outdir import MARKER
 from .errors import UserError
 
 REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -37,7 +38,7 @@ def plan(folder: Path, repo: str) -> Plan:
         raise UserError(f"--repo {repo!r}: expected OWNER/NAME", 2)
     if not folder.is_dir():
         raise UserError(f"{folder}: no such folder: build it with 'raidcorpus build' first")
-    problems = release.verify_folder(folder)
+    problems = release.verify_built(folder)
     if problems:
         raise UserError(f"{problems[0]} ({len(problems)} problem(s)): rebuild before publishing")
     try:
@@ -81,7 +82,7 @@ def publish(folder: Path, repo: str, dry_run: bool = False) -> Plan:
             raise UserError(f"{repo}: tag {p.tag} already exists: a released version is never replaced; build a new version")
         commit = api.upload_folder(
             repo_id=repo, repo_type="dataset", folder_path=str(folder),
-            commit_message=f"Release {p.tag}", delete_patterns=["*.parquet", "*.md", "*.json", "*.sha256"],
+            commit_message=f"Release {p.tag}", ignore_patterns=[MARKER, ".*"], delete_patterns=["*.parquet", "*.md", "*.json", "*.sha256"],
         )
         api.create_tag(repo, tag=p.tag, revision=commit.oid, repo_type="dataset", tag_message=f"Release {p.tag}")
     except UserError:

@@ -82,16 +82,16 @@ def latest_raw(raw_dir: Path, project_slug: str) -> Path | None:
 def save_raw(data: bytes, tasks: list, raw_dir: str | Path, title: str, now: datetime | None = None) -> tuple[Path, bool]:
     """Keep the export (`data`, already parsed as `tasks`) gzip-compressed, unless it says what the
     latest kept one says. (path, written)."""
-    raw_dir = Path(raw_dir)
+    raw_dir = io.inside(Path(raw_dir).parent, Path(raw_dir).name)  # a symlinked raw/ is refused
     last = latest_raw(raw_dir, slug(title))
     if last is not None:
         try:
-            if _strip(io.loads_json(gzip.decompress(last.read_bytes()))) == _strip(tasks):
+            if _strip(io.loads_json(io.read_bytes(io.refuse_link(last)))) == _strip(tasks):
                 return last, False
-        except (OSError, EOFError, orjson.JSONDecodeError, gzip.BadGzipFile):
+        except (io.ReadError, orjson.JSONDecodeError):
             pass
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S%fZ")
-    path = raw_dir / f"{slug(title)}-{stamp}.json.gz"
+    path = io.inside(raw_dir, f"{slug(title)}-{stamp}.json.gz")
     io.write_bytes_atomic(path, gzip.compress(data, compresslevel=6, mtime=0))  # level 9: 3x the time, 8% smaller
     return path, True
 
@@ -161,6 +161,7 @@ class Plan:
 
     names: Annotators
     records: list[tuple[Path, dict]] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # records not written, one line each
     stale: list[tuple[Path, object, object]] = field(default_factory=list)  # (path, task, annotation)
 
 
@@ -173,6 +174,7 @@ def _existing(annotations_dir: Path, names: Annotators) -> dict[Path, tuple]:
     for path in annotations_dir.glob("*/*.json"):
         if path.stem not in mine or path.parent.name == "raw":
             continue
+        path = io.inside(annotations_dir, path.parent.name, path.name)  # never read or remove through a link
         record = io.read_json(path)
         source = record.get("source") if isinstance(record, dict) else None
         if isinstance(source, dict):
@@ -221,7 +223,13 @@ def plan_records(tasks: list[dict], annotations_dir: str | Path, server: str | N
 
     plan = Plan(names)
     for record in result.records:
-        plan.records.append((annotations_dir / record["document"] / f"{record['annotator']}.json", record))
+        doc, who, task = record["document"], record["annotator"], record["source"].get("label_studio_task")
+        if not io.is_id(doc, "DocumentId") or not io.is_id(who, "AnnotatorId"):
+            # checked before either becomes a file name: '../', '/' or a newline never reach the disk
+            plan.refused.append(f"task={task} doc=- /data/doc_id [bad-id] document {doc!r} / annotator {who!r} "
+                                "is not an id of the schema: not written")
+            continue
+        plan.records.append((io.inside(annotations_dir, doc, f"{who}.json"), record))
     fresh = {path for path, _ in plan.records}
     task_ids = {t.get("id") for t in tasks}
     for path, (task, ann) in sorted(existing.items()):
@@ -233,6 +241,7 @@ def plan_records(tasks: list[dict], annotations_dir: str | Path, server: str | N
 def apply_plan(plan: Plan, corpus_dir: str | Path, report: PullReport, url=None) -> PullReport:
     """Save the pseudonym table, write the planned records (those with problems to quarantine),
     remove the stale ones. `url(task_id)` gives the Label Studio URL of a task, if known."""
+    report.invalid += plan.refused  # records whose ids could not become file names: not written
     if plan.records or plan.stale:
         io.write_bytes_atomic(plan.names.path, plan.names.dump())
     place_records(plan.records, corpus_dir, report, url)
@@ -277,6 +286,24 @@ def write_records(tasks: list[dict], annotations_dir: str | Path, corpus_dir: st
     """Convert an export into annotation records, write the changed ones, remove stale ones, validate them all."""
     report = report or PullReport()
     return apply_plan(plan_records(tasks, annotations_dir, server, report), corpus_dir, report)
+
+
+class CorpusHashes:
+    """doc id -> sha256 of its corpus text (None when the corpus has no such record)."""
+
+    def __init__(self, corpus_dir: str | Path):
+        self.corpus_dir = Path(corpus_dir)
+        self.known: dict[str, str | None] = {}
+
+    def get(self, doc: str) -> str | None:
+        if doc not in self.known:
+            path = io.inside(self.corpus_dir, f"{doc}.json")
+            try:
+                rec = io.read_json(path) if path.is_file() else None
+            except io.ReadError:
+                rec = None  # validation reports the broken corpus record
+            self.known[doc] = rec.get("sha256") if isinstance(rec, dict) else None
+        return self.known[doc]
 
 
 def pull(server, title: str, annotations_dir: str | Path = "annotations", corpus_dir: str | Path = "corpus") -> PullReport:

@@ -24,8 +24,9 @@ PROBLEMS = ".problems.txt"
 
 def paths(annotations_dir: str | Path, doc: str, annotator: str) -> tuple[Path, Path]:
     """(record, problems) paths of a quarantined layer."""
-    folder = Path(annotations_dir) / doc / FOLDER
-    return folder / f"{annotator}.json", folder / f"{annotator}{PROBLEMS}"
+    # io.inside: a document id or a link below annotations/ never leads the write elsewhere
+    return (io.inside(annotations_dir, doc, FOLDER, f"{annotator}.json"),
+            io.inside(annotations_dir, doc, FOLDER, f"{annotator}{PROBLEMS}"))
 
 
 def place(annotations_dir: str | Path, record: dict, lines: list[str]) -> tuple[Path, bool]:

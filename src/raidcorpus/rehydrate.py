@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import pyarrow.parquet as pq
 
-from . import release, rows
+from . import build as build_mod, outdir, release, rows
 from .build import BATCH_ROWS, CONFIGS, _nlp, finish, parquet_name, write_split_files
 from .card import readable
 from .errors import UserError
@@ -100,7 +99,11 @@ class Texts:
 
 
 def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Outcome:
-    """Rebuild the full dataset into `out`; returns every problem (and writes nothing) if any text is missing or wrong."""
+    """Rebuild the full dataset into `out`; returns every problem (and writes nothing) if any text is missing or wrong.
+
+    `out` is an owned output folder, like build's (see outdir): refused when it holds anything
+    else, written beside itself under a lock and swapped in whole."""
+    outdir.check(out)
     problems = release.verify_folder(standoff)
     if problems:
         return Outcome(None, problems)
@@ -144,8 +147,22 @@ def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Outcome:
         return Outcome(None, problems, count)
 
     # Second pass: write the full folder with the build's own row functions.
-    tmp = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
+    with outdir.locked(out):
+        tmp = outdir.start(out)
+        try:
+            _write(tmp, standoff, splits, texts, clusters, cluster_split, table, facts)
+            outdir.swap_in(tmp, out)
+        except BaseException as e:
+            for sink in list(build_mod._OPEN):
+                sink.abort()
+            outdir.discard(tmp)
+            if outdir.disk_full(e):
+                raise UserError(outdir.failure_line(e, out.parent, out)) from None
+            raise
+    return Outcome(out, [], count)
+
+
+def _write(tmp: Path, standoff: Path, splits, texts, clusters, cluster_split, table, facts) -> None:
     nlp = _nlp()
     counts: dict[str, dict[str, int]] = {}
     for split in splits:
@@ -167,7 +184,3 @@ def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Outcome:
             counts.setdefault(config, {})[split] = sink.count
     base = {k: v for k, v in facts.items() if k not in ("variant", "configs", "num_rows")}
     finish(tmp, {**base, "stats": {**facts["stats"], "rows": counts}}, "full")
-    shutil.rmtree(out, ignore_errors=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp.rename(out)
-    return Outcome(out, [], count)

@@ -29,7 +29,9 @@ def sha256_file(path: Path) -> str:
 
 def manifest_lines(folder: Path) -> list[str]:
     """'<sha256>  <relative path>' for every file of the folder but the manifest, sorted by path."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+    from .outdir import MARKER
+
+    files = sorted(p for p in folder.rglob("*") if (p.is_file() or p.is_symlink()) and p.relative_to(folder).as_posix() not in (MANIFEST, MARKER))
     return [f"{sha256_file(p)}  {p.relative_to(folder).as_posix()}" for p in files]
 
 
@@ -100,3 +102,63 @@ def compare_release(manifest: str, released: Path, version: str) -> None:
         f"version {version} was released with different content ({released}): {len(changed)} file(s) differ, "
         f"first {changed[0]}; add a new version to CHANGELOG.md instead of changing a released one"
     )
+
+
+def verify_built(folder: Path, root: Path = Path(".")) -> list[str]:
+    """Everything that must hold before a built folder is trusted (published or summarized): its files
+    match MANIFEST.sha256; release.json is readable; croissant.json names every Parquet file with its
+    sha256; the card is the one release.json renders; the row counts are release.json's; and the
+    manifest is the committed releases/<version>.sha256, when that exists."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    problems = verify_folder(folder)
+    if problems:
+        return problems
+    try:
+        facts = json.loads((folder / "release.json").read_text(encoding="utf-8"))
+        version, variant, num_rows = facts["version"], facts["variant"], facts["num_rows"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return [f"{folder / 'release.json'}: missing, unreadable or without version, variant and num_rows"]
+    parquet = {p.relative_to(folder).as_posix() for p in folder.rglob("*.parquet")}
+    try:
+        meta = json.loads((folder / "croissant.json").read_text(encoding="utf-8"))
+        listed = {d.get("contentUrl"): d.get("sha256") for d in meta.get("distribution", []) if isinstance(d, dict) and d.get("sha256")}
+    except (OSError, ValueError, AttributeError):
+        return [f"{folder / 'croissant.json'}: missing or unreadable"]
+    for rel in sorted(parquet | set(listed)):
+        if rel not in parquet:
+            problems.append(f"{folder / rel}: named in croissant.json but missing")
+        elif listed.get(rel) != sha256_file(folder / rel):
+            problems.append(f"{folder / rel}: its sha256 differs from croissant.json's (files of two builds mixed?)")
+    for config, splits in num_rows.items() if isinstance(num_rows, dict) else ():
+        for split, n in splits.items():
+            rel = f"{config}/{split}-00000-of-00001.parquet"
+            if rel in parquet:
+                try:
+                    got = pq.ParquetFile(folder / rel).metadata.num_rows
+                except Exception:  # noqa: BLE001 - pyarrow's many error types all mean: not a readable Parquet file
+                    problems.append(f"{folder / rel}: not a readable Parquet file")
+                    continue
+                if got != n:
+                    problems.append(f"{folder / rel}: {got} rows, release.json says {n}")
+            else:
+                problems.append(f"{folder / rel}: release.json counts {n} rows in it but it is missing")
+    if problems:
+        return problems
+    from . import card
+
+    try:
+        card_ok = (folder / "README.md").read_text(encoding="utf-8") == card.render(folder, facts)
+    except (OSError, KeyError, TypeError, ValueError):
+        card_ok = False
+    if not card_ok:
+        problems.append(f"{folder / 'README.md'}: is not the card release.json describes (edited, or from another build)")
+    released = release_file(root, str(version), str(variant))
+    if released.is_file():
+        try:
+            compare_release((folder / MANIFEST).read_text(encoding="utf-8"), released, str(version))
+        except UserError as e:
+            problems.append(f"{folder / MANIFEST}: {e.message}")
+    return problems

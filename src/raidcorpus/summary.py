@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import yaml
-
+from . import io
 from .errors import UserError
 
 
@@ -22,7 +21,7 @@ def card_configs(folder: Path) -> list[str]:
     text = readme.read_text(encoding="utf-8")
     if not text.startswith("---\n"):
         raise UserError(f"{readme}: the card has no YAML front matter")
-    meta = yaml.safe_load(text[4 : text.index("\n---", 4)])
+    meta = io.parse_yaml(readme, text[4 : text.index("\n---", 4)])
     return [c["config_name"] for c in meta.get("configs", [])]
 
 
@@ -35,6 +34,13 @@ def summarize(folder: Path) -> list[dict]:
     from datasets import load_dataset
     from datasets.utils.logging import disable_progress_bar, set_verbosity_error
 
+    from . import release
+
+    if not Path(folder).is_dir():
+        raise UserError(f"{folder}: no such folder: build it with 'raidcorpus build' first")
+    problems = release.verify_built(Path(folder))
+    if problems:
+        raise UserError(f"{problems[0]} ({len(problems)} problem(s)): not summarized; rebuild the folder")
     disable_progress_bar()
     set_verbosity_error()
     out = []
