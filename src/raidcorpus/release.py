@@ -104,11 +104,12 @@ def compare_release(manifest: str, released: Path, version: str) -> None:
     )
 
 
-def verify_built(folder: Path, root: Path = Path(".")) -> list[str]:
+def verify_built(folder: Path, root: Path | None = None) -> list[str]:
     """Everything that must hold before a built folder is trusted (published or summarized): its files
     match MANIFEST.sha256; release.json is readable; croissant.json names every Parquet file with its
     sha256; the card is the one release.json renders; the row counts are release.json's; and the
-    manifest is the committed releases/<version>.sha256, when that exists."""
+    manifest is the committed releases/<version>.sha256 of the repository `root`, when given and
+    that file exists."""
     import json
 
     import pyarrow.parquet as pq
@@ -155,8 +156,8 @@ def verify_built(folder: Path, root: Path = Path(".")) -> list[str]:
         card_ok = False
     if not card_ok:
         problems.append(f"{folder / 'README.md'}: is not the card release.json describes (edited, or from another build)")
-    released = release_file(root, str(version), str(variant))
-    if released.is_file():
+    released = release_file(root, str(version), str(variant)) if root is not None else None
+    if released is not None and released.is_file():
         try:
             compare_release((folder / MANIFEST).read_text(encoding="utf-8"), released, str(version))
         except UserError as e:
