@@ -205,11 +205,159 @@ def test_rejecting_an_entity_drops_what_hangs_on_it(project):
     assert "2 dropped with a rejected end" in result.lines[-1]
 
 
-def test_unused_decisions_are_reported(project):
-    decisions(project, {"id": "d1", "item": GPE, "action": "take", "layer": "annotator-1", "reason": "no longer disputed"})
+def test_a_decision_that_matches_nothing_is_an_error(project):
+    decisions(project,
+              {"id": "d1", "item": GPE, "action": "take", "layer": "annotator-1", "reason": "no longer disputed"},
+              {"id": "d2", "item": "entity:PER:1-5", "action": "reject", "reason": "a key no layer has"})
+    path = project / "annotations" / DOC / "decisions.yaml"
     result = build(project)
-    assert result.ok
-    assert any("warning: decision d1 matches no disputed item" in line for line in result.lines)
+    assert not result.ok and not (project / "annotations" / DOC / "gold.json").exists()
+    assert result.problems == [
+        f"{path} doc={DOC} /decisions/0/item [stale-decision] decision d1 ({GPE}) is stale: every layer agrees on this "
+        "item, so there is nothing to take; remove it",
+        f"{path} doc={DOC} /decisions/1/item [stale-decision] decision d2 (entity:PER:1-5) is stale: it matches no item "
+        "of the layers (the layers changed, or the key is mistyped); use 'add' for an item no layer has; remove it",
+    ]
+    # a gold layer that was right before the decisions went stale: --check fails on it now
+    path.unlink()
+    assert build(project).ok
+    decisions(project, {"id": "d1", "item": GPE, "action": "take", "layer": "annotator-1", "reason": "stale"})
+    check = CliRunner().invoke(app, ["adjudicate", str(project / "annotations"), "--corpus", str(project / "corpus"), "--check"])
+    assert check.exit_code == 1 and "[stale-decision] decision d1" in check.output and "Traceback" not in check.output
+
+
+AGREED_ENTITY, AGREED_EVENT = "entity:PER:75-86", "event:Injure:91-98"
+OVERRIDES = (
+    {"id": "o1", "item": AGREED_ENTITY, "action": "edit", "value": {"start": 79}, "reason": "GUIDELINES 2: head noun only (test)"},
+    {"id": "o2", "item": "event:Die:64-70", "action": "edit", "value": {"trigger": {"start": 59}}, "reason": "test: 'were killed'"},
+    {"id": "o3", "item": "entity:GPE:131-136", "action": "reject", "reason": "test: Syria out"},
+    {"id": "o4", "item": "arg:event:Raid:7-13:Time:entity:TIME:36-44", "action": "reject", "reason": "test: no Time"},
+    {"id": "o5", "item": "attr:entity:ORG:0-6:mention", "action": "edit", "value": {"mention": "NAM"}, "reason": "test: a name"},
+    {"id": "o6", "item": "attr:event:Movement:117-125:evidentiality", "action": "edit", "value": {"evidentiality": "asserted"},
+     "reason": "test: asserted"},
+    {"id": "o7", "item": LINK, "action": "reject", "reason": "test: cut the suspects apart"},
+    {"id": "o8", "item": AGREED_EVENT, "action": "reject", "reason": "test: no injury"},
+)
+ADDITIONS = (
+    {"id": "a1", "item": "entity:PER:95-98", "action": "add", "value": {"attributes": {"mention": "NOM"}, "subword": True},
+     "reason": "test: a sub-word entity"},
+    {"id": "a2", "item": "event:Attack:64-70", "action": "add",
+     "value": {"attributes": {"status": "actual", "polarity": "positive", "genericity": "specific", "evidentiality": "asserted",
+                              "attack_type": "unknown"}}, "reason": "test: an event no layer has"},
+    {"id": "a3", "item": "arg:event:Die:64-70:Place:entity:GPE:24-32", "action": "add", "reason": "test: Place of the deaths"},
+    {"id": "a4", "item": "coref:entity:PER:75-86|entity:PER:46-58", "action": "add", "reason": "test: a link no layer has"},
+)
+
+
+def test_agreed_items_are_overridden_by_decisions(project):
+    decisions(project, *OVERRIDES)
+    result = build(project)
+    assert result.ok, result.problems
+    assert "8 overridden, 0 added" in result.lines[-1]
+    g = gold(project)
+    by_text = {e["text"]: e for e in g["entities"]}
+    assert "Syria" not in by_text and "one officer" not in by_text
+    assert by_text["officer"]["provenance"] == {"method": "decision", "decision": "o1"}
+    assert by_text["Police"]["attributes"] == {"mention": "NAM"}
+    assert by_text["Police"]["provenance"] == {"method": "decision", "decision": "o5"}
+    assert by_text["Verviers"]["provenance"]["method"] == "agreed"
+    events = {e["type"]: e for e in g["events"]}
+    assert "Injure" not in events
+    assert events["Die"]["trigger"]["text"] == "were killed" and events["Die"]["provenance"] == {"method": "decision", "decision": "o2"}
+    assert [a["role"] for a in events["Die"]["arguments"]] == ["Victim"]  # arguments follow the edited event
+    assert [a["role"] for a in events["Raid"]["arguments"]] == ["Agent", "Target", "Place"]
+    assert events["Movement"]["attributes"]["evidentiality"] == "asserted"
+    assert events["Movement"]["provenance"] == {"method": "decision", "decision": "o6"}
+    assert [a["role"] for a in events["Movement"]["arguments"]] == ["Traveller"]  # its Origin was rejected
+    assert g["entity_clusters"] == []
+    assert validate.check_records([("gold.json", g)], project / "corpus", level=3) == []
+
+
+def test_items_no_layer_has_are_added_by_decisions(project):
+    decisions(project, *ADDITIONS)
+    result = build(project)
+    assert result.ok, result.problems
+    assert "0 overridden, 4 added" in result.lines[-1]
+    g = gold(project)
+    added = next(e for e in g["entities"] if e["start"] == 95)
+    assert added == {"id": added["id"], "type": "PER", "start": 95, "end": 98, "text": "red", "attributes": {"mention": "NOM"},
+                     "provenance": {"method": "decision", "decision": "a1"}, "subword": True}
+    attack = next(e for e in g["events"] if e["type"] == "Attack")
+    assert attack["provenance"] == {"method": "decision", "decision": "a2"} and attack["attributes"]["attack_type"] == "unknown"
+    die = next(e for e in g["events"] if e["type"] == "Die")
+    place = [a for a in die["arguments"] if a["role"] == "Place"]
+    assert place == [{"role": "Place", "entity": next(e["id"] for e in g["entities"] if e["text"] == "Verviers"), "type": "GPE",
+                      "provenance": {"method": "decision", "decision": "a3"}}]
+    ids = {e["text"]: e["id"] for e in g["entities"]}
+    assert g["entity_clusters"] == [{"id": "C1", "members": [ids["Two suspects"], ids["one officer"], ids["The suspects"]],
+                                     "provenance": {"method": "decision", "decision": "a4"}}]
+    assert validate.check_records([("gold.json", g)], project / "corpus", level=3) == []
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"id": "x1", "item": "entity:GPE:24-32", "action": "add", "reason": "every layer has it"},
+         "'add' is not possible here, every layer has this item; to override it use reject or edit"),
+        ({"id": "x1", "item": "attr:entity:ORG:0-6:mention", "action": "reject", "reason": "a required attribute"},
+         "'reject' is not possible here, every layer has this item; to override it use edit"),
+        ({"id": "x1", "item": "arg:event:Die:64-70:Place:entity:GPE:20-28", "action": "add", "reason": "no such filler"},
+         "entity:GPE:20-28 not in gold, so the argument cannot be added"),
+        ({"id": "x1", "item": "coref:entity:PER:75-86|entity:PER:1-9", "action": "add", "reason": "no such mention"},
+         "entity:PER:1-9 not in gold, so the link cannot be added"),
+        ({"id": "x1", "item": "attr:entity:ORG:0-6:mention", "action": "add", "value": {"mention": "NAM"}, "reason": "add an attr"},
+         "'add' creates an entity, event, argument or coreference link"),
+        ({"id": "x1", "item": "event:Bombing:1-5", "action": "add", "reason": "unknown type"},
+         "'Bombing' is not an event type of the schema"),
+        ({"id": "x1", "item": "entity:PER:79-86", "action": "add", "value": {"start": 70}, "reason": "span in the value"},
+         "value may only give attributes, normalized, subword"),
+        ({"id": "x1", "item": "entity:PER:75-86", "action": "edit", "value": {"start": 46, "end": 58}, "reason": "onto another"},
+         "are the same item entity:PER:46-58 after the decisions"),
+        ({"id": "x1", "item": "arg:event:Raid:7-13:Time:entity:TIME:36-44", "action": "edit", "value": {}, "reason": "edit an arg"},
+         "'edit' is not possible here, every layer has this item; to override it use reject"),
+    ],
+)
+def test_impossible_overrides_and_additions_are_problems(project, entry, message):
+    decisions(project, entry)
+    result = build(project)
+    assert not result.ok
+    assert any(message in p and f"doc={DOC} " in p for p in result.problems), result.problems
+    assert not (project / "annotations" / DOC / "gold.json").exists()
+
+
+def test_an_added_entity_without_its_required_attributes_is_not_written(project):
+    decisions(project, {"id": "a1", "item": "entity:PER:79-86", "action": "add", "reason": "no mention given"})
+    result = build(project)
+    assert any("[bad-attribute]" in p and "mention" in p and "check the edit decisions" in p for p in result.problems), result.problems
+
+
+def test_overrides_and_additions_are_deterministic(project):
+    edit_layer(project, "annotator-2", disagree)
+    entries = FULL + tuple(d for d in OVERRIDES if d["item"] not in (LINK, MENTION)) + ADDITIONS[:3]
+    decisions(project, *entries)
+    assert build(project).ok
+    path = project / "annotations" / DOC / "gold.json"
+    first = path.read_bytes()
+    path.unlink()
+    decisions(project, *reversed(entries))  # the order of the decisions does not matter
+    assert build(project).ok
+    assert path.read_bytes() == first
+    assert build(project, check=True).ok
+    # a coreference key may name its ends in either order
+    swapped = dict(ADDITIONS[3], item="coref:entity:PER:46-58|entity:PER:75-86")
+    decisions(project, *entries, swapped)
+    assert build(project).ok
+    assert len(gold(project)["entity_clusters"][0]["members"]) == 3
+
+
+def test_decision_keys_and_the_add_action_are_checked_by_the_schema(project):
+    decisions(project, ADDITIONS[0])
+    assert build(project).ok
+    path = decisions(project, dict(ADDITIONS[0], item="entity:PER:95"))
+    result = build(project)
+    assert any(p.startswith(f"{path} doc={DOC} /decisions/0/item [schema-mismatch]") for p in result.problems), result.problems
+    path = decisions(project, dict(ADDITIONS[0], action="create"))
+    assert any("/decisions/0/action" in p for p in build(project).problems)
 
 
 def test_three_annotators_majority_is_not_agreement(project):

@@ -2,6 +2,9 @@
 
 Every item is accepted because all annotators who could have it agree, or because a decision in
 annotations/<doc>/decisions.yaml says so; a disagreement without a decision stops the command.
+A decision may also override an item every layer agrees on (reject or edit it) and add an item no
+layer has (action add); such items carry the decision as their provenance. A decision that matches
+no item is an error, so that a stale decisions file cannot pass unnoticed.
 The gold layer is a pure function of its inputs: same layers and decisions, same bytes.
 """
 
@@ -15,9 +18,11 @@ from typing import Iterable
 import yaml
 
 from . import align, io
+from .errors import Problem
 from .ontology import Ontology, load as load_ontology
 
 ACTIONS_WITHOUT_EDIT = ("take", "reject")  # arguments and coreference links: present or not
+ADDABLE = ("entity:", "event:", "arg:", "coref:")  # kinds of item an `add` decision can create
 
 
 @dataclass
@@ -40,8 +45,11 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)  # decision ids that match no current conflict
     agreed: int = 0
-    decided: int = 0
+    decided: int = 0  # disputed items settled by a decision
+    overridden: int = 0  # agreed items (or attributes) a decision rejected or edited
+    added: int = 0  # items no layer has, added by a decision
     dropped: list[str] = field(default_factory=list)  # items left out because an end was left out
+    stale: list[tuple[int, str]] = field(default_factory=list)  # (index in the decisions list, message)
 
 
 def _layer_version(item: dict | None) -> dict | None:
@@ -61,7 +69,10 @@ class _Builder:
         self.by_item: dict[str, dict] = {}
         self.used: set[str] = set()
         seen_ids: set[str] = set()
-        for d in decisions:
+        self.index: dict[str, int] = {}
+        for i, d in enumerate(decisions):
+            d = _normalized(d)
+            self.index.setdefault(d["id"], i)
             if d["id"] in seen_ids:
                 self.problem(f"decision id {d['id']!r} is used twice")
             if d["item"] in self.by_item:
@@ -69,6 +80,37 @@ class _Builder:
             seen_ids.add(d["id"])
             self.by_item.setdefault(d["item"], d)
         self.origin: dict[str, tuple[str, object]] = {}  # gold item key -> ("agreed", names) | ("decision", id)
+        self.added_args: dict[str, dict] = {}  # argument key -> {event, role, entity}, for `add` decisions
+        for item, d in self.by_item.items():
+            if d["action"] == "add" and not item.startswith(ADDABLE):
+                self.used.add(item)
+                self.problem(f"decision {d['id']} ({item}): 'add' creates an entity, event, argument or coreference link; "
+                             "an attribute is changed with 'edit' on its attr: key")
+
+    def stale(self, d: dict, key: str, why: str) -> None:
+        index, message = self.index.get(d["id"], 0), f"decision {d['id']} ({key}) is stale: {why}; remove it"
+        self.out.stale.append((index, message))
+        self.out.problems.append(Problem(self.where, self.doc, f"/decisions/{index}/item", "stale-decision", message).line())
+
+    def added_keys(self, prefix: str) -> set[str]:
+        return {k for k, d in self.by_item.items() if d["action"] == "add" and k.startswith(prefix)}
+
+    def override(self, key: str, actions: tuple[str, ...]) -> dict | None:
+        """The decision on an item every layer (with its ends) agrees on, if any: only an override
+        (one of `actions`) makes sense there; anything else is reported."""
+        d = self.by_item.get(key)
+        if d is None:
+            return None
+        self.used.add(key)
+        if d["action"] == "take":
+            self.stale(d, key, "every layer agrees on this item, so there is nothing to take")
+            return None
+        if d["action"] not in actions:
+            self.problem(f"decision {d['id']} ({key}): '{d['action']}' is not possible here, every layer has this item; "
+                         f"to override it use {' or '.join(actions)}")
+            return None
+        self.out.overridden += 1
+        return d
 
     def problem(self, message: str) -> None:
         self.out.problems.append(f"{self.where} doc={self.doc} {message}")
@@ -105,15 +147,31 @@ class _Builder:
     def mentions(self, pool: str, attrs_of) -> dict[str, dict]:
         """Gold entities or events (by key), each with its resolved attributes."""
         found: dict[str, dict] = {}
-        keys = sorted({k for lay in self.layers.values() for k in getattr(lay, pool)}, key=_order)
+        prefix = "entity:" if pool == "entities" else "event:"
+        keys = sorted({k for lay in self.layers.values() for k in getattr(lay, pool)} | self.added_keys(prefix), key=_order)
         for key in keys:
             items = {a: getattr(self.layers[a], pool).get(key) for a in self.names}
             have = [a for a in self.names if items[a] is not None]
+            if not have:  # an `add` decision: no layer has the item
+                item = self.added_mention(key, self.by_item[key], attrs_of)
+                if item is not None:
+                    found[key] = item
+                continue
             if len(have) == len(self.names):
                 item = dict(items[have[0]])
-                item["attributes"] = self.attributes(key, {a: attrs_of(self.onto, items[a]) for a in have})
-                self.origin[key] = ("agreed", tuple(self.names))
-                self.out.agreed += 1
+                overrides: list[str] = []
+                item["attributes"] = self.attributes(key, {a: attrs_of(self.onto, items[a]) for a in have}, overrides)
+                self.origin[key] = ("decision", overrides[0]) if overrides else ("agreed", tuple(self.names))
+                d = self.override(key, ("reject", "edit"))
+                if d is None:
+                    self.out.agreed += 1
+                elif d["action"] == "reject":
+                    continue
+                else:
+                    item = self.edit_agreed(key, item, d, attrs_of)
+                    if item is None:
+                        continue
+                    self.origin[key] = ("decision", d["id"])
             else:
                 conflict = Conflict(key, {a: _layer_version(items[a]) for a in self.names}, _span_text(items[have[0]]))
                 d, keep = self.decide(conflict, have)
@@ -140,7 +198,64 @@ class _Builder:
                 item = base
                 self.origin[key] = ("decision", d["id"])
             found[key] = item
+        seen: dict[str, str] = {}
+        for key, item in found.items():  # an edit must not move an item onto another one
+            now = align.entity_key(item) if pool == "entities" else align.event_key(item)
+            if now in seen:
+                self.problem(f"{pool} {seen[now]} and {key} are the same item {now} after the decisions; reject one of them")
+            seen[now] = key
         return found
+
+    def edit_agreed(self, key: str, item: dict, d: dict, attrs_of) -> dict | None:
+        """An agreed entity or event with an `edit` decision applied; its resolved attributes are kept
+        unless the edit gives them."""
+        resolved = item["attributes"]
+        out = self.edited(key, {k: v for k, v in item.items() if k != "attributes"}, d["value"], d["id"])
+        if out is None:
+            return None
+        return self._with_attributes(key, out, resolved, d, attrs_of)
+
+    def _with_attributes(self, key: str, item: dict, resolved: dict, d: dict, attrs_of) -> dict | None:
+        names = attrs_of(self.onto, {**item, "attributes": {}})
+        given = d.get("value", {}).get("attributes") or {}
+        extra = sorted(set(given) - set(names))
+        if extra:
+            self.problem(f"decision {d['id']} ({key}): {item['type']} has no attribute {', '.join(extra)}")
+            return None
+        attrs = {}
+        for name in names:
+            if name == "normalized":
+                attrs[name] = d["value"]["normalized"] if "normalized" in d.get("value", {}) else resolved.get(name)
+            else:
+                attrs[name] = given.get(name, resolved.get(name))
+        return {**item, "attributes": attrs}
+
+    def added_mention(self, key: str, d: dict, attrs_of) -> dict | None:
+        """The entity or event an `add` decision creates; its key gives type and span, `value` the rest
+        (attributes, normalized, subword)."""
+        self.used.add(key)
+        kind, etype, span = key.split(":")
+        known = self.onto.event(etype) is not None if kind == "event" else etype in {v.name for v in self.onto.entity_types}
+        if not known:
+            self.problem(f"decision {d['id']} ({key}): {etype!r} is not an {kind} type of the schema")
+            return None
+        value = d.get("value") or {}
+        allowed = {"attributes", "subword"} | ({"normalized"} if kind == "entity" else set())
+        unknown = sorted(set(value) - allowed)
+        if unknown or not isinstance(value.get("attributes", {}), dict):
+            self.problem(f"decision {d['id']} ({key}): an add gives type and span in its item key; value may only give "
+                         f"{', '.join(sorted(allowed))} (attributes a mapping){'; found ' + ', '.join(unknown) if unknown else ''}")
+            return None
+        start, end = (int(x) for x in span.split("-"))
+        if kind == "entity":
+            item = {"type": etype, "start": start, "end": end, **({"subword": True} if value.get("subword") else {})}
+        else:
+            item = {"type": etype, "trigger": {"start": start, "end": end, **({"subword": True} if value.get("subword") else {})}}
+        item = self._with_attributes(key, item, {}, d, attrs_of)
+        if item is not None:
+            self.origin[key] = ("decision", d["id"])
+            self.out.added += 1
+        return item
 
     def edited(self, key: str, base: dict, value: dict, did: str) -> dict | None:
         allowed = {"type", "start", "end", "attributes", "normalized", "trigger", "subword"}
@@ -163,17 +278,28 @@ class _Builder:
                 out[name] = v
         return out
 
-    def attributes(self, key: str, values: dict[str, dict]) -> dict:
-        """Resolve each attribute of an agreed item; the result is name -> value (None: unset)."""
+    def attributes(self, key: str, values: dict[str, dict], overrides: list[str] | None = None) -> dict:
+        """Resolve each attribute of an agreed item; the result is name -> value (None: unset).
+        A decision on an attribute every layer agrees on overrides it; its id goes to `overrides`."""
         names = next(iter(values.values()))
         out = {}
         for name in names:
             seen = {a: v.get(name) for a, v in values.items()}
-            if len(set(map(repr, seen.values()))) == 1:
-                out[name] = next(iter(seen.values()))
-                continue
             akey = align.attribute_key(key, name)
             required = self._required(name)
+            if len(set(map(repr, seen.values()))) == 1:
+                out[name] = next(iter(seen.values()))
+                d = self.override(akey, ("edit",) if required else ("edit", "reject"))
+                if d is not None:
+                    if d["action"] == "reject":
+                        out[name] = None
+                    elif name not in d.get("value", {}):
+                        self.problem(f"decision {d['id']} ({akey}): value must give {name!r}, e.g. {{{name}: ...}}")
+                    else:
+                        out[name] = d["value"][name]
+                    if overrides is not None:
+                        overrides.append(d["id"])
+                continue
             actions = ("take", "edit") if required else ("take", "reject", "edit")
             d, keep = self.decide(Conflict(akey, seen, actions=actions), [a for a in seen])
             if d is None:
@@ -201,6 +327,8 @@ class _Builder:
         scope = [a for a in self.names if all(self._has_mention(a, e) for e in ends)]
         have = [a for a in scope if has(a)]
         if have == scope:
+            if self.override(key, ("reject",)) is not None:
+                return False
             if scope == self.names:
                 self.origin[key] = ("agreed", tuple(self.names))
                 self.out.agreed += 1
@@ -222,23 +350,75 @@ class _Builder:
         """event key -> gold argument keys."""
         out: dict[str, list[str]] = {k: [] for k in events}
         gold = set(entities) | set(events)
-        keys = sorted({k for lay in self.layers.values() for k, a in lay.arguments.items() if a["event"] in events})
+        layered = {k for lay in self.layers.values() for k in lay.arguments}
+        keys = sorted({k for lay in self.layers.values() for k, a in lay.arguments.items() if a["event"] in events}
+                      | (self.added_keys("arg:") - layered))
         for key in keys:
+            if key not in layered:
+                arg = self.added_argument(key, events, entities)
+                if arg is not None:
+                    out[arg["event"]].append(key)
+                continue
             arg = next(lay.arguments[key] for lay in self.layers.values() if key in lay.arguments)
             has = lambda a, k=key: k in self.layers[a].arguments  # noqa: E731
             if self.scoped(key, (arg["event"], arg["entity"]), has, gold):
                 out[arg["event"]].append(key)
         return out
 
+    def added_argument(self, key: str, events: dict[str, dict], entities: dict[str, dict]) -> dict | None:
+        d = self.by_item[key]
+        self.used.add(key)
+        parts = key[len("arg:"):].split(":")
+        if len(parts) != 7 or parts[0] != "event" or parts[4] != "entity":
+            self.problem(f"decision {d['id']} ({key}): an argument key is arg:<event key>:<role>:<entity key>, "
+                         "e.g. arg:event:Raid:10-15:Place:entity:GPE:20-28")
+            return None
+        event, role, entity = ":".join(parts[:3]), parts[3], ":".join(parts[4:])
+        missing = [k for k, pool in ((event, events), (entity, entities)) if k not in pool]
+        if missing:
+            self.problem(f"decision {d['id']} ({key}): {' and '.join(missing)} not in gold, so the argument cannot be added")
+            return None
+        arg = {"event": event, "role": role, "entity": entity}
+        self.added_args[key] = arg
+        self.origin[key] = ("decision", d["id"])
+        self.out.added += 1
+        return arg
+
+    def argument(self, key: str) -> dict:
+        if key in self.added_args:
+            return self.added_args[key]
+        return next(lay.arguments[key] for lay in self.layers.values() if key in lay.arguments)
+
     def links(self, kind: str, gold: dict[str, dict]) -> list[str]:
-        keys = sorted({k for lay in self.layers.values() for k in lay.links(kind)})
+        layered = {k for lay in self.layers.values() for k in lay.links(kind)}
+        added = {k for k in self.added_keys("coref:") if k[len("coref:"):].startswith(kind + ":")} - layered
         kept, ends = [], set(gold)
-        for key in keys:
+        for key in sorted(layered | added):
             a, b = key[len("coref:"):].split("|")
+            if key in added:
+                d = self.by_item[key]
+                self.used.add(key)
+                missing = [e for e in (a, b) if e not in ends]
+                if missing:
+                    self.problem(f"decision {d['id']} ({key}): {' and '.join(missing)} not in gold, so the link cannot be added")
+                    continue
+                self.origin[key] = ("decision", d["id"])
+                self.out.added += 1
+                kept.append(key)
+                continue
             has = lambda n, k=key: k in self.layers[n].links(kind)  # noqa: E731
             if self.scoped(key, (a, b), has, ends):
                 kept.append(key)
         return kept
+
+
+def _normalized(d: dict) -> dict:
+    """A decision with its coreference item written in the canonical order of link keys."""
+    item = d.get("item")
+    if isinstance(item, str) and item.startswith("coref:") and item.count("|") == 1:
+        a, b = item[len("coref:"):].split("|")
+        return {**d, "item": align.link_key(a, b)}
+    return d
 
 
 def _order(key: str):
@@ -282,6 +462,10 @@ def build_gold(doc: str, layers: dict[str, align.Layer], decisions: list[dict], 
     args = b.arguments(events, entities)
     links = {kind: b.links(kind, entities if kind == "entity" else events) for kind in ("entity", "event")}
     b.out.unused = sorted(d["id"] for item, d in b.by_item.items() if item not in b.used)
+    for item, d in sorted(b.by_item.items(), key=lambda x: b.index.get(x[1]["id"], 0)):
+        if item not in b.used:
+            b.stale(d, item, "it matches no item of the layers (the layers changed, or the key is mistyped); "
+                             "use 'add' for an item no layer has")
     if b.out.undecided or b.out.problems:
         return b.out
 
@@ -309,7 +493,7 @@ def build_gold(doc: str, layers: dict[str, align.Layer], decisions: list[dict], 
         role_order = {r.name: i for i, r in enumerate(onto.event(ev["type"]).roles)} if onto.event(ev["type"]) else {}
         ranked = []
         for akey in args[k]:
-            a = next(lay.arguments[akey] for lay in layers.values() if akey in lay.arguments)
+            a = b.argument(akey)
             rank = (role_order.get(a["role"], len(role_order)), a["role"], order[a["entity"]])
             ranked.append((rank, {"role": a["role"], "entity": gid[a["entity"]], "type": entities[a["entity"]]["type"],
                                   "provenance": b.provenance(b.origin[akey])}))
@@ -330,7 +514,7 @@ def build_gold(doc: str, layers: dict[str, align.Layer], decisions: list[dict], 
             prov = {"method": "decision", "decision": decided[0]} if decided else {"method": "agreed", "annotators": list(b.names)}
             out.append({"id": f"{prefix}{i}", "members": [gid[m] for m in members], "provenance": prov})
         clusters[kind] = out
-    for d in decisions:  # a rejected link that accepted links join anyway is a contradiction
+    for d in map(_normalized, decisions):  # a rejected link that accepted links join anyway is a contradiction
         if d["action"] == "reject" and d["item"].startswith("coref:") and d["item"] in b.used:
             x, y = d["item"][len("coref:"):].split("|")
             kind = "entity" if x.startswith("entity:") else "event"
@@ -354,6 +538,29 @@ def build_gold(doc: str, layers: dict[str, align.Layer], decisions: list[dict], 
 
 
 # -- decisions files -----------------------------------------------------------------------
+
+
+def stale_decisions(path: Path, record: dict, text: str, sha256: str, min_layers: int = 2) -> list[Problem]:
+    """The stale decisions of a decisions record, against the annotator layers beside it (the
+    annotation records in its folder for the same document); none when there are too few layers.
+    Used by validate, so that a decisions file that went stale is caught without adjudicating."""
+    doc = record["document"]
+    layers = {}
+    for f in sorted(Path(path).parent.glob("*.json")):
+        if f.name in align.NOT_LAYERS:
+            continue
+        try:
+            rec = io.read_json(f)
+        except io.ReadError:
+            continue  # validate reports the file itself
+        if isinstance(rec, dict) and rec.get("kind") == "annotation" and rec.get("document") == doc \
+                and rec.get("text_sha256") == sha256 and isinstance(rec.get("annotator"), str):
+            layers.setdefault(rec["annotator"], rec)
+    if len(layers) < min_layers:
+        return []
+    out = build_gold(doc, {a: align.index_layer(r) for a, r in layers.items()}, record["decisions"],
+                     {"text": text, "sha256": sha256}, where=str(path))
+    return [Problem(str(path), doc, f"/decisions/{i}/item", "stale-decision", message) for i, message in out.stale]
 
 
 def read_decisions(path: Path) -> tuple[dict[str, list[dict]], list[str]]:
@@ -457,8 +664,6 @@ def adjudicate(paths: Iterable[str | Path] = ("annotations",), corpus_dir: str |
         result.undecided += [(doc, c) for c in outcome.undecided]
         if outcome.undecided:
             result.report_docs.append((doc, ds, outcome.undecided))
-        for did in outcome.unused:
-            result.lines.append(f"{where} doc={doc} warning: decision {did} matches no disputed item (the layers changed?)")
         if outcome.gold is None:
             continue
         gold_path = folder / "gold.json"
@@ -472,7 +677,8 @@ def adjudicate(paths: Iterable[str | Path] = ("annotations",), corpus_dir: str |
         counts = (f"{len(g['entities'])} entities, {len(g['events'])} events, "
                   f"{sum(len(e['arguments']) for e in g['events'])} arguments, "
                   f"{len(g['entity_clusters']) + len(g['event_clusters'])} clusters; "
-                  f"{outcome.agreed} items agreed, {outcome.decided} decided, {len(outcome.dropped)} dropped with a rejected end")
+                  f"{outcome.agreed} items agreed, {outcome.decided} decided, {outcome.overridden} overridden, "
+                  f"{outcome.added} added, {len(outcome.dropped)} dropped with a rejected end")
         if check:
             current = gold_path.read_bytes() if gold_path.is_file() else None
             if current != io.dumps_json(g):

@@ -53,6 +53,7 @@ SLUGS: dict[str, tuple[int, str]] = {
     "cluster-date-out-of-range": (3, "a cross-document cluster date after a member document's publication date, or outside its set's date"),
     "cluster-date-conflict": (3, "a member event's Time outside the cluster date and not recorded as a date report"),
     "bad-time": (3, "a TIME value that is not a real date or time, or an interval that ends before it starts"),
+    "stale-decision": (3, "an adjudication decision that matches no item of the annotator layers beside it, or takes an item they all agree on"),
     "bad-removed-range": (3, "a corpus record whose text is not its raw text less the removed ranges"),
 }
 

@@ -371,6 +371,11 @@ class Validator:
             problems += self._clusters(record, path)
         elif kind in ("decisions",):
             problems += self._known(record["document"], path, "/document", record["document"])
+            found = self.document(record["document"]) if self.level >= 3 and not problems else None
+            if found:
+                from .adjudicate import stale_decisions  # the decisions against the layers beside them
+
+                problems += stale_decisions(Path(path), record, found[0], found[1])
         elif kind == "splits":
             problems += self._splits(record, path)
         elif kind == "sources" and self.level >= 3:
