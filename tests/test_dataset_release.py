@@ -10,13 +10,17 @@ from pathlib import Path
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
 
+import json  # noqa: E402
+
 import mlcroissant as mlc  # noqa: E402
+import yaml  # noqa: E402
 import pytest  # noqa: E402
 from datasets import load_dataset  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from raidcorpus import build, release  # noqa: E402
 from raidcorpus.cli import app  # noqa: E402
+from raidcorpus.errors import UserError  # noqa: E402
 from raidcorpus.features import CONFIGS, STANDOFF_CONFIGS  # noqa: E402
 
 FIXTURE = Path(__file__).parent / "data" / "build"
@@ -38,10 +42,57 @@ def test_croissant_validates_and_loads_every_record_set(built, variant):
     assert ds.metadata.version == "0.1.0"
     sets = [rs.uuid for rs in ds.metadata.record_sets]
     assert len(sets) == len(result.stats["rows"]["documents"]) * len(CONFIGS if variant == "full" else STANDOFF_CONFIGS)
+    first = {}
     for uuid in sets:
         records = list(itertools.islice(ds.records(uuid), 2))
         assert records, f"record set {uuid} yields no record"
         assert all(k.startswith(uuid + "/") for k in records[0])
+        first[uuid] = records[0]
+    # nested fields come out as lists of records, in the order of the Parquet rows
+    docs = load_dataset(str(folder), "documents")["test"][0]
+    ents = first["documents-test"]["documents-test/entities"]
+    assert [e["documents-test/entities/start"] for e in ents] == [e["start"] for e in docs["entities"]]
+    assert [e["documents-test/entities/type"] for e in ents] == [e["type"] for e in docs["entities"]]
+    events = first["documents-test"]["documents-test/events"]
+    assert [v["documents-test/events/trigger.start"] for v in events] == [v["trigger"]["start"] for v in docs["events"]]
+    if variant == "full":
+        mention = load_dataset(str(folder), "mentions")["test"][0]
+        args = first["mentions-test"]["mentions-test/arguments"]
+        assert [a["mentions-test/arguments/role"].decode() for a in args] == [a["role"] for a in mention["arguments"]]
+        ner = load_dataset(str(folder), "ner")["test"][0]
+        assert [t.decode() for t in first["ner-test"]["ner-test/tokens"]] == ner["tokens"]
+        assert list(first["ner-test"]["ner-test/ner_tags"]) == ner["ner_tags"]
+
+
+@pytest.mark.parametrize("variant", ["full", "standoff"])
+def test_card_and_croissant_name_the_repository_and_no_placeholder(built, variant, tmp_path):
+    root, result = built
+    folder = result.out if variant == "full" else result.standoff_out
+    for path in folder.rglob("*"):
+        if path.is_file() and path.suffix in (".md", ".json", ".sha256"):
+            assert "OWNER" not in path.read_text(encoding="utf-8"), f"{path.name} holds a placeholder"
+    repo = "raidcorpus/raid-attack-events" + ("-standoff" if variant == "standoff" else "")
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    meta = yaml.safe_load(card.split("---\n")[1])
+    assert meta["annotations_creators"] == ["machine-generated"] and meta["language_creators"] == ["found"]
+    assert meta["source_datasets"] == ["original"]
+    if variant == "full":
+        assert meta["license"] == "other" and meta["license_link"] == "LICENSE.md" and (folder / "LICENSE.md").is_file()
+    else:
+        assert meta["license"] == "cc-by-4.0"
+    assert "AI language-model agents" in card
+    assert f"url          = {{https://huggingface.co/datasets/{repo}}}" in card and "author       = {{" in card
+    for config in meta["configs"]:
+        assert f"### `{config['config_name']}`\n\n```json\n{{" in card, config["config_name"]
+    crois = json.loads((folder / "croissant.json").read_text(encoding="utf-8"))
+    assert crois["url"] == f"https://huggingface.co/datasets/{repo}"
+    # one setting names the repository everywhere
+    other = build.build("0.1.0", tmp_path / "o", root, repo="example-org/raid-attack-events")
+    target = other.out if variant == "full" else other.standoff_out
+    text = (target / "README.md").read_text(encoding="utf-8") + (target / "croissant.json").read_text(encoding="utf-8")
+    assert "raidcorpus/raid-attack-events" not in text and "example-org/raid-attack-events" in text
+    with pytest.raises(UserError, match="expected OWNER/NAME"):
+        build.build("0.1.0", tmp_path / "p", root, repo="no-slash")
 
 
 def test_standoff_holds_no_article_text(built):

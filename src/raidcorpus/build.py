@@ -25,6 +25,9 @@ from .features import CONFIGS, STANDOFF_CONFIGS, ArrowEncoder, encoder, for_conf
 from .io import ReadError, is_id, read_json, read_yaml, refuse_link
 
 NAME = "raid-attack-events"
+# The Hugging Face Hub dataset repository the card, croissant.json and citation name (the
+# standoff twin is REPO-standoff); `raidcorpus build --repo OWNER/NAME` builds for another one.
+HUB_REPO = f"raidcorpus/{NAME}"
 BATCH_ROWS = 512
 # Fixed writer options: the same rows give the same bytes (created_by names the pyarrow version).
 PARQUET_OPTIONS = dict(
@@ -486,7 +489,7 @@ class Result:
 
 
 def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | None = None, make_release: bool = False,
-          jobs: int | None = None) -> Result:
+          jobs: int | None = None, repo: str | None = None) -> Result:
     """Build both folders; refuse a version whose committed release manifest they would not reproduce.
 
     `jobs` worker processes (default: one per CPU) read and convert runs of documents; the rows
@@ -495,6 +498,11 @@ def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | 
     Only folders this command owns are written (see outdir): both are built beside their target
     under a lock, then swapped in whole; on any failure the partial folders are removed."""
     release.check_version(version)
+    repo = repo or HUB_REPO
+    from .publish import REPO_RE
+
+    if not REPO_RE.match(repo) or repo.endswith("-standoff"):
+        raise UserError(f"--repo {repo!r}: expected OWNER/NAME of the full dataset (the standoff twin is NAME-standoff)", 2)
     out = outdir.check(Path(out), root)
     standoff_out = Path(standoff_out or out.with_name(out.name + "-standoff"))
     outdir.check(standoff_out, root, "--standoff-out")
@@ -504,7 +512,7 @@ def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | 
     with outdir.locked(out, standoff_out):
         tmp_full, tmp_off = outdir.start(out), outdir.start(standoff_out)
         try:
-            return _build(version, out, root, standoff_out, make_release, jobs, tmp_full, tmp_off)
+            return _build(version, out, root, standoff_out, make_release, jobs, tmp_full, tmp_off, repo)
         except BaseException as e:
             for sink in list(_OPEN):
                 sink.abort()
@@ -515,7 +523,7 @@ def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | 
 
 
 def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release: bool, jobs: int | None,
-           tmp_full: Path, tmp_off: Path) -> Result:
+           tmp_full: Path, tmp_off: Path, repo: str) -> Result:
     date, notes = release.changelog_section(root / "CHANGELOG.md", version)
     splits = read_splits(root)
     split_of = {doc: s for s, ids in splits.items() for doc in ids}
@@ -576,6 +584,7 @@ def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release
 
     facts = {
         "name": NAME,
+        "repo": repo,
         "version": version,
         "date": date,
         "changelog": notes,
@@ -611,6 +620,8 @@ def finish(folder: Path, facts: dict, variant: str) -> None:
     kept = {k: v for k, v in facts.items() if k != "stats"}
     kept["stats"] = {k: v for k, v in facts["stats"].items() if k != "rows"}
     (folder / "release.json").write_text(json.dumps(kept, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    if variant == "full":
+        (folder / "LICENSE.md").write_text(card.license_text(kept), encoding="utf-8")
     (folder / "README.md").write_text(card.render(folder, kept), encoding="utf-8")
     (folder / "croissant.json").write_text(croissant.render(folder, kept), encoding="utf-8")
     release.write_manifest(folder)

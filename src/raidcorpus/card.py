@@ -20,10 +20,26 @@ from datasets import ClassLabel, List
 from .errors import UserError
 from .features import for_config
 
+AUTHORS = "The raidcorpus maintainers"
+CC_BY = "https://creativecommons.org/licenses/by/4.0/"
+
+
+def repo_of(facts: dict) -> str:
+    """The Hub repository of this folder's variant (release.json of 0.1.0 had none: the default)."""
+    from .build import HUB_REPO
+
+    repo = facts.get("repo") or HUB_REPO
+    return repo + "-standoff" if facts.get("variant") == "standoff" else repo
+
+
+def hub_url(facts: dict) -> str:
+    return f"https://huggingface.co/datasets/{repo_of(facts)}"
+
+
 LICENSES = {
     # The articles belong to their publishers: the full variant is for research use under the
     # exceptions that allow it; the standoff variant holds only the annotations (CC BY 4.0).
-    "full": ("other", "News article texts remain the property of their publishers; annotations CC BY 4.0."),
+    "full": ("other", "News article texts remain the property of their publishers; annotations CC BY 4.0 (terms in LICENSE.md)."),
     "standoff": ("cc-by-4.0", "Annotations only, CC BY 4.0; no article text is distributed."),
 }
 AGREEMENT_MEASURES = (
@@ -106,6 +122,12 @@ def front_matter(folder: Path, facts: dict) -> dict:
     meta = {
         "pretty_name": "Raid and attack events" + (" (standoff)" if facts["variant"] == "standoff" else ""),
         "language": ["en"],
+        # Both annotator layers and the adjudication were made by AI language-model agents (see the
+        # card's "Annotation process" and DATASHEET.md): machine-generated, in the Hub's vocabulary.
+        "annotations_creators": ["machine-generated"],
+        "language_creators": ["found"],
+        "multilinguality": ["monolingual"],
+        "source_datasets": ["original"],
         "license": license_id,
         "task_categories": ["token-classification"],
         "task_ids": ["named-entity-recognition"],
@@ -117,7 +139,23 @@ def front_matter(folder: Path, facts: dict) -> dict:
     }
     if license_id == "other":
         meta["license_name"] = "news-articles-research-use"
+        meta["license_link"] = "LICENSE.md"
     return meta
+
+
+def license_text(facts: dict) -> str:
+    """LICENSE.md of the full variant: what the Hub's license_link points to."""
+    return (
+        f"# Licence of {repo_of(facts)}, version {facts['version']}\n\n"
+        "- The article texts (`text` columns, span and sentence texts) remain the property of their "
+        "publishers. They are distributed for research on language under the exceptions for text and "
+        "data mining and research that apply to you; they are not licensed for any other use. Where in "
+        f"doubt, use the standoff variant ({repo_of({**facts, 'variant': 'standoff'})}), which holds no "
+        "article text, and rehydrate it from your own copies.\n"
+        f"- The annotations (entities, events, arguments, attributes, coreference, cross-document clusters "
+        f"and everything derived from them) are licensed under CC BY 4.0: {CC_BY}\n"
+        f"- Attribution: {AUTHORS}, Raid and attack events, version {facts['version']}, {hub_url(facts)}\n"
+    )
 
 
 def _size_category(n: int) -> str:
@@ -143,19 +181,36 @@ def readable(feature, value):
     return value
 
 
-def example_row(folder: Path, facts: dict) -> str:
-    """The first documents row of the first split, shortened for reading."""
+EXAMPLE_KEEP = {"entities": 2, "events": 1, "entity_clusters": 1, "event_clusters": 1, "arguments": 2, "reports": 1,
+                "mentions": 2, "tokens": 12, "token_starts": 12, "token_ends": 12, "ner_tags": 12, "members": 2}
+
+
+def example_row(folder: Path, facts: dict, config: str = "documents") -> str:
+    """The first row of a config's first split, class names decoded, long texts and lists shortened."""
     from .build import parquet_name
 
-    split = next(s for s in facts["splits"] if s in facts["num_rows"]["documents"])
-    table = pq.ParquetFile(folder / "documents" / parquet_name(split)).read_row_group(0)
-    row = readable(for_config("documents"), table.slice(0, 1).to_pylist()[0])
-    if row["text"] and len(row["text"]) > 160:
-        row["text"] = row["text"][:160] + "…"
-    for key, keep in (("entities", 2), ("events", 1), ("entity_clusters", 1), ("event_clusters", 1)):
-        if len(row[key]) > keep:
-            row[key] = row[key][:keep] + [f"… {len(row[key]) - keep} more"]
+    split = next((s for s in facts["splits"] if facts["num_rows"].get(config, {}).get(s)), None)
+    if split is None:
+        return "(no rows in this version)"
+    table = pq.ParquetFile(folder / config / parquet_name(split)).read_row_group(0)
+    row = readable(for_config(config), table.slice(0, 1).to_pylist()[0])
+    for key, value in row.items():
+        if isinstance(value, str) and len(value) > 160:
+            row[key] = value[:160] + "…"
+        elif isinstance(value, list) and key in EXAMPLE_KEEP and len(value) > EXAMPLE_KEEP[key]:
+            keep = EXAMPLE_KEEP[key]
+            row[key] = value[:keep] + [f"… {len(value) - keep} more"]
+    for v in row.get("events") or []:
+        if isinstance(v, dict) and len(v.get("arguments") or []) > 2:
+            v["arguments"] = v["arguments"][:2] + [f"… {len(v['arguments']) - 2} more"]
     return json.dumps(row, indent=2, ensure_ascii=False)
+
+
+def examples(folder: Path, facts: dict) -> str:
+    parts = []
+    for config in facts["configs"]:
+        parts.append(f"### `{config}`\n\n```json\n{example_row(folder, facts, config)}\n```")
+    return "\n\n".join(parts)
 
 
 # --- the card -----------------------------------------------------------------------------
@@ -237,7 +292,12 @@ def render(folder: Path, facts: dict) -> str:
         "event_table": _table(stats["event_types"]),
         "agreement": _agreement_text(facts),
         "splits_text": _splits_text(facts),
-        "example": example_row(folder, facts),
+        "examples": examples(folder, facts),
+        "repo": repo_of({**facts, "variant": "full"}),
+        "standoff_repo": repo_of({**facts, "variant": "standoff"}),
+        "url": hub_url(facts),
+        "authors": AUTHORS,
+        "cc_by": CC_BY,
         "license_note": LICENSES[facts["variant"]][1],
         "configs": ", ".join(f"`{c}`" for c in facts["configs"]),
     }

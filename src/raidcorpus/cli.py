@@ -320,11 +320,12 @@ def build(
     standoff: Optional[Path] = typer.Option(None, "--standoff-out", help="Folder for the standoff variant (default: OUT-standoff)."),
     make_release: bool = typer.Option(False, "--release", help="Record the manifests in releases/ (commit them)."),
     jobs: int = typer.Option(0, "--jobs", min=0, help="Worker processes (0: one per CPU); the output does not depend on it."),
+    repo: Optional[str] = typer.Option(None, "--repo", help="Hub repository OWNER/NAME the card and croissant.json name (default: raidcorpus/raid-attack-events)."),
 ):
     """Build the versioned Hugging Face dataset (Parquet, card, croissant.json) and its standoff twin."""
     from . import build as mod
 
-    result = mod.build(version, out_dir, root, standoff, make_release, jobs=jobs or None)
+    result = mod.build(version, out_dir, root, standoff, make_release, jobs=jobs or None, repo=repo)
     for w in result.warnings:
         err.print(f"warning: {w}", markup=False)
     for config, splits in result.stats["rows"].items():
