@@ -19,7 +19,6 @@ import re
 from functools import lru_cache
 import gzip
 import os
-import tempfile
 from contextlib import contextmanager
 import zlib
 from pathlib import Path
@@ -237,27 +236,31 @@ def dumps_json(obj: Any) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
 def write_bytes_atomic(path: str | Path, data: bytes) -> bool:
-    """Write via a temporary file and rename; returns False (and leaves the file alone) if unchanged."""
+    """Write via a temporary file and rename; returns False (and leaves the file alone) if unchanged.
+
+    The temporary file is made with the mode ordinary files get (0666 less the umask), and the
+    folder only when it is missing: a pull writes thousands of records, and mkstemp, chmod and
+    mkdir on each were half of its writing time."""
     path = Path(path)
     try:
-        if path.read_bytes() == data:
-            return False
+        with open(path, "rb") as f:
+            if f.read() == data:
+                return False
     except OSError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = _create(tmp)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = _create(tmp)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; records are ordinary files
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return True
 
@@ -299,6 +302,15 @@ def refuse_link(path: str | Path, root: str | Path | None = None) -> Path:
     if root is not None and not path.resolve().is_relative_to(Path(root).resolve()):
         raise UnsafePath(path, f"leads outside {root}: refused")
     return path
+
+
+def _create(tmp: Path) -> int:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(tmp, flags, 0o666)
+    except FileExistsError:  # left by a process of the same id that was killed mid-write
+        tmp.unlink(missing_ok=True)
+        return os.open(tmp, flags, 0o666)
 
 
 def write_json(path: str | Path, obj: Any) -> bool:
