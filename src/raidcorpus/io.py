@@ -129,11 +129,14 @@ def gc_frozen():
 
 
 def parse_json(path, data: bytes) -> Any:
-    """Parse JSON bytes strictly: empty, non-UTF-8 and trailing bytes are errors with their own slug."""
-    _decode(path, data)
+    """Parse JSON bytes strictly: empty, non-UTF-8 and trailing bytes are errors with their own slug.
+
+    orjson itself refuses empty input and invalid UTF-8, so the bytes are decoded (to say which
+    of those it is) only when parsing fails: validate reads every file once, not twice."""
     try:
         return loads_json(data)
     except orjson.JSONDecodeError as e:
+        _decode(path, data)
         msg = str(e)
         if "trailing characters" in msg.lower() or "content after document" in msg.lower():
             raise _problem(path, "trailing-garbage", f"extra data after the JSON value at byte {e.pos}") from None
