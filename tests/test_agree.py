@@ -295,3 +295,22 @@ def test_a_broken_layer_stops_with_one_addressed_line(project):
     result = CliRunner().invoke(app, ["agree", str(project / "annotations"), "--corpus", str(project / "corpus")])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "annotator-2.json doc=agree-verviers /entities/0 [missing-field]" in result.output
+
+
+def test_streamed_report_is_the_rendered_report(tmp_path):
+    """`agree` writes the text formats one document at a time; the bytes are those of the renderers."""
+    import io as stdio
+
+    from raidcorpus import synth
+
+    synth.synth(12, 5, tmp_path, annotators=2)
+    report = agree.agree([tmp_path / "annotations"], tmp_path / "corpus")
+    assert len(report["documents"]) == 12
+    for fmt in ("table", "markdown", "json"):
+        out = stdio.StringIO()
+        agree.write_report(out, [tmp_path / "annotations"], tmp_path / "corpus", fmt=fmt)
+        assert out.getvalue() == agree.RENDERERS[fmt](report), fmt
+    seen = []
+    streamed = agree.agree([tmp_path / "annotations"], tmp_path / "corpus", on_document=seen.append)
+    assert streamed["documents"] == [] and streamed["document_count"] == 12 and len(seen) == 12
+    assert streamed["overall"] == report["overall"]

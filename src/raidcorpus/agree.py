@@ -535,14 +535,19 @@ class Accumulator:
     """Agreement gathered one document at a time, for `agree` and for commands that already hold
     the layers (build), so that nobody reads the annotations twice."""
 
-    def __init__(self, everyone: list[str], per_document: bool = True, unitizing: bool = True):
+    def __init__(self, everyone: list[str], per_document: bool = True, unitizing: bool = True, on_document=None):
+        """`on_document(entry)`, when given, receives each document's figures instead of the report
+        keeping them, so that memory holds only the totals however many documents there are."""
         self.everyone = everyone
         self.per_document = per_document
         self.unitizing = unitizing
+        self.on_document = on_document
         self.onto = load_ontology()
         self.overall = Tally()
         self.documents: list[dict] = []
         self.skipped: list[dict] = []
+        self.count = 0
+        self.used: set[str] = set()
 
     def add(self, doc: str, records: dict[str, dict], length: int) -> None:
         """Add one document's annotator layers (annotator -> record; gold left out)."""
@@ -564,27 +569,37 @@ class Accumulator:
             self.skipped.append(share[1])
             return
         self.overall.add(share[1])
-        self.documents.append(share[2])
+        self.count += 1
+        self.used.update(share[2]["annotators"])
+        if self.on_document is not None:
+            self.on_document(share[2])
+        else:
+            self.documents.append(share[2])
 
     def report(self) -> dict:
-        used = sorted({a for d in self.documents for a in d["annotators"]})
-        return {
+        used = sorted(self.used)
+        out = {
             "annotators": used,
             "documents": self.documents,
             "skipped": self.skipped,
-            "overall": figures(self.overall, self.everyone, self.onto, len(used)) if self.documents else [],
+            "overall": figures(self.overall, self.everyone, self.onto, len(used)) if self.count else [],
             "legend": LEGEND,
         }
+        if self.on_document is not None:
+            out["document_count"] = self.count  # the documents went to on_document
+        return out
 
 
-def agree(paths: Iterable[str | Path], corpus_dir: str | Path = "corpus", annotators: list[str] | None = None) -> dict:
-    """The agreement report over every document with two or more layers, read one document at a time."""
+def agree(paths: Iterable[str | Path], corpus_dir: str | Path = "corpus", annotators: list[str] | None = None,
+          on_document=None) -> dict:
+    """The agreement report over every document with two or more layers, read one document at a time
+    (with `on_document`, each document's figures go there instead of into the report)."""
     found = align.collect(paths, annotators)
     everyone = sorted({a for layers in found.values() for a in layers})
     missing = sorted(set(annotators or ()) - set(everyone))
     if missing:
         raise UserError(f"no annotation layers for {', '.join(missing)} (layers found: {', '.join(everyone) or 'none'})")
-    acc = Accumulator(everyone)
+    acc = Accumulator(everyone, on_document=on_document)
     for doc, files in found.items():
         if len(files) < 2:
             acc.add(doc, dict.fromkeys(files, {}), 0)
@@ -644,47 +659,104 @@ def _table_rows(rows: list[dict], compact: bool) -> list[tuple[str, str, str, st
     return out
 
 
-def _sections(report: dict) -> list[tuple[str, list[tuple[str, str, str, str]], list[str]]]:
-    sections = []
-    for d in report["documents"]:
-        sections.append((f"{d['document']} ({', '.join(d['annotators'])})", _table_rows(d["rows"], True), d["notes"]))
-    if report["documents"]:
-        title = f"overall: documents {len(report['documents'])}, annotators {', '.join(report['annotators'])}"
-        sections.append((title, _table_rows(report["overall"], False), []))
-    return sections
+def _count(report: dict) -> int:
+    return report.get("document_count", len(report["documents"]))
 
 
-def render_table(report: dict) -> str:
-    lines = []
+def _document_section(d: dict) -> tuple[str, list[tuple[str, str, str, str]], list[str]]:
+    return f"{d['document']} ({', '.join(d['annotators'])})", _table_rows(d["rows"], True), d["notes"]
+
+
+def _overall_sections(report: dict) -> list[tuple[str, list[tuple[str, str, str, str]], list[str]]]:
+    if not _count(report):
+        return []
+    title = f"overall: documents {_count(report)}, annotators {', '.join(report['annotators'])}"
+    return [(title, _table_rows(report["overall"], False), [])]
+
+
+def _table_section(title: str, rows: list, notes: list[str]) -> list[str]:
     head = ("measure", "label", "value", "counts")
-    for title, rows, notes in _sections(report):
-        lines.append(f"== {title} ==")
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(3)]
-        for r in [head, *rows]:
-            lines.append("  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3])
-        lines += [f"note: {n}" for n in notes]
-        lines.append("")
+    lines = [f"== {title} =="]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(3)]
+    for r in [head, *rows]:
+        lines.append("  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3])
+    lines += [f"note: {n}" for n in notes]
+    lines.append("")
+    return lines
+
+
+def _table_tail(report: dict) -> list[str]:
+    lines = [line for section in _overall_sections(report) for line in _table_section(*section)]
     lines += [f"skipped {s['document']}: {s['reason']} ({', '.join(s['annotators'])})" for s in report["skipped"]]
-    if not report["documents"]:
+    if not _count(report):
         lines.append("no document has two or more annotator layers: nothing to compare")
     lines.append("")
     lines.append("legend:")
     lines += [f"- {item}" for item in report["legend"]]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _markdown_section(title: str, rows: list, notes: list[str]) -> list[str]:
+    lines = [f"## {title}", "", "| measure | label | value | counts |", "| --- | --- | ---: | --- |"]
+    lines += [f"| {a} | {b} | {c} | {d.replace('|', '/')} |" for a, b, c, d in rows]
+    lines += [""] + [f"Note: {n}" for n in notes] + ([""] if notes else [])
+    return lines
+
+
+def _markdown_tail(report: dict) -> list[str]:
+    lines = [line for section in _overall_sections(report) for line in _markdown_section(*section)]
+    if report["skipped"]:
+        lines += ["## Skipped", ""] + [f"- {s['document']}: {s['reason']} ({', '.join(s['annotators'])})" for s in report["skipped"]] + [""]
+    if not _count(report):
+        lines += ["No document has two or more annotator layers: nothing to compare.", ""]
+    lines += ["## Legend", ""] + [f"- {item}" for item in report["legend"]]
+    return lines
+
+
+# format -> (lines before the documents, a document's lines, lines after them)
+_TEXT_FORMATS = {
+    "table": ([], _table_section, _table_tail),
+    "markdown": (["# Inter-annotator agreement", ""], _markdown_section, _markdown_tail),
+}
+
+
+def render_table(report: dict) -> str:
+    return _render_text("table", report)
 
 
 def render_markdown(report: dict) -> str:
-    lines = ["# Inter-annotator agreement", ""]
-    for title, rows, notes in _sections(report):
-        lines += [f"## {title}", "", "| measure | label | value | counts |", "| --- | --- | ---: | --- |"]
-        lines += [f"| {a} | {b} | {c} | {d.replace('|', '/')} |" for a, b, c, d in rows]
-        lines += [""] + [f"Note: {n}" for n in notes] + ([""] if notes else [])
-    if report["skipped"]:
-        lines += ["## Skipped", ""] + [f"- {s['document']}: {s['reason']} ({', '.join(s['annotators'])})" for s in report["skipped"]] + [""]
-    if not report["documents"]:
-        lines += ["No document has two or more annotator layers: nothing to compare.", ""]
-    lines += ["## Legend", ""] + [f"- {item}" for item in report["legend"]]
-    return "\n".join(lines) + "\n"
+    return _render_text("markdown", report)
+
+
+def _render_text(fmt: str, report: dict) -> str:
+    head, section, tail = _TEXT_FORMATS[fmt]
+    lines = list(head)
+    for d in report["documents"]:
+        lines += section(*_document_section(d))
+    return "\n".join(lines + tail(report)) + "\n"
+
+
+def write_report(out, paths: Iterable[str | Path], corpus_dir: str | Path = "corpus", annotators: list[str] | None = None,
+                 fmt: str = "table") -> None:
+    """The report in a text format, written to `out` one document at a time: memory holds the totals,
+    not every document's figures. It is spooled to a temporary file first, so that a problem met
+    halfway prints its one line and no half report."""
+    import shutil
+    import tempfile
+
+    if fmt not in _TEXT_FORMATS:
+        out.write(RENDERERS[fmt](agree(paths, corpus_dir, annotators)))
+        return
+    head, section, tail = _TEXT_FORMATS[fmt]
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        def lines(items: list[str]) -> None:
+            spool.writelines(line + "\n" for line in items)
+
+        lines(head)
+        report = agree(paths, corpus_dir, annotators, on_document=lambda d: lines(section(*_document_section(d))))
+        lines(tail(report))
+        spool.seek(0)
+        shutil.copyfileobj(spool, out)
 
 
 def render_json(report: dict) -> str:

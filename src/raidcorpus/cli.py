@@ -237,8 +237,8 @@ def agree(
     names = _names(annotators)
     if names is not None and len(names) < 2:
         raise UserError("--annotators needs two or more names separated by commas", 2)
-    report = mod.agree(paths or [Path("annotations")], corpus_dir, names)
-    sys.stdout.write(mod.RENDERERS[fmt](report))  # plain text: no console wrapping of long reports
+    # plain text, one document at a time: no console wrapping of long reports, memory flat in their length
+    mod.write_report(sys.stdout, paths or [Path("annotations")], corpus_dir, names, fmt)
 
 
 @app.command()
