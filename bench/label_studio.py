@@ -77,6 +77,45 @@ class LabelStudioBench:
                         f"ours {ours.seconds:.1f} s, raw {raw:.1f} s ({size:.0f} MB payload)",
                         raw / ours.seconds, "speed >= 0.9 of raw", raw / ours.seconds >= 0.9))
 
+    def feedback_rows(self, data: Path, rows: list[Row], rounds: int = 5) -> None:
+        """Submit -> problems visible on the task (raidcorpus feedback's receiver, in process), and fixed -> gone."""
+        from raidcorpus import feedback
+
+        project = self._project(f"bench feedback {self.stamp}")
+        doc = push.read_corpus(data / "corpus")[0]
+        self.server.import_tasks(project.id, [{"data": push.task_data(doc)}])
+        task = self.server.tasks(project.id)[0]
+        good = convert.record_to_results(io.read_json(data / "annotations" / doc["id"] / "annotator-1.json"))
+        start, end = 0, doc["text"].index(" ")
+        bad = good + [
+            {"id": "bench1", "from_name": "entity", "to_name": "text", "type": "labels", "value": {"start": start, "end": end, "labels": ["NUM"]}},
+            {"id": "bench1", "from_name": "normalized", "to_name": "text", "type": "textarea", "value": {"start": start, "end": end, "text": ["many"]}},
+        ]
+        receiver = feedback.Receiver(self.server, data / "corpus", project_id=project.id).start()
+        shown, gone = [], []
+        try:
+            feedback.register(self.server, project.id, receiver.url)
+            ann = None
+            for _ in range(rounds):
+                for results, done, times in ((bad, lambda d: d.get(feedback.COUNT_FIELD), shown),
+                                             (good, lambda d: d.get(feedback.COUNT_FIELD) == 0, gone)):
+                    t0 = time.monotonic()
+                    if ann is None:
+                        ann = self.server.create_annotation(task["id"], results)
+                    else:
+                        self.server.update_annotation(ann.id, results)
+                    while not done(self.server.task(task["id"])["data"]):
+                        if time.monotonic() - t0 > 30:
+                            raise BenchError("feedback did not appear within 30 s")
+                        time.sleep(0.05)
+                    times.append(time.monotonic() - t0)
+        finally:
+            receiver.stop()
+        median = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+        rows.append(Row(f"feedback: submit -> problems visible on the task ({rounds} rounds)",
+                        f"median {median(shown):.2f} s, max {max(shown):.2f} s; fixed -> gone median {median(gone):.2f} s",
+                        max(shown), "<= 5 s (docs/label-studio.md)", max(shown) <= 5))
+
     def pull_rows(self, data: Path, n: int, rows: list[Row]) -> None:
         title = f"bench pull {self.stamp}"
         project = self._project(title)

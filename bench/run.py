@@ -250,6 +250,7 @@ def bench_label_studio(data: Path, n: int, rows: list[Row]) -> None:
     with LabelStudioBench(WORK / "label-studio") as ls:
         ls.push_rows(data, n, rows)
         ls.pull_rows(data, n, rows)
+        ls.feedback_rows(data, rows)
 
 
 # --- report -------------------------------------------------------------------------------------

@@ -34,11 +34,14 @@ DEFAULT_REASON = "curated in Label Studio"
 def config() -> str:
     """The labelling config plus the curator's reason boxes and the list of disputed items."""
     base = ls_config.render()
-    head, _, _ = base.rpartition("</View>")
+    title = '  <Header value="$title"/>\n'
+    if title not in base:
+        raise UserError("the labelling config has no title header to put the disputed items under")
+    disputed = ('  <View style="white-space: pre-line; color: #1a237e">\n'
+                f'    <Header value="${DISPUTED}" size="6"/>\n'
+                "  </View>\n")
+    head, _, _ = base.replace(title, title + disputed, 1).rpartition("</View>")
     extra = [
-        '  <View style="white-space: pre-line; color: #1a237e">',
-        f'    <Header value="${DISPUTED}" size="6"/>',
-        "  </View>",
         '  <View visibleWhen="region-selected">',
         '    <Header value="reason (the guideline section that decides it)" size="6"/>',
         f'    <TextArea name="{REASON}" toName="{ls_config.TEXT}" perRegion="true" editable="true" maxSubmissions="1" rows="1"/>',
@@ -280,6 +283,12 @@ def pull_curation(server, title: str, annotations_dir: str | Path = "annotations
             if contradicts(d, cur):
                 report.conflicts.append(f"{p.folder / 'decisions.yaml'} doc={p.document} decision {d['id']} ({d['item']}: {d['action']}) "
                                         f"differs from the curator's annotation ({where}); the hand decision is kept")
+        # (coreference is left out: a chain joined from two layers' links has pairs neither layer has)
+        for kind, keys in (("mention", list(cur.entities) + list(cur.events)), ("argument", list(cur.arguments))):
+            for key in keys:
+                if not any(key in lay.entities or key in lay.events or key in lay.arguments for lay in layers.values()):
+                    report.conflicts.append(f"doc={p.document} item={key} {where}: the curator added a {kind} no layer has; "
+                                            "decisions can only choose among the layers: add it to a layer or leave it out")
         taken = {d["id"] for d in p.decisions}
         new, seen, n = [], set(), 0
         undecided = p.undecided

@@ -29,7 +29,7 @@ from .errors import Problem, UserError
 
 FIELD = FEEDBACK  # the task data field shown in the labelling view
 COUNT_FIELD = "problem_count"  # its number, for the data manager's filters
-ACTIONS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED")
+ACTIONS = ("ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED")
 PATH = "/raidcorpus-feedback"  # the webhook's path: how our webhooks are told from others
 MAX_BODY = 16 << 20  # bytes: a webhook payload larger than this is refused unread
 
