@@ -59,11 +59,11 @@ def test_textee_loads_with_datasets_and_round_trips(built, tmp_path):
 def test_textee_bad_lines_are_one_line_errors(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"doc_id": "d", "wnd_id": "d-0", "text": "A b", "tokens": ["A", "c"]}\n')
-    with pytest.raises(UserError, match=r"bad.jsonl line=1 /tokens/1 \[token-not-in-text\]"):
+    with pytest.raises(UserError, match=r"bad.jsonl:1 doc=d /tokens/1 \[span-text-mismatch\] token 'c'"):
         export.records_from_textee(export.read_jsonl(path), str(path))
     path.write_text('{"doc_id": "d", "wnd_id": "d-0", "text": "A b", "tokens": ["A", "b"], "event_mentions": '
                     '[{"id": "v", "event_type": "Party", "trigger": {"start": 0, "end": 1}}]}\n')
-    with pytest.raises(UserError, match=r"\[unknown-type\] 'Party'"):
+    with pytest.raises(UserError, match=r"bad.jsonl:1 doc=d /event_mentions/0/event_type \[unknown-type\] 'Party'"):
         export.records_from_textee(export.read_jsonl(path), str(path))
 
 

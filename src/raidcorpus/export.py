@@ -176,7 +176,7 @@ def token_offsets(text: str, tokens: list[str], where: str) -> list[tuple[int, i
     for i, t in enumerate(tokens):
         at = text.find(t, pos)
         if at < 0:
-            raise UserError(f"{where} /tokens/{i} [token-not-in-text] token {t!r} is not in the text after offset {pos}")
+            raise UserError(f"{where} /tokens/{i} [span-text-mismatch] token {t!r} is not in the text after offset {pos}")
         out.append((at, at + len(t)))
         pos = at + len(t)
     return out
@@ -190,12 +190,12 @@ def records_from_textee(lines: list[dict], where: str, absolute: bool = True) ->
     onto = ontology.load()
     records: dict[str, dict] = {}
     for i, line in enumerate(lines):
-        w = f"{where} line={i + 1}"
         try:
             doc, wnd, text, tokens = line["doc_id"], line["wnd_id"], line["text"], line["tokens"]
             ents, evs = line.get("entity_mentions", []), line.get("event_mentions", [])
         except (KeyError, TypeError):
-            raise UserError(f"{w} [bad-textee] not a TextEE line: doc_id, wnd_id, text and tokens are required") from None
+            raise UserError(f"{where}:{i + 1} doc=- / [missing-field] not a TextEE line: doc_id, wnd_id, text and tokens are required") from None
+        w = f"{where}:{i + 1} doc={doc}"
         offs = token_offsets(text, tokens, w)
         if absolute and CHAR_OFFSET in line:
             base = line[CHAR_OFFSET]
@@ -226,7 +226,7 @@ def records_from_textee(lines: list[dict], where: str, absolute: bool = True) ->
             args = []
             for k, arg in enumerate(v.get("arguments", [])):
                 if arg.get("entity_id") not in types:
-                    raise UserError(f"{w} /event_mentions/{j}/arguments/{k}/entity_id [unknown-reference] {arg.get('entity_id')!r} is no entity mention of this line")
+                    raise UserError(f"{w} /event_mentions/{j}/arguments/{k}/entity_id [dangling-reference] {arg.get('entity_id')!r} is no entity mention of this line")
                 eid, etype = types[arg["entity_id"]]
                 args.append({"role": arg.get("role"), "entity": eid, "type": etype})
             vid = _local(str(v["id"])) if ":" in str(v["id"]) else f"{wnd}:{v['id']}"
@@ -242,7 +242,7 @@ def read_jsonl(path: Path) -> list[dict]:
             try:
                 lines.append(json.loads(raw))
             except json.JSONDecodeError as e:
-                raise UserError(f"{path} line={i + 1} [bad-json] {e.msg}") from None
+                raise UserError(f"{path}:{i + 1} doc=- / [invalid-json] {e.msg}") from None
     return lines
 
 
@@ -330,7 +330,7 @@ def read_brat(ann: str, text: str, doc: str, where: str) -> dict:
     notes: list[tuple[str, str]] = []
     equivs: list[list[str]] = []
     for i, line in enumerate(ann.splitlines()):
-        w = f"{where} line={i + 1}"
+        w = f"{where}:{i + 1} doc={doc} /"
         if not line.strip():
             continue
         fields = line.split("\t")
@@ -358,9 +358,9 @@ def read_brat(ann: str, text: str, doc: str, where: str) -> dict:
             elif kind == "*":
                 equivs.append(fields[1].split(" ")[1:])
             else:
-                raise UserError(f"{w} [bad-brat] unknown annotation kind {fields[0]!r}")
+                raise UserError(f"{w} [schema-mismatch] unknown annotation kind {fields[0]!r}")
         except (ValueError, IndexError):
-            raise UserError(f"{w} [bad-brat] not a brat standoff line: {line[:60]!r}") from None
+            raise UserError(f"{w} [schema-mismatch] not a brat standoff line: {line[:60]!r}") from None
     triggers = {v["trigger"] for v in events.values()}
     rec = {"document": doc, "annotator": "brat", "entities": [], "events": [], "entity_clusters": [], "event_clusters": []}
     by_id: dict[str, dict] = {}
@@ -478,10 +478,10 @@ def records_from_conll(lines: list[str], texts: dict[str, str] | None, order: li
             continue
         parts = line.split(" ")
         if len(parts) != 2 or not blocks:
-            raise UserError(f"{where} line={i + 1} [bad-conll] expected 'TOKEN TAG' after a -DOCSTART- line")
+            raise UserError(f"{where}:{i + 1} doc=- / [schema-mismatch] expected 'TOKEN TAG' after a -DOCSTART- line")
         blocks[-1].append((parts[0], parts[1]))
     if len(blocks) != len(order):
-        raise UserError(f"{where} [bad-conll] {len(blocks)} documents, expected {len(order)}")
+        raise UserError(f"{where} doc=- / [schema-mismatch] {len(blocks)} documents, expected {len(order)}")
     for doc, block in zip(order, blocks):
         text = (texts or {}).get(doc)
         pos, ents, cur = 0, [], None
