@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import os
+import re
 import sys
 import time
 from urllib.parse import urlparse
@@ -22,11 +23,27 @@ TOKEN_ENV = "LABEL_STUDIO_API_KEY"
 DEFAULT_URL = "http://127.0.0.1:8080"
 
 
+def shown(url: str) -> str:
+    """The URL as messages show it: a user name, password or token in it becomes ***."""
+    try:
+        parsed = urlparse(url)
+    except ValueError:
+        return "***"
+    if "@" in (parsed.netloc or ""):
+        url = parsed._replace(netloc="***@" + parsed.netloc.rsplit("@", 1)[1]).geturl()
+    return re.sub(r"(?i)([?&;](?:token|key|api_key|apikey|access_token|password|pw|secret)=)[^&#;]*", r"\1***", url)
+
+
 def resolve_url(url: str | None) -> str:
     url = (url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise UserError(f"not a Label Studio URL: {url!r} (expected http://host:port)", 2)
+    try:
+        parsed = urlparse(url)
+        ok = parsed.scheme in ("http", "https") and bool(parsed.hostname)
+        parsed.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        ok = False
+    if not ok:
+        raise UserError(f"not a Label Studio URL: {shown(url)!r} (expected http://host:port)", 2)
     return url
 
 
@@ -43,6 +60,10 @@ def resolve_token(prompt: bool = True) -> str:
     return token
 
 
+class Ambiguous(UserError):
+    """A request that may or may not have taken effect (its reply was lost): read back before retrying."""
+
+
 class Server:
     """One Label Studio server reached with one token."""
 
@@ -50,14 +71,19 @@ class Server:
         from label_studio_sdk import LabelStudio
 
         self.url = url
+        self.shown = shown(url)  # what messages print: never a password or token
         self.retries = retries
         self.backoff = backoff
         self.client = LabelStudio(base_url=url, api_key=token, timeout=timeout, max_retries=0)
 
     # -- the one place that talks to the network ------------------------------------------
 
-    def call(self, what: str, fn, *args, **kwargs):
-        """Run one SDK call; retry server errors and timeouts, turn the rest into one-line UserErrors."""
+    def call(self, what: str, fn, *args, retry: bool = True, **kwargs):
+        """Run one SDK call; retry server errors and timeouts, turn the rest into one-line UserErrors.
+
+        retry=False is for calls that are not idempotent (an import): a server error, timeout or
+        dropped connection then raises Ambiguous at once, since the server may have done the work
+        and only the reply was lost; the caller reads the state back before trying again."""
         from label_studio_sdk.core.api_error import ApiError
 
         for attempt in range(self.retries + 1):
@@ -66,22 +92,26 @@ class Server:
                 return fn(*args, **kwargs)
             except ApiError as e:
                 code = e.status_code or 0
+                if (code >= 500 or code == 429) and not retry:
+                    raise Ambiguous(f"Label Studio at {self.shown} answered HTTP {code} to: {what}") from None
                 if (code >= 500 or code == 429) and not last:
                     time.sleep(self.backoff * 2**attempt)
                     continue
                 raise UserError(self._api_message(what, code, e.body)) from None
             except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ConnectError) as e:
+                if not retry and not isinstance(e, httpx.ConnectError):  # sent, but no reply: it may have taken effect
+                    raise Ambiguous(f"Label Studio at {self.shown} did not answer ({type(e).__name__}): {what}") from None
                 if not last:
                     time.sleep(self.backoff * 2**attempt)
                     continue
                 if isinstance(e, httpx.ConnectError):
-                    raise UserError(f"cannot reach Label Studio at {self.url}: is it running? (`make label` starts one)") from None
-                raise UserError(f"Label Studio at {self.url} did not answer ({type(e).__name__}) after {self.retries + 1} tries: {what}") from None
+                    raise UserError(f"cannot reach Label Studio at {self.shown}: is it running? (`make label` starts one)") from None
+                raise UserError(f"Label Studio at {self.shown} did not answer ({type(e).__name__}) after {self.retries + 1} tries: {what}") from None
             except httpx.HTTPError as e:
-                raise UserError(f"HTTP error talking to {self.url} ({type(e).__name__}): {what}") from None
+                raise UserError(f"HTTP error talking to {self.shown} ({type(e).__name__}): {what}") from None
             except ValueError:
                 # JSON that is not Label Studio's: something else answers at this URL.
-                raise UserError(f"{self.url} does not answer like Label Studio: check the URL ({what})") from None
+                raise UserError(f"{self.shown} does not answer like Label Studio: check the URL ({what})") from None
 
     def _api_message(self, what: str, code: int, body) -> str:
         detail = ""
@@ -91,13 +121,13 @@ class Server:
             detail = body
         detail = " ".join(detail.split())[:300]
         if code == 401:
-            return f"Label Studio at {self.url} rejected the token (401): check {TOKEN_ENV}"
+            return f"Label Studio at {self.shown} rejected the token (401): check {TOKEN_ENV}"
         if code == 403:
-            return f"the token may not {what} at {self.url} (403)"
+            return f"the token may not {what} at {self.shown} (403)"
         if code == 404:
-            return f"not found at {self.url} while trying to {what} (404): is this the Label Studio URL?"
+            return f"not found at {self.shown} while trying to {what} (404): is this the Label Studio URL?"
         if code >= 500:
-            return f"Label Studio at {self.url} failed to {what} (HTTP {code}) after {self.retries + 1} tries"
+            return f"Label Studio at {self.shown} failed to {what} (HTTP {code}) after {self.retries + 1} tries"
         return f"Label Studio refused to {what} (HTTP {code}){': ' + detail if detail else ''}"
 
     # -- calls -----------------------------------------------------------------------------
@@ -123,20 +153,20 @@ class Server:
         active, orgs = self.call("read the organization", fetch)
         org = next((o for o in orgs if isinstance(o, dict) and o.get("id") == active), None) if isinstance(orgs, list) else None
         if org is None or not org.get("created_at"):
-            raise UserError(f"{self.url} did not say which organization the token belongs to: cannot name the annotators")
+            raise UserError(f"{self.shown} did not say which organization the token belongs to: cannot name the annotators")
         return hashlib.sha256(f"label-studio-organization:{org['id']}:{org['created_at']}".encode()).hexdigest()[:16]
 
     def find_project(self, title: str):
         projects = self.call("list projects", lambda: list(self.client.projects.list(title=title, page_size=100)))
         same = [p for p in projects if p.title == title]
         if len(same) > 1:
-            raise UserError(f"{len(same)} projects are titled {title!r} at {self.url}: rename all but one")
+            raise UserError(f"{len(same)} projects are titled {title!r} at {self.shown}: rename all but one")
         return same[0] if same else None
 
     def project(self, title: str):
         found = self.find_project(title)
         if found is None:
-            raise UserError(f"no project titled {title!r} at {self.url}: run `raidcorpus push` first")
+            raise UserError(f"no project titled {title!r} at {self.shown}: run `raidcorpus push` first")
         return found
 
     def create_project(self, title: str, config: str, description: str = ""):
@@ -164,10 +194,10 @@ class Server:
         return self.call("list tasks", fetch)
 
     def import_tasks(self, project_id: int, tasks: list[dict]):
-        return self.call("import tasks", self.client.projects.import_tasks, project_id, request=tasks, return_task_ids=True)
+        return self.call("import tasks", self.client.projects.import_tasks, project_id, request=tasks, return_task_ids=True, retry=False)
 
     def import_predictions(self, project_id: int, predictions: list[dict]):
-        return self.call("import predictions", self.client.projects.import_predictions, project_id, request=predictions)
+        return self.call("import predictions", self.client.projects.import_predictions, project_id, request=predictions, retry=False)
 
     def delete_prediction(self, prediction_id: int):
         return self.call("delete a prediction", self.client.predictions.delete, prediction_id)
@@ -239,8 +269,8 @@ def signup(url: str, email: str, password: str, timeout: float = 30.0) -> str:
                                 headers={"Referer": f"{url}/user/login/"})
             token = web.get("/api/current-user/token")
         except httpx.HTTPError as e:
-            raise UserError(f"cannot reach Label Studio at {url} ({type(e).__name__})") from None
+            raise UserError(f"cannot reach Label Studio at {shown(url)} ({type(e).__name__})") from None
         if token.status_code != 200:
-            raise UserError(f"could not sign up or log in {email} at {url} (HTTP {token.status_code}): wrong password for an existing account?")
+            raise UserError(f"could not sign up or log in {email} at {shown(url)} (HTTP {token.status_code}): wrong password for an existing account?")
         return token.json()["token"]
 

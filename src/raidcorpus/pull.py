@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 import yaml
 
-from . import convert, io, ontology
+from . import convert, io, ontology, scrub
 from .errors import UserError
 
 VOLATILE = ("created_ago",)  # fields the server recomputes on every export
@@ -321,9 +321,14 @@ def pull(server, title: str, annotations_dir: str | Path = "annotations", corpus
     report = PullReport()
     with io.gc_frozen():
         plan = plan_records(tasks, annotations_dir, identity, report)
-        path, written = save_raw(data, tasks, Path(annotations_dir) / "raw", title)
+        try:
+            email_ids = {u["email"]: u["id"] for u in server.users() if u.get("email")}
+        except UserError:
+            email_ids = {}  # a token that may not list users: addresses still go, as unknown-user
+        kept = scrub.scrub(tasks, lambda uid: plan.names.lookup(str(uid)), email_ids)
+        path, written = save_raw(orjson.dumps(kept), kept, Path(annotations_dir) / "raw", title)
         report.raw_file, report.raw_unchanged = str(path), not written
-        return apply_plan(plan, corpus_dir, report, url=lambda task: feedback.task_url(server.url, project.id, task))
+        return apply_plan(plan, corpus_dir, report, url=lambda task: feedback.task_url(server.shown, project.id, task))
 
 
 def convert_file(export: str | Path, annotations_dir: str | Path = "annotations", corpus_dir: str | Path = "corpus",

@@ -7,7 +7,12 @@ imported twice. An annotation layer (e.g. gold) can ride along as predictions.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
+import time
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -141,7 +146,74 @@ def push(
     config: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> PushReport:
-    """Create or update the project and import the articles it lacks (and a prediction layer)."""
+    """Create or update the project and import the articles it lacks (and a prediction layer).
+
+    Runs for one server and project title are serialized by a lock (see push_lock)."""
+    with push_lock(getattr(server, "url", ""), title):
+        return _push(server, title, corpus_dir, annotations_dir, predictions, config, progress)
+
+
+LOCK_WAIT = 600.0  # seconds a push waits for another push of the same project
+
+
+@contextmanager
+def push_lock(url: str, title: str):
+    """Hold a per-(server, project) lock in the user's cache folder, waiting up to LOCK_WAIT for it:
+    two pushes at once would both see a document missing and both import it."""
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "raidcorpus" / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(f"{url}\n{title}".encode()).hexdigest()[:16]  # no URL (or password in it) in the name
+    fd = os.open(folder / f"push-{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise UserError(f"another push into project {title!r} has been running for {LOCK_WAIT:.0f} s: try again later") from None
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)
+
+
+def task_key(data: dict) -> tuple:
+    """What marks a task as a corpus document: its doc_id and the sha256 of the text it carries."""
+    return data.get("doc_id"), data.get("sha256")
+
+
+def import_exactly_once(server, project_id: int, batch: list[dict], what: str = "tasks", attempts: int = 4) -> None:
+    """Import a batch so that each task arrives once: after a failed or ambiguous reply (the server
+    may have committed it), read the project back and send only what did not arrive."""
+    from .labelstudio import Ambiguous
+
+    pending = batch
+    for attempt in range(attempts):
+        try:
+            if what == "tasks":
+                server.import_tasks(project_id, pending)
+            else:
+                server.import_predictions(project_id, pending)
+            return
+        except Ambiguous as e:
+            problem = e.message
+            time.sleep(getattr(server, "backoff", 0.5) * 2**attempt)
+            tasks = server.tasks(project_id)
+            if what == "tasks":
+                present = {task_key(t.get("data") or {}) for t in tasks}
+                pending = [t for t in pending if task_key(t["data"]) not in present]
+            else:
+                present = {(t["id"], p.get("model_version"), orjson.dumps(p.get("result"))) for t in tasks for p in t.get("predictions") or ()}
+                pending = [p for p in pending if (p["task"], p["model_version"], orjson.dumps(p["result"])) not in present]
+            if not pending:
+                return
+    raise UserError(f"{problem}; {len(pending)} of {len(batch)} {what} of the batch did not arrive after {attempts} tries: "
+                    "run push again (it imports only what is missing)")
+
+
+def _push(server, title, corpus_dir, annotations_dir, predictions, config, progress) -> PushReport:
     docs = read_corpus(corpus_dir)
     annotations_dir = Path(annotations_dir)
     server.check()
@@ -165,7 +237,9 @@ def push(
                 task["predictions"] = [{"model_version": predictions, "result": results}]
             new_tasks.append(task)
             continue
-        same = [t for t in present if (t.get("data") or {}).get("sha256") == doc["sha256"]]
+        # the text itself, not only its stored hash: a task edited in Label Studio keeps the old hash field
+        same = [t for t in present if task_key(t.get("data") or {}) == (doc["id"], doc["sha256"])
+                and convert.sha256_text(str((t.get("data") or {}).get("text"))) == doc["sha256"]]
         if not same:
             report.changed.append((doc["id"], present[0]["id"]))
             continue
@@ -179,7 +253,7 @@ def push(
         progress(0, total)
     for i in range(0, total, BATCH):
         batch = new_tasks[i:i + BATCH]
-        server.import_tasks(project.id, batch)
+        import_exactly_once(server, project.id, batch)
         done += len(batch)
         report.imported += len(batch)
         report.predictions_added += sum(1 for t in batch if "predictions" in t)
@@ -198,7 +272,7 @@ def push(
         report.predictions_added += 0 if mine else 1
         fresh.append({"task": task["id"], "model_version": predictions, "result": results})
     for i in range(0, len(fresh), BATCH):
-        server.import_predictions(project.id, fresh[i:i + BATCH])
+        import_exactly_once(server, project.id, fresh[i:i + BATCH], "predictions")
     return report
 
 
