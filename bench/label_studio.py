@@ -139,4 +139,49 @@ class LabelStudioBench:
         rows.append(Row(f"convert a saved export of {n:,} tasks vs its download",
                         f"convert {converted.seconds:.1f} s, download {download:.1f} s",
                         converted.seconds / download, "<= 0.2 of download", converted.seconds / download <= 0.2))
+        again = run([RAIDCORPUS, "pull", "--project", title, "--annotations", out / "annotations", "--corpus", "corpus"],
+                    cwd=data, env=self.env).check("raidcorpus pull (again)")
+        said = again.stdout + again.stderr
+        noop = " 0 files written" in said and "nothing new" in said
+        rows.append(Row(f"pull the same {n:,} tasks again (nothing new)", f"{again.seconds:.1f} s",
+                        again.seconds / download, "a no-op: 0 files written", noop))
         shutil.rmtree(out, ignore_errors=True)
+        try:
+            self.feedback_rows(data, project, rows)
+        except Exception as e:  # the row says what failed; the rows above stay
+            rows.append(Row("Label Studio feedback: submit -> problems visible on the task", f"FAILED: {str(e)[:200]}"))
+
+    def feedback_rows(self, data: Path, project, rows: list[Row], tries: int = 5) -> None:
+        """`raidcorpus feedback`'s receiver on the pulled project (every task annotated): the time from
+        submitting an annotation with a problem (a TIME value that is not ISO 8601) to the problem
+        count showing on the task, as the annotator's view shows it."""
+        import secrets
+        import statistics
+
+        from raidcorpus import feedback
+
+        secret = secrets.token_hex(8)
+        receiver = feedback.Receiver(self.server, data / "corpus", project_id=project.id, secret=secret).start()
+        latencies = []
+        try:
+            feedback.register(self.server, project.id, receiver.url, secret)
+            for task in self.server.tasks(project.id):
+                if len(latencies) >= tries:
+                    break
+                record = io.read_json(data / "annotations" / task["data"]["doc_id"] / "annotator-1.json")
+                times = [e for e in record["entities"] if e["type"] == "TIME"]
+                if not times:
+                    continue
+                times[0]["normalized"] = "next thursday"
+                start = time.monotonic()
+                self.server.create_annotation(task["id"], convert.record_to_results(record))
+                while not (self.server.task(task["id"])["data"].get(feedback.COUNT_FIELD) or 0):
+                    if time.monotonic() - start > 60:
+                        raise BenchError(f"no feedback on task {task['id']} after 60 s")
+                    time.sleep(0.05)
+                latencies.append(time.monotonic() - start)
+        finally:
+            receiver.stop()
+        rows.append(Row(f"Label Studio feedback: submit -> problems visible on the task ({len(latencies)} submits)",
+                        f"median {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s",
+                        None, "< 5 s (docs/label-studio.md)", max(latencies) < 5.0))
