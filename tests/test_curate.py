@@ -73,9 +73,17 @@ def test_curation_round_trip_writes_decisions_that_reproduce_gold(label_studio, 
     assert sorted(p["model_version"] for p in tasks[VERVIERS]["predictions"]) == ["annotator-1", "annotator-2"]
     assert tasks[VERVIERS]["data"][curate.DISPUTED].startswith("Undecided:\n")
 
-    # The curator settles each document as the committed gold layer says, with reasons.
+    # The curator settles each document as the committed gold layer says, with reasons; in NBC
+    # they also mark a word no annotator marked (it comes back as an `add` decision).
+    text = tasks[NBC]["data"]["text"]
+    marked = {(e["start"], e["end"]) for lay in layers.values() for e in lay.entities.values()}
+    marked |= {(v["trigger"]["start"], v["trigger"]["end"]) for lay in layers.values() for v in lay.events.values()}
+    word = next(m for m in re.finditer(r"[A-Za-z]{6,}", text) if (m.start(), m.end()) not in marked)
     for doc, task in tasks.items():
         gold = io.read_json(ROOT / "annotations" / doc / "gold.json")
+        if doc == NBC:
+            gold["entities"].append({"id": "X1", "type": "LOC", "start": word.start(), "end": word.end(), "text": word.group(),
+                                     "attributes": {"mention": "NOM"}})
         results = convert.record_to_results(gold)
         first_region = results[0]["id"]
         results.append({"id": first_region, "from_name": curate.REASON, "to_name": "text", "type": "textarea",
@@ -101,6 +109,9 @@ def test_curation_round_trip_writes_decisions_that_reproduce_gold(label_studio, 
     assert strip(io.read_json(tmp_path / "annotations" / VERVIERS / "gold.json")) == strip(io.read_json(ROOT / "annotations" / VERVIERS / "gold.json"))
     nbc_gold = io.read_json(tmp_path / "annotations" / NBC / "gold.json")
     assert any(e["start"] == 2537 and e["end"] == 2558 for e in nbc_gold["entities"])
+    added = [d for d in io.read_yaml(nbc)["decisions"] if d["action"] == "add"]
+    assert [d["item"] for d in added] == [f"entity:LOC:{word.start()}-{word.end()}"]
+    assert any((e["type"], e["start"], e["end"]) == ("LOC", word.start(), word.end()) for e in nbc_gold["entities"])
 
     # Pulling again finds nothing undecided: nothing appended twice.
     before = (tmp_path / "annotations" / VERVIERS / "decisions.yaml").read_bytes()

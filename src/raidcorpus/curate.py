@@ -283,14 +283,35 @@ def pull_curation(server, title: str, annotations_dir: str | Path = "annotations
             if contradicts(d, cur):
                 report.conflicts.append(f"{p.folder / 'decisions.yaml'} doc={p.document} decision {d['id']} ({d['item']}: {d['action']}) "
                                         f"differs from the curator's annotation ({where}); the hand decision is kept")
-        # (coreference is left out: a chain joined from two layers' links has pairs neither layer has)
-        for kind, keys in (("mention", list(cur.entities) + list(cur.events)), ("argument", list(cur.arguments))):
-            for key in keys:
-                if not any(key in lay.entities or key in lay.events or key in lay.arguments for lay in layers.values()):
-                    report.conflicts.append(f"doc={p.document} item={key} {where}: the curator added a {kind} no layer has; "
-                                            "decisions can only choose among the layers: add it to a layer or leave it out")
         taken = {d["id"] for d in p.decisions}
         new, seen, n = [], set(), 0
+
+        def reason_for(key: str) -> str:
+            reason = next((reasons[k] for k in _item_of(key) if k in reasons), None) or note or f"{DEFAULT_REASON} ({where})"
+            return reason if len(reason) >= 3 else f"{DEFAULT_REASON}: {reason}"
+
+        def record_decision(d: dict) -> None:
+            nonlocal n
+            n += 1
+            while f"c{n}" in taken:
+                n += 1
+            taken.add(f"c{n}")
+            new.append({"id": f"c{n}", **d, "reason": reason_for(d["item"])})
+
+        # What the curator added that no layer has: mentions, then arguments (coreference is left
+        # out: a chain joined from two layers' links has pairs neither layer has).
+        decided = {d["item"] for d in p.decisions}
+        for key in [*cur.entities, *cur.events, *cur.arguments]:
+            if key in decided or any(key in lay.entities or key in lay.events or key in lay.arguments for lay in layers.values()):
+                continue
+            if key.startswith("arg:"):
+                record_decision({"item": key, "action": "add"})
+                continue
+            mine = cur.entities.get(key) or cur.events.get(key)
+            value = {"attributes": dict(mine.get("attributes") or {})}
+            if mine.get("normalized") is not None:
+                value["normalized"] = mine["normalized"]
+            record_decision({"item": key, "action": "add", "value": value})
         undecided = p.undecided
         for _ in range(10):  # deciding a mention can bring up its attributes and links: repeat until settled
             fresh = [c for c in undecided if c.key not in seen]
@@ -303,12 +324,7 @@ def pull_curation(server, title: str, annotations_dir: str | Path = "annotations
                     report.conflicts.append(f"doc={p.document} item={c.key} {where}: the curator's annotation does not settle it; "
                                             "decide it by hand")
                     continue
-                n += 1
-                while f"c{n}" in taken:
-                    n += 1
-                taken.add(f"c{n}")
-                reason = next((reasons[k] for k in _item_of(c.key) if k in reasons), None) or note or f"{DEFAULT_REASON} ({where})"
-                new.append({"id": f"c{n}", **d, "reason": reason if len(reason) >= 3 else f"{DEFAULT_REASON}: {reason}"})
+                record_decision(d)
             out = adjudicate.build_gold(p.document, layers, p.decisions + new, p.text, onto)
             undecided = out.undecided
         if new:
