@@ -474,3 +474,23 @@ def test_publish_and_summary_verify_every_file(built_folder, command, tamper):
     args = ["publish", "--repo", "owner/name", "--dir", out, "--dry-run"] if command == "publish" else ["summary", out]
     proc = run(args, out.parent, cap=False)
     one_line_error(proc, "error:")
+
+
+@pytest.mark.parametrize("command", ["synth", "export"])
+@pytest.mark.parametrize("target", [".", "corpus", "annotations", "annotations/doc"])
+def test_other_commands_with_an_out_folder_refuse_the_repository(build_repo, command, target):
+    before = tree(build_repo)
+    args = (["synth", "--docs", "2", "--out", target] if command == "synth"
+            else ["export", "--format", "textee", "--out", target, "--dataset", "dist/x"])
+    proc = run(args, build_repo, cap=False)
+    one_line_error(proc, "refused")
+    assert tree(build_repo) == before
+
+
+def test_synth_refuses_a_folder_of_other_files_and_reruns_into_its_own(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    one_line_error(run(["synth", "--docs", "2", "--out", "mine"], tmp_path, cap=False), "refused")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+    for _ in range(2):
+        assert run(["synth", "--docs", "2", "--out", "fresh"], tmp_path, cap=False).returncode == 0

@@ -549,6 +549,9 @@ def export(folder: Path, fmt: str, out: Path) -> Outcome:
         raise UserError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     from .build import _nlp
 
+    from . import outdir
+
+    outdir.check(Path(out), owned=False)  # never into the repository or its source folders
     nlp = _nlp()
     out.mkdir(parents=True, exist_ok=True)
     by_split: dict[str, list[dict]] = {}

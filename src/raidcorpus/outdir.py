@@ -43,8 +43,12 @@ def _looks_built(folder: Path) -> bool:
         return False
 
 
-def check(path: Path, root: Path | None = None, option: str = "--out") -> Path:
-    """Refuse an output folder that is not ours to replace; returns the path unchanged."""
+def check(path: Path, root: Path | None = None, option: str = "--out", owned: bool = True, own=None) -> Path:
+    """Refuse an output folder that is not ours to replace; returns the path unchanged.
+
+    owned=False checks only that the folder is not the repository, a folder holding it, or one of
+    its source folders (for commands that add files to a folder rather than replace it);
+    `own(folder)` may accept an existing folder this command recognises as its own output."""
     path = Path(path)
     if path.is_symlink():
         raise UserError(f"{option} {path}: is a symbolic link: refused (give the real folder)")
@@ -59,7 +63,9 @@ def check(path: Path, root: Path | None = None, option: str = "--out") -> Path:
                 raise UserError(f"{option} {path}: is (inside) {guarded}, which holds source data: refused, nothing written")
     if where == Path(where.anchor) or where == Path.home().resolve():
         raise UserError(f"{option} {path}: refused, nothing written")
-    if path.exists():
+    if path.exists() and owned:
+        if own is not None and path.is_dir() and own(path):
+            return path
         if not path.is_dir():
             raise UserError(f"{option} {path}: exists and is not a folder: refused, nothing written")
         if any(path.iterdir()) and not (path / MARKER).is_file() and not _looks_built(path):

@@ -715,8 +715,13 @@ def synth(n_docs: int, seed: int, out: Path, annotators: int = 2, jobs: int = 1)
         raise UserError("--annotators must be between 0 and 9", 2)
     if jobs < 1:
         raise UserError("--jobs must be at least 1", 2)
+    from . import outdir
+
     onto = load_ontology()
-    out = Path(out)
+    # never into the repository (it would overwrite splits.yaml and clusters.yaml) or a folder of other files
+    out = outdir.check(Path(out), own=lambda f: {p.name for p in f.iterdir()} <= {"corpus", "annotations", "splits.yaml", outdir.MARKER})
+    out.mkdir(parents=True, exist_ok=True)
+    (out / outdir.MARKER).write_text(outdir.MARKER_TEXT, encoding="utf-8")
     (out / "corpus").mkdir(parents=True, exist_ok=True)
     (out / "annotations").mkdir(parents=True, exist_ok=True)
     summary = Summary(files=2)
