@@ -183,9 +183,12 @@ class Stats:
 # --- reading the repository ---------------------------------------------------------------
 
 
-def _read(path: Path, root: Path):
+def _read(path: Path, root: Path, folder_checked: bool = False):
+    """A record, refused when it is a symbolic link or resolves outside `root` (`folder_checked`: its
+    folder is known to resolve inside, so a file that is no link cannot lead out: one lstat, not a
+    realpath of every file)."""
     try:
-        refuse_link(path, root)  # a symlinked record could bring in anything from outside the repository
+        refuse_link(path, None if folder_checked else root)  # a symlinked record could bring in anything from outside the repository
         return read_yaml(path) if path.suffix in (".yaml", ".yml") else read_json(path)
     except ReadError as e:
         raise UserError(e.problem.line().replace(str(root) + "/", "", 1)) from None
@@ -247,8 +250,12 @@ def load_document(root: Path, doc_id: str) -> tuple[dict, dict, list[dict]]:
             f"annotations/{doc_id}/gold.json: document {doc_id} has no gold layer: adjudicate it "
             f"('raidcorpus adjudicate') or leave it out of splits.yaml"
         )
+    try:
+        refuse_link(root / "annotations" / doc_id, root)  # once for the document's layers
+    except ReadError as e:
+        raise UserError(e.problem.line().replace(str(root) + "/", "", 1)) from None
     paths = layer_paths(root, doc_id)
-    layers = [_read(p, root) for p in paths]
+    layers = [_read(p, root, folder_checked=True) for p in paths]
     problems = []
     for path, ann in zip(paths, layers):
         where = f"{path.relative_to(root)} doc={doc_id}"
