@@ -23,12 +23,17 @@ PIDFILE="$DATA/server.pid"
 LOG="$DATA/server.log"
 CREDENTIALS="$DATA/credentials"
 
+say() { echo "label-studio.sh: $*" >&2; }
+
 ensure_venv() {
   if [ -x "$CACHE/bin/label-studio" ]; then return; fi
-  echo "installing Label Studio $LS_VERSION into $CACHE (once)..." >&2
+  local t0=$SECONDS
+  say "[1/4] installing Label Studio $LS_VERSION into its own environment $CACHE (once per machine,"
+  say "      shared by every clone; about 2-3 minutes, mostly downloads; pip's cache is reused)"
   "${PYTHON:-python3.11}" -m venv "$CACHE"
   "$CACHE/bin/pip" install -q --upgrade pip
   "$CACHE/bin/pip" install -q "label-studio==$LS_VERSION"
+  say "      done in $((SECONDS - t0)) s"
 }
 
 running() {
@@ -54,6 +59,18 @@ PY
 
 read_credential() {
   sed -n "s/^$1=//p" "$CREDENTIALS"
+}
+
+MIGRATIONS=396  # in Label Studio 1.23.2's SQLite database
+
+migrations() {  # how many migrations the new database has so far (SQLite only)
+  "$CACHE/bin/python" - "$DATA/data/label_studio.sqlite3" <<'PY' 2>/dev/null || echo 0
+import sqlite3, sys
+try:
+    print(sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True).execute("select count(*) from django_migrations").fetchone()[0])
+except Exception:
+    print(0)
+PY
 }
 
 healthy() {
@@ -85,26 +102,46 @@ start() {
       LABEL_STUDIO_USERNAME="$(read_credential LABEL_STUDIO_USERNAME)"
       LABEL_STUDIO_PASSWORD="$(read_credential LABEL_STUDIO_PASSWORD)"
       LABEL_STUDIO_USER_TOKEN="$(read_credential LABEL_STUDIO_API_KEY)"
+      # Every account in a Community organization sees every project: no open sign-up.
+      if [ "${LABEL_STUDIO_OPEN_SIGNUP:-}" != 1 ]; then export LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK=true; fi
       nohup setsid "$CACHE/bin/label-studio" start --no-browser --internal-host 127.0.0.1 --port "$PORT" \
         --data-dir "$DATA/data" --enable-legacy-api-token >"$LOG" 2>&1 </dev/null &
       echo $! >"$PIDFILE"
     )
-    echo "starting Label Studio at $URL (first start runs migrations: about a minute)..." >&2
-    for _ in $(seq 1 300); do
+    local t0=$SECONDS first=0 last=0
+    [ -f "$DATA/.migrated" ] || first=1
+    if [ "$first" = 1 ]; then
+      say "[2/4] first start at $URL: creating the database (about $MIGRATIONS migrations; 1-2 minutes on"
+      say "      2 cores, then the admin account); later starts take about 10 s"
+    else
+      say "[2/4] starting Label Studio at $URL (about 10 s)"
+    fi
+    for _ in $(seq 1 600); do
       if healthy; then break; fi
       if ! running; then
-        echo "Label Studio exited during start; last lines of $LOG:" >&2
+        say "Label Studio exited during start; last lines of $LOG:"
         tail -n 20 "$LOG" >&2
         exit 1
+      fi
+      if [ $((SECONDS - last)) -ge 10 ]; then
+        last=$SECONDS
+        if [ "$first" = 1 ]; then
+          say "      $((SECONDS - t0)) s: $(migrations) of about $MIGRATIONS migrations applied"
+        else
+          say "      $((SECONDS - t0)) s: waiting for the server"
+        fi
       fi
       sleep 1
     done
     if ! healthy; then
-      echo "Label Studio did not become healthy within 300 s; see $LOG" >&2
+      say "Label Studio did not become healthy within 600 s; see $LOG"
       exit 1
     fi
+    touch "$DATA/.migrated"
+    say "      ready after $((SECONDS - t0)) s"
   fi
   if [ "$push" = 1 ] && [ -d "$ROOT/corpus" ]; then
+    say "[3/4] pushing the corpus into the project (raidcorpus push)"
     (
       cd "$ROOT"
       LABEL_STUDIO_URL="$URL" LABEL_STUDIO_API_KEY="$(read_credential LABEL_STUDIO_API_KEY)" \
@@ -112,9 +149,14 @@ start() {
     )
   fi
   start_feedback
+  say "[4/4] ready"
   echo "Label Studio: $URL"
-  echo "log in as $(read_credential LABEL_STUDIO_USERNAME); the password is in ${CREDENTIALS#"$ROOT/"}"
-  echo "for push/pull: export LABEL_STUDIO_URL=$URL and LABEL_STUDIO_API_KEY from that file"
+  echo "log in as $(read_credential LABEL_STUDIO_USERNAME); the password is in ${CREDENTIALS#"$ROOT/"} (never printed)"
+  echo "next:"
+  echo "  export LABEL_STUDIO_URL=$URL"
+  echo "  export LABEL_STUDIO_API_KEY=\$(sed -n 's/^LABEL_STUDIO_API_KEY=//p' ${CREDENTIALS#"$ROOT/"})"
+  echo "  .venv/bin/raidcorpus annotators add ANNOTATOR@EXAMPLE.ORG   # one account per annotator"
+  echo "  .venv/bin/raidcorpus pull                                    # after they have annotated"
 }
 
 # --- the feedback receiver: validation problems shown to annotators (raidcorpus feedback) ---

@@ -39,7 +39,8 @@ def add(url: str, name: str) -> str:
         return f"annotator {name} already exists ({path.name})"
     email = f"{name}@annotators.invalid"
     password = secrets.token_urlsafe(18)
-    token = labelstudio.signup(url, email, password)
+    admin = labelstudio.Server(url, labelstudio.resolve_token(prompt=False))
+    token = labelstudio.signup(url, email, password, invite=admin.invite_token())
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:

@@ -309,3 +309,55 @@ def test_failures_are_one_line_and_never_show_the_token(label_studio, corpus):
         assert message in got.output, (args, got.output)
         assert got.output.strip().count("\n") == 0 and "Traceback" not in got.output
         assert token not in got.output
+
+
+def test_two_annotators_each_get_every_task_in_the_label_stream_and_see_only_their_own(label_studio, corpus, tmp_path):
+    from raidcorpus.labelstudio import signup
+
+    title = "overlap"
+    got = cli(label_studio, "push", "--project", title, "--corpus", str(corpus))
+    assert got.exit_code == 0, got.output
+    server = Server(label_studio.url, label_studio.token)
+    project = server.project(title)
+    assert (project.maximum_annotations, project.overlap_cohort_percentage, project.show_collab_predictions) == (2, 100, False)
+    assert project.show_instruction and "Annotating in short" in project.expert_instruction and "<details>" in project.expert_instruction
+    assert "config updated" not in cli(label_studio, "push", "--project", title, "--corpus", str(corpus)).output
+
+    inside = cli(label_studio, "annotators", "add", "one@annotators.invalid", "--credentials", str(ROOT / "creds.txt"))
+    assert inside.exit_code == 2 and "inside a git repository" in inside.output and not (ROOT / "creds.txt").exists()
+    made = cli(label_studio, "annotators", "add", "one@annotators.invalid", "--credentials", str(tmp_path / "one.txt"))
+    assert made.exit_code == 0, made.output
+    assert oct((tmp_path / "one.txt").stat().st_mode & 0o777) == "0o600" and "one@annotators.invalid" not in made.output
+    printed = cli(label_studio, "annotators", "add", "two@annotators.invalid")
+    assert printed.exit_code == 0 and "password (shown once" in printed.output
+    again = cli(label_studio, "annotators", "add", "two@annotators.invalid")
+    assert again.exit_code == 1 and "exists already" in again.output
+    passwords = {"one@annotators.invalid": (tmp_path / "one.txt").read_text().split("password=")[1].strip(),
+                 "two@annotators.invalid": printed.output.rsplit(": ", 1)[1].strip()}
+
+    by_doc = {d["id"]: d for d in docs(corpus)}
+    seen: dict[str, list[int]] = {}
+    for i, (email, password) in enumerate(passwords.items()):
+        mine = Server(label_studio.url, signup(label_studio.url, email, password))
+        http = mine.client._client_wrapper.httpx_client
+        seen[email] = []
+        for _ in range(len(by_doc) + 2):
+            resp = http.request(f"api/projects/{project.id}/next", method="GET")
+            if resp.status_code == 404:
+                break
+            task = resp.json()
+            # The label stream shows an annotator only their own annotations (none yet).
+            assert task["annotations"] == [], (email, task["annotations"])
+            assert task["id"] not in seen[email]
+            seen[email].append(task["id"])
+            record = make_record(by_doc[task["data"]["doc_id"]], "x", shift=i)
+            mine.create_annotation(task["id"], convert.record_to_results(record))
+    tasks = sorted(t["id"] for t in server.tasks(project.id))
+    assert sorted(seen["one@annotators.invalid"]) == tasks and sorted(seen["two@annotators.invalid"]) == tasks
+
+    ann = tmp_path / "annotations"
+    pulled = cli(label_studio, "pull", "--project", title, "--annotations", str(ann), "--corpus", str(corpus))
+    assert pulled.exit_code == 0, pulled.output
+    for doc in by_doc:
+        assert sorted(p.name for p in (ann / doc).glob("*.json")) == ["annotator-1.json", "annotator-2.json"]
+    assert "@" not in (ann / "annotators.yaml").read_text() and "password" not in pulled.output

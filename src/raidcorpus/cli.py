@@ -140,8 +140,9 @@ def push(
     corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder."),
     annotations_dir: Path = typer.Option(Path("annotations"), "--annotations", help="Annotations folder (for --predictions)."),
     predictions: Optional[str] = typer.Option(None, "--predictions", help="Attach this annotation layer (e.g. gold) as predictions."),
+    overlap: int = typer.Option(2, "--overlap", help="Independent annotations per task: each goes to this many different annotators."),
 ):
-    """Create or update the project and import the articles it does not have yet."""
+    """Create or update the project (config, overlap, instructions) and import the articles it does not have yet."""
     from rich.progress import Progress
 
     from . import push as mod
@@ -150,8 +151,27 @@ def push(
     with Progress(console=err, transient=True) as bar:
         job = bar.add_task("importing tasks", total=None)
         report = mod.push(server, _project_title(project), corpus_dir, annotations_dir, predictions,
-                          progress=lambda done, total: bar.update(job, completed=done, total=total))
+                          progress=lambda done, total: bar.update(job, completed=done, total=total), overlap=overlap)
     print_report(report.lines(), failed=bool(report.changed))
+
+
+annotators_app = typer.Typer(help="Annotator accounts on the Label Studio server.", no_args_is_help=True)
+app.add_typer(annotators_app, name="annotators")
+
+
+@annotators_app.command("add")
+@friendly
+def annotators_add(
+    email: str = typer.Argument(..., help="The annotator's e-mail address (their login; never stored by the project)."),
+    url: ServerUrl = None,
+    credentials: Optional[Path] = typer.Option(None, "--credentials", help="Write login and password to this new file "
+                                               "(mode 600, outside any repository) instead of printing the password once."),
+):
+    """Create an annotator account (with the organization's invitation, so closed sign-up is fine)."""
+    from . import annotators as mod
+
+    for line in mod.add(_server(url), email, credentials):
+        print(line)
 
 
 def _print_pull(report) -> None:

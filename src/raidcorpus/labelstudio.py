@@ -175,6 +175,21 @@ class Server:
     def update_config(self, project_id: int, config: str):
         return self.call("update the labelling config", self.client.projects.update, id=project_id, label_config=config)
 
+    def update_project(self, project_id: int, settings: dict):
+        return self.call("update the project settings", self.client.projects.update, id=project_id, **settings)
+
+    def invite_token(self) -> str:
+        """The organization's invitation token (sign-up link), readable by its members."""
+        def fetch():
+            resp = self.client._client_wrapper.httpx_client.request("api/invite", method="GET")
+            if resp.status_code >= 400:
+                raise ApiError(status_code=resp.status_code, body=None)
+            return resp.json()["token"]
+
+        from label_studio_sdk.core.api_error import ApiError
+
+        return self.call("read the invitation link", fetch)
+
     def validate_config(self, project_id: int, config: str):
         return self.call("validate the labelling config", self.client.projects.validate_label_config, id=project_id, label_config=config)
 
@@ -251,18 +266,21 @@ class Server:
     def update_webhook(self, hook_id: int, body: dict) -> dict:
         return self.rest("update a webhook", "PATCH", f"api/webhooks/{hook_id}/", body)
 
-def signup(url: str, email: str, password: str, timeout: float = 30.0) -> str:
+
+def signup(url: str, email: str, password: str, timeout: float = 30.0, invite: str | None = None) -> str:
     """Create an annotator account through the sign-up page and return its own API token.
 
-    Label Studio community has no admin API that hands out another user's token, so the
-    account signs itself up (joining the server's organization) and reads its token.
+    Label Studio community has no admin API that sets a password or hands out another user's
+    token, so the account signs itself up (with the organization's invitation token when sign-up
+    without a link is closed) and reads its token.
     """
+    page = "/user/signup/" + (f"?token={invite}" if invite else "")
     with httpx.Client(base_url=url, timeout=timeout, follow_redirects=False) as web:
         try:
-            web.get("/user/signup/")
+            web.get(page)
             csrf = web.cookies.get("csrftoken", "")
             form = {"email": email, "password": password, "csrfmiddlewaretoken": csrf, "allow_newsletters": "false"}
-            resp = web.post("/user/signup/", data=form, headers={"Referer": f"{url}/user/signup/"})
+            resp = web.post(page, data=form, headers={"Referer": f"{url}{page}"})
             if resp.status_code != 302:
                 # Existing account: log in instead.
                 resp = web.post("/user/login/", data={"email": email, "password": password, "csrfmiddlewaretoken": csrf},

@@ -31,6 +31,8 @@ class PushReport:
     project_id: int = 0
     created: bool = False
     config_updated: bool = False
+    settings_updated: list[str] = field(default_factory=list)
+    data_updated: int = 0
     imported: int = 0
     skipped: int = 0
     changed: list[tuple[str, int]] = field(default_factory=list)
@@ -45,6 +47,10 @@ class PushReport:
         out = [f"project {self.project!r} (id {self.project_id}){': created' if self.created else ''}"]
         if self.config_updated:
             out.append("labelling config updated from the schema")
+        if self.settings_updated:
+            out.append(f"project settings updated: {', '.join(self.settings_updated)}")
+        if self.data_updated:
+            out.append(f"{self.data_updated} tasks' title, outlet and date brought up to date")
         out.append(f"{self.imported} tasks imported, {self.skipped} already there")
         for doc, task in self.changed:
             out.append(f"changed: {doc} has a different text than task {task}: not imported again (review it by hand)")
@@ -75,7 +81,35 @@ def read_corpus(corpus_dir: str | Path) -> list[dict]:
 
 
 def task_data(doc: dict) -> dict:
-    return {"doc_id": doc["id"], "sha256": doc["sha256"], "title": doc.get("title") or "", "text": doc["text"]}
+    """What a task carries: ids, the text, and what the labelling screen shows above it (the
+    guidelines resolve every TIME against the publication date)."""
+    title = doc.get("title") or "(no title)"
+    outlet = doc.get("outlet") or "outlet unknown"
+    published = doc.get("published") or "date unknown"
+    return {"doc_id": doc["id"], "sha256": doc["sha256"], "title": doc.get("title") or "", "outlet": doc.get("outlet") or "",
+            "published": doc.get("published") or "", "header": f"{title} | {outlet} | published {published}", "text": doc["text"]}
+
+
+def project_settings(overlap: int, instructions: str | None = None) -> dict:
+    """Project fields for `overlap` independent layers: every task goes to `overlap` different
+    annotators (Label Studio never gives one annotator the same task twice), the label stream
+    shows an annotator only their own annotation, and with overlap > 1 no prediction primes them."""
+    if overlap < 1:
+        raise UserError(f"--overlap must be at least 1, not {overlap}", 2)
+    settings = {
+        "maximum_annotations": overlap,
+        "overlap_cohort_percentage": 100,
+        "show_overlap_first": overlap > 1,
+        "sampling": "Sequential sampling",
+        "skip_queue": "REQUEUE_FOR_OTHERS",
+        "show_collab_predictions": overlap == 1,
+        "reveal_preannotations_interactively": False,
+        "show_annotation_history": False,
+        "show_skip_button": True,
+    }
+    if instructions is not None:
+        settings |= {"expert_instruction": instructions, "show_instruction": True}
+    return settings
 
 
 def config_values(config: str) -> set[tuple[str, str]]:
@@ -117,13 +151,20 @@ def _layer(annotations_dir: Path, doc: dict, layer: str, report: PushReport) -> 
     return convert.record_to_results(record)
 
 
-def ensure_project(server, title: str, config: str, report: PushReport):
-    """Find or create the project; bring its config up to date unless that would orphan annotations."""
+def ensure_project(server, title: str, config: str, report: PushReport, settings: dict | None = None):
+    """Find or create the project; bring its config up to date unless that would orphan annotations,
+    and its settings (overlap, what annotators see) to `settings`."""
     project = server.find_project(title)
     if project is None:
         project = server.create_project(title, config, ontology.load().title)
         report.created = True
-    elif (project.label_config or "").strip() != config.strip():
+    if settings:
+        changed = {k: v for k, v in settings.items() if getattr(project, k, None) != v}
+        if changed:
+            server.update_project(project.id, changed)
+            if not report.created:
+                report.settings_updated = [k if k == "expert_instruction" else f"{k}={v}" for k, v in sorted(changed.items())]
+    if not report.created and (project.label_config or "").strip() != config.strip():
         removed = config_values(project.label_config or "<View/>") - config_values(config)
         if removed:
             used = used_values(orjson.loads(server.export(project.id))) & removed
@@ -145,12 +186,14 @@ def push(
     predictions: str | None = None,
     config: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    overlap: int = 2,
 ) -> PushReport:
-    """Create or update the project and import the articles it lacks (and a prediction layer).
+    """Create or update the project (config, `overlap` independent layers per task, instructions)
+    and import the articles it lacks (and a prediction layer).
 
     Runs for one server and project title are serialized by a lock (see push_lock)."""
     with push_lock(getattr(server, "url", ""), title):
-        return _push(server, title, corpus_dir, annotations_dir, predictions, config, progress)
+        return _push(server, title, corpus_dir, annotations_dir, predictions, config, progress, overlap)
 
 
 LOCK_WAIT = 600.0  # seconds a push waits for another push of the same project
@@ -213,12 +256,13 @@ def import_exactly_once(server, project_id: int, batch: list[dict], what: str = 
                     "run push again (it imports only what is missing)")
 
 
-def _push(server, title, corpus_dir, annotations_dir, predictions, config, progress) -> PushReport:
+def _push(server, title, corpus_dir, annotations_dir, predictions, config, progress, overlap=2) -> PushReport:
     docs = read_corpus(corpus_dir)
     annotations_dir = Path(annotations_dir)
+    settings = project_settings(overlap, ls_config.instructions())
     server.check()
     report = PushReport(project=title)
-    project = ensure_project(server, title, config or ls_config.render(), report)
+    project = ensure_project(server, title, config or ls_config.render(), report, settings)
 
     by_doc: dict[str, list[dict]] = {}
     for task in server.tasks(project.id):
@@ -244,6 +288,11 @@ def _push(server, title, corpus_dir, annotations_dir, predictions, config, progr
             report.changed.append((doc["id"], present[0]["id"]))
             continue
         report.skipped += 1
+        for t in same:
+            data = t.get("data") or {}
+            if any(data.get(k) != v for k, v in task_data(doc).items()):
+                server.update_task_data(t["id"], data | task_data(doc))  # other fields (feedback) stay
+                report.data_updated += 1
         if results is not None:
             old_predictions.append((same[0], results))
 

@@ -1,0 +1,62 @@
+"""Annotator accounts on a Label Studio server: `raidcorpus annotators add EMAIL`.
+
+The account is made with the organization's invitation (so it works on a team server whose
+open sign-up is closed) and a random password. The password goes to the person: printed once
+on the terminal, or written to a file of the maintainer's choice outside the repository
+(mode 600). It never reaches the repository, a log or the pseudonym table.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+from pathlib import Path
+
+from . import labelstudio
+from .errors import UserError
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _repository(path: Path) -> Path | None:
+    """The git work tree holding `path`, if any."""
+    try:
+        top = subprocess.run(["git", "-C", str(path), "rev-parse", "--show-toplevel"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(top.stdout.strip()).resolve() if top.returncode == 0 and top.stdout.strip() else None
+
+
+def add(server, email: str, credentials: str | Path | None = None) -> list[str]:
+    """Create the account; return the lines to show (the password only when no file is given)."""
+    email = email.strip()
+    if not EMAIL.match(email):
+        raise UserError(f"not an e-mail address: {email!r}", 2)
+    target = None
+    if credentials is not None:
+        target = Path(credentials).expanduser().resolve()
+        if not target.parent.is_dir():
+            raise UserError(f"{credentials}: no such folder", 2)
+        if _repository(target.parent) is not None:
+            raise UserError(f"{credentials}: inside a git repository; write credentials outside any repository", 2)
+        if target.exists():
+            raise UserError(f"{credentials}: exists already; choose a new file", 2)
+    server.check()
+    if any(u["email"].lower() == email.lower() for u in server.users()):
+        raise UserError(f"an account for this address exists already at {server.url}")
+    password = secrets.token_urlsafe(15)
+    labelstudio.signup(server.url, email, password, invite=server.invite_token())
+    user = next((u for u in server.users() if u["email"].lower() == email.lower()), None)
+    if user is None:
+        raise UserError(f"Label Studio at {server.url} did not create the account")
+    lines = [f"account created at {server.url} (user id {user['id']}): log in with the address and the password below"]
+    if target is None:
+        lines.append(f"password (shown once, give it to the person): {password}")
+    else:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(f"url={server.url}\nlogin={email}\npassword={password}\n")
+        lines.append(f"login and password written to {target} (mode 600): give it to the person, then delete it")
+    return lines
