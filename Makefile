@@ -31,11 +31,14 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 ## label: a local Label Studio with the corpus pushed into a project made from the schema
+## label DB=postgresql: the same with Label Studio's database in a PostgreSQL cluster of the project's
+DB ?= sqlite
+
 label: $(STAMP)
-	bash scripts/label-studio.sh start
+	LABEL_STUDIO_DB=$(DB) bash scripts/label-studio.sh start
 
 label-stop:
-	bash scripts/label-studio.sh stop
+	LABEL_STUDIO_DB=$(DB) bash scripts/label-studio.sh stop
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -11,6 +11,9 @@
 # PYTHON (default python3.11), LABEL_STUDIO_FEEDBACK_PORT (default: the port + 1). `start --no-push`
 # skips pushing the corpus. `start` also runs `raidcorpus feedback`, the webhook receiver that shows
 # annotators the validation problems of their work, and `stop` stops it.
+# LABEL_STUDIO_DB=postgresql (`make label DB=postgresql`) keeps Label Studio's database in a
+# PostgreSQL cluster of its own in .label-studio/postgres instead of SQLite. Open sign-up is closed
+# (LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK) unless LABEL_STUDIO_OPEN_SIGNUP=1.
 set -euo pipefail
 
 LS_VERSION=1.23.2
@@ -61,9 +64,62 @@ read_credential() {
   sed -n "s/^$1=//p" "$CREDENTIALS"
 }
 
+# --- PostgreSQL (LABEL_STUDIO_DB=postgresql, `make label DB=postgresql`) ---------------------
+# Debian's postgresql runs a cluster of the project's own in $DATA/postgres, reachable only
+# through a Unix socket in that folder (no TCP port), as the calling user, or as `postgres`
+# when called as root (PostgreSQL refuses to run as root).
+DB="${LABEL_STUDIO_DB:-sqlite}"
+PGDIR="$DATA/postgres"
+PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_running() {
+  [ -n "$PG_BIN" ] && [ -f "$PGDIR/PG_VERSION" ] || return 1
+  if [ "$(id -u)" = 0 ]; then chmod 711 "$DATA"; fi
+  as_pg "$PG_BIN/pg_ctl" -D "$PGDIR" status >/dev/null 2>&1
+}
+
+pg_start() {
+  if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
+    say "PostgreSQL is not installed: run 'apt-get install postgresql' (scripts/install-system-deps.sh does)"
+    exit 1
+  fi
+  if [ "$(id -u)" = 0 ]; then chmod 711 "$DATA"; fi  # postgres must reach its folder; credentials stay 600
+  if [ ! -f "$PGDIR/PG_VERSION" ]; then
+    say "[db] creating a PostgreSQL cluster in ${PGDIR#"$ROOT/"} (once, a few seconds)"
+    mkdir -p "$PGDIR"
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$PGDIR"; fi
+    chmod 700 "$PGDIR"
+    as_pg "$PG_BIN/initdb" -D "$PGDIR" -U labelstudio --auth=trust -E UTF8 >/dev/null
+  fi
+  if [ "$(id -u)" = 0 ]; then chmod 711 "$DATA"; fi  # postgres must reach its folder; credentials stay 600
+  if ! pg_running; then
+    say "[db] starting PostgreSQL (socket in ${PGDIR#"$ROOT/"})"
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDIR" -w -l "$PGDIR/server.log" -o "-k $PGDIR -c listen_addresses= -p 5432" start >/dev/null
+  fi
+  if ! as_pg "$PG_BIN/psql" -h "$PGDIR" -U labelstudio -d postgres -tAc "select 1 from pg_database where datname = 'labelstudio'" | grep -q 1; then
+    as_pg "$PG_BIN/createdb" -h "$PGDIR" -U labelstudio labelstudio
+  fi
+  export DJANGO_DB=default POSTGRE_NAME=labelstudio POSTGRE_USER=labelstudio POSTGRE_PASSWORD=unused \
+    POSTGRE_HOST="$PGDIR" POSTGRE_PORT=5432
+}
+
+pg_stop() {
+  if pg_running; then
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDIR" -w -m fast stop >/dev/null && echo "PostgreSQL stopped"
+  fi
+}
+
 MIGRATIONS=396  # in Label Studio 1.23.2's SQLite database
 
-migrations() {  # how many migrations the new database has so far (SQLite only)
+migrations() {  # how many migrations the new database has so far
+  if [ "$DB" = postgresql ]; then
+    as_pg "$PG_BIN/psql" -h "$PGDIR" -U labelstudio -d labelstudio -tAc "select count(*) from django_migrations" 2>/dev/null || echo 0
+    return
+  fi
   "$CACHE/bin/python" - "$DATA/data/label_studio.sqlite3" <<'PY' 2>/dev/null || echo 0
 import sqlite3, sys
 try:
@@ -92,6 +148,11 @@ start() {
     echo "Label Studio is already running at $URL"
   else
     mkdir -p "$DATA/data"
+    case "$DB" in
+      sqlite) ;;
+      postgresql) pg_start ;;
+      *) say "LABEL_STUDIO_DB must be sqlite or postgresql, not '$DB'"; exit 2 ;;
+    esac
     (
       cd "$DATA"
       export LATEST_VERSION_CHECK=false
@@ -214,6 +275,7 @@ stop() {
     echo "Label Studio is not running"
   fi
   rm -f "$PIDFILE"
+  pg_stop
 }
 
 status() {

@@ -68,16 +68,47 @@ class LabelStudio:
         return os.environ | {"LABEL_STUDIO_URL": self.url, "LABEL_STUDIO_API_KEY": self.token}
 
 
-@pytest.fixture(scope="session")
-def label_studio(tmp_path_factory) -> LabelStudio:
-    """A real Label Studio 1.23.2 (installed once into the cache) with a throwaway data folder."""
+def _serve(data: Path, **extra: str):
     port = free_port()
-    data = tmp_path_factory.mktemp("label-studio")
-    env = os.environ | {"LABEL_STUDIO_PORT": str(port), "LABEL_STUDIO_DATA": str(data)}
+    env = os.environ | {"LABEL_STUDIO_PORT": str(port), "LABEL_STUDIO_DATA": str(data)} | extra
     env.pop("LABEL_STUDIO_API_KEY", None)
     server = LabelStudio(f"http://127.0.0.1:{port}", port, data, env)
     server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def label_studio_sqlite(tmp_path_factory) -> LabelStudio:
+    """A real Label Studio 1.23.2 (installed once into the cache) with a throwaway data folder."""
+    server = _serve(tmp_path_factory.mktemp("label-studio"))
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def label_studio_postgresql() -> LabelStudio:
+    """The same, with its database in a throwaway PostgreSQL cluster (Debian's postgresql, run by
+    the script as `postgres` when the tests run as root, so the folder is outside pytest's 0700 one)."""
+    import shutil
+    import tempfile
+
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        pytest.fail("PostgreSQL is not installed: run scripts/install-system-deps.sh")
+    base = Path(tempfile.mkdtemp(prefix="raidcorpus-pg-"))
+    base.chmod(0o711)
+    try:
+        server = _serve(base / "label-studio", LABEL_STUDIO_DB="postgresql")
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def label_studio(label_studio_sqlite) -> LabelStudio:
+    """The default server for Label Studio tests (SQLite); test_ls_roundtrip runs on both databases."""
+    return label_studio_sqlite

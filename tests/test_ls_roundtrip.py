@@ -25,6 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.labelstudio
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def label_studio(request):
+    """Every round trip runs against a SQLite- and a PostgreSQL-backed server."""
+    return request.getfixturevalue(f"label_studio_{request.param}")
+
+
 @pytest.fixture
 def corpus(tmp_path) -> Path:
     out = tmp_path / "corpus"
