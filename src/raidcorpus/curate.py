@@ -34,8 +34,8 @@ DEFAULT_REASON = "curated in Label Studio"
 def config() -> str:
     """The labelling config plus the curator's reason boxes and the list of disputed items."""
     base = ls_config.render()
-    title = '  <Header value="$title"/>\n'
-    if title not in base:
+    title = next((t for t in ('  <Header value="$header" size="4"/>\n', '  <Header value="$title"/>\n') if t in base), "")
+    if not title:
         raise UserError("the labelling config has no title header to put the disputed items under")
     disputed = ('  <View style="white-space: pre-line; color: #1a237e">\n'
                 f'    <Header value="${DISPUTED}" size="6"/>\n'
