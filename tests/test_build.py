@@ -225,7 +225,7 @@ def test_broken_span_is_refused(tmp_path):
     rec = json.loads(gold.read_text())
     rec["entities"][0]["start"] += 1
     gold.write_text(json.dumps(rec))
-    with pytest.raises(UserError, match=r"gold.json doc=alpha-news-2015-01-15 /entities/0 \[span-text-mismatch\]"):
+    with pytest.raises(UserError, match=r"gold.json doc=alpha-news-2015-01-15 /entities/0/text \[span-text-mismatch\]"):
         build.build("0.1.0", tmp_path / "o", root)
 
 

@@ -19,6 +19,7 @@ import yaml
 
 from . import align, io
 from .errors import Problem
+from .records import Reader
 from .ontology import Ontology, load as load_ontology
 
 ACTIONS_WITHOUT_EDIT = ("take", "reject")  # arguments and coreference links: present or not
@@ -563,25 +564,28 @@ def stale_decisions(path: Path, record: dict, text: str, sha256: str, min_layers
     return [Problem(str(path), doc, f"/decisions/{i}/item", "stale-decision", message) for i, message in out.stale]
 
 
-def read_decisions(path: Path) -> tuple[dict[str, list[dict]], list[str]]:
+def read_decisions(path: Path, reader: Reader | None = None) -> tuple[dict[str, list[dict]], list[str]]:
     """document -> decisions from a YAML file of one or more decisions records; entries whose action is
     still empty (an unfilled --report template) are left out, so their items stay undecided."""
-    from .validate import check_record
+    reader = reader or Reader(level=1)
+
+    def problem(slug: str, message: str) -> list[str]:
+        return [Problem(str(path), None, "/", slug, message).line()]
 
     try:
         data = io.read_bytes(path)
         if not data.strip():
-            return {}, [f"{path} doc=- / [empty-file] the file is empty (a document without disagreements needs no decisions file)"]
+            return {}, problem("empty-file", "the file is empty (a document without disagreements needs no decisions file)")
         text = data.decode("utf-8")
         docs = [d for d in io.parse_yaml_all(path, text) if d is not None]
     except io.ReadError as e:
         return {}, [e.problem.line()]
     except UnicodeDecodeError as e:
-        return {}, [f"{path} doc=- / [not-utf8] invalid UTF-8 at byte {e.start}"]
+        return {}, problem("not-utf8", f"invalid UTF-8 at byte {e.start}")
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        return {}, [f"{path} doc=- / [invalid-yaml] {getattr(e, 'problem', None) or str(e).splitlines()[0]}{where}"]
+        return {}, problem("invalid-yaml", f"{getattr(e, 'problem', None) or str(e).splitlines()[0]}{where}")
     found: dict[str, list[dict]] = {}
     problems: list[str] = []
     for record in docs:
@@ -594,13 +598,9 @@ def read_decisions(path: Path) -> tuple[dict[str, list[dict]], list[str]]:
                     d = {k: v for k, v in d.items() if not (k in ("layer", "value") and v is None)}
                 kept.append(d)
             record = {**record, "decisions": kept}
-        errors = check_record(record, str(path)) if isinstance(record, dict) else None
-        if errors is None:
-            problems.append(f"{path} doc=- / [schema-mismatch] a decisions record must be a mapping")
-        elif errors:
+        errors = reader.problems(record, str(path), "decisions")
+        if errors:
             problems += [p.line() for p in errors]
-        elif record.get("kind") != "decisions":
-            problems.append(f"{path} doc=- /kind [unknown-kind] expected a decisions record, found {record.get('kind')!r}")
         else:
             found.setdefault(record["document"], []).extend(record["decisions"])
     return found, problems
@@ -633,8 +633,9 @@ def adjudicate(paths: Iterable[str | Path] = ("annotations",), corpus_dir: str |
     result = Result()
     given: dict[str, list[dict]] = {}
     given_from: dict[str, str] = {}
+    reader = Reader(corpus_dir)
     for path in decisions:
-        found, problems = read_decisions(Path(path))
+        found, problems = read_decisions(Path(path), reader)
         result.problems += problems
         for doc, ds in found.items():
             given.setdefault(doc, []).extend(ds)
@@ -644,19 +645,19 @@ def adjudicate(paths: Iterable[str | Path] = ("annotations",), corpus_dir: str |
         if len(files) < min_layers:
             result.lines.append(f"{doc}: skipped, {len(files)} layer ({', '.join(files)}); adjudication needs {min_layers}")
             continue
-        records = align.load(doc, files)
-        document = align.read_document(corpus_dir, doc)
-        align.check_hashes(doc, document, records, files)
+        document = reader.document(doc)
+        records = align.load(doc, files, reader)
         where = folder / "decisions.yaml"
         source = {f"sha256:{a}": _sha256_file(f) for a, f in files.items()}
         if doc in given:
             ds, where = given[doc], Path(given_from[doc])
         elif where.is_file():
-            found, problems = read_decisions(where)
+            found, problems = read_decisions(where, reader)
             result.problems += problems
             ds = found.get(doc, [])
             for other in sorted(set(found) - {doc}):
-                result.problems.append(f"{where} doc={other} /document decisions for {other!r} in the folder of {doc!r}")
+                result.problems.append(Problem(str(where), other, "/document", "unknown-document",
+                                               f"decisions for {other!r} in the folder of {doc!r}").line())
         else:
             ds = []
         outcome = build_gold(doc, {a: align.index_layer(r) for a, r in records.items()}, ds, document, onto, str(where), source)
@@ -667,9 +668,7 @@ def adjudicate(paths: Iterable[str | Path] = ("annotations",), corpus_dir: str |
         if outcome.gold is None:
             continue
         gold_path = folder / "gold.json"
-        from .validate import check_records
-
-        invalid = check_records([(str(gold_path), outcome.gold)], corpus_dir, level=3)
+        invalid = reader.problems(outcome.gold, str(gold_path), "annotation")
         if invalid:
             result.problems += [p.line() + " (check the edit decisions)" for p in invalid]
             continue

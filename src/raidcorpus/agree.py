@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from . import align
+from .records import Reader
 from .errors import UserError
 from .ontology import Ontology, load as load_ontology
 
@@ -600,13 +601,13 @@ def agree(paths: Iterable[str | Path], corpus_dir: str | Path = "corpus", annota
     if missing:
         raise UserError(f"no annotation layers for {', '.join(missing)} (layers found: {', '.join(everyone) or 'none'})")
     acc = Accumulator(everyone, on_document=on_document)
+    reader = Reader(corpus_dir)
     for doc, files in found.items():
         if len(files) < 2:
             acc.add(doc, dict.fromkeys(files, {}), 0)
             continue
-        records = align.load(doc, files)
-        document = align.read_document(corpus_dir, doc)
-        align.check_hashes(doc, document, records, files)
+        document = reader.document(doc)
+        records = align.load(doc, files, reader)
         acc.add(doc, records, len(document["text"]))
     return acc.report()
 

@@ -13,7 +13,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Iterable
 
-from . import io
+from . import io, records
 from .errors import UserError
 from .ontology import Ontology
 
@@ -157,42 +157,17 @@ def collect(paths: Iterable[str | Path], annotators: Iterable[str] | None = None
     return {doc: dict(sorted(layers.items())) for doc, layers in sorted(found.items())}
 
 
-def load(doc: str, files: dict[str, Path]) -> dict[str, dict]:
-    """annotator -> annotation record for one document, each checked against the schema (levels 1-2)
-    and to be what its path says: comparing broken records would give figures no one can trust."""
-    from .validate import check_record
-
-    records = {}
+def load(doc: str, files: dict[str, Path], reader: records.Reader) -> dict[str, dict]:
+    """annotator -> annotation record for one document, each checked by the reader (schema, ids and
+    references, offsets and text hash against the corpus) and to be what its path says: comparing
+    broken records would give figures no one can trust."""
+    found = {}
     for annotator, path in files.items():
-        rec = io.read_json(path)
-        if not isinstance(rec, dict) or rec.get("kind") != "annotation":
-            raise UserError(f"{path} doc={doc}: not an annotation record (run 'raidcorpus validate')")
-        problems = check_record(rec, str(path), level=2)
-        if problems:
-            more = f" (and {len(problems) - 1} more; run 'raidcorpus validate')" if len(problems) > 1 else ""
-            raise UserError(problems[0].line() + more)
+        rec = reader.read(path, "annotation")
         if rec.get("document") != doc or rec.get("annotator") != annotator:
             raise UserError(
                 f"{path} doc={doc}: the record says document {rec.get('document')!r}, annotator "
                 f"{rec.get('annotator')!r}; the path says {doc!r}, {annotator!r}"
             )
-        records[annotator] = rec
-    return records
-
-
-def read_document(corpus_dir: str | Path, doc: str) -> dict:
-    """The corpus record of a document: its text is the continuum offsets point into."""
-    path = Path(corpus_dir) / f"{doc}.json"
-    if not path.is_file():
-        raise UserError(f"{path} doc={doc}: no corpus record for this document (needed for its text)")
-    return io.read_json(path)
-
-
-def check_hashes(doc: str, document: dict, records: dict[str, dict], files: dict[str, Path]) -> None:
-    """Layers made on another version of the text cannot be compared: stop with the first one."""
-    for annotator, rec in records.items():
-        if rec.get("text_sha256") != document.get("sha256"):
-            raise UserError(
-                f"{files[annotator]} doc={doc} /text_sha256 [text-hash-mismatch] the layer was made on a "
-                "different text than the corpus has (run 'raidcorpus validate')"
-            )
+        found[annotator] = rec
+    return found

@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 from . import card, croissant, outdir, release, rows
 from .errors import UserError
 from .features import CONFIGS, STANDOFF_CONFIGS, ArrowEncoder, encoder, for_config
-from .io import ReadError, is_id, read_json, read_yaml, refuse_link
+from .io import ReadError, is_id, refuse_link
+from .records import Reader
 
 NAME = "raid-attack-events"
 # The Hugging Face Hub dataset repository the card, croissant.json and citation name (the
@@ -183,43 +184,25 @@ class Stats:
 # --- reading the repository ---------------------------------------------------------------
 
 
-def _read(path: Path, root: Path, folder_checked: bool = False):
-    """A record, refused when it is a symbolic link or resolves outside `root` (`folder_checked`: its
-    folder is known to resolve inside, so a file that is no link cannot lead out: one lstat, not a
-    realpath of every file)."""
-    try:
-        refuse_link(path, None if folder_checked else root)  # a symlinked record could bring in anything from outside the repository
-        return read_yaml(path) if path.suffix in (".yaml", ".yml") else read_json(path)
-    except ReadError as e:
-        raise UserError(e.problem.line().replace(str(root) + "/", "", 1)) from None
+def _reader(root: Path) -> Reader:
+    """A checked reader for one build (or one worker's documents): records are checked as validate
+    checks them (levels 1-3), and paths are shown relative to the repository."""
+    return Reader(root / "corpus", level=3, shown_root=root)
 
 
-def read_splits(root: Path) -> dict[str, list[str]]:
+def read_splits(root: Path, reader: Reader | None = None) -> dict[str, list[str]]:
     path = root / "splits.yaml"
     if not path.is_file():
         raise UserError("splits.yaml: missing: list every document id under a split (train, validation, test)")
-    rec = _read(path, root)
-    if not isinstance(rec, dict) or rec.get("kind") != "splits" or not isinstance(rec.get("splits"), dict):
-        raise UserError("splits.yaml: not a record of kind 'splits' with a 'splits' mapping")
-    seen: dict[str, str] = {}
-    for split, ids in rec["splits"].items():
-        for doc in ids or []:
-            if not is_id(doc):
-                raise UserError(f"splits.yaml /splits/{split} [bad-id] {doc!r} is not a document id")
-            if doc in seen:
-                raise UserError(f"splits.yaml /splits/{split} [duplicate-id] document {doc} is also in split {seen[doc]}")
-            seen[doc] = split
+    rec = (reader or _reader(root)).read(path, "splits")
     return {split: list(ids) for split, ids in rec["splits"].items() if ids}
 
 
-def read_clusters(root: Path) -> list[dict]:
+def read_clusters(root: Path, reader: Reader | None = None) -> list[dict]:
     path = root / "annotations" / "clusters.yaml"
     if not path.is_file():
         return []
-    rec = _read(path, root)
-    if not isinstance(rec, dict) or rec.get("kind") != "event_clusters":
-        raise UserError("annotations/clusters.yaml: not a record of kind 'event_clusters'")
-    return rec.get("clusters") or []
+    return (reader or _reader(root)).read(path, "event_clusters")["clusters"]
 
 
 def layer_paths(root: Path, doc: str) -> list[Path]:
@@ -227,23 +210,12 @@ def layer_paths(root: Path, doc: str) -> list[Path]:
     return sorted(p for p in folder.glob("*.json") if not p.name.startswith(".")) if folder.is_dir() else []
 
 
-def span_problems(where: str, text: str, ann: dict) -> list[str]:
-    """Every entity and trigger must slice the text to its stated string."""
-    out = []
-    spans = [(f"/entities/{i}", e) for i, e in enumerate(ann["entities"])]
-    spans += [(f"/events/{i}/trigger", v["trigger"]) for i, v in enumerate(ann["events"])]
-    for ptr, s in spans:
-        got = text[s["start"] : s["end"]]
-        if got != s["text"]:
-            out.append(f"{where} {ptr} [span-text-mismatch] text[{s['start']}:{s['end']}] is {got!r}, not {s['text']!r}")
-    return out
-
-
-def load_document(root: Path, doc_id: str) -> tuple[dict, dict, list[dict]]:
+def load_document(root: Path, doc_id: str, reader: Reader | None = None) -> tuple[dict, dict, list[dict]]:
     """The corpus record, the gold layer and every layer (gold included) of a document, checked."""
     if not is_id(doc_id):
         raise UserError(f"document {doc_id!r} [bad-id] is not a document id")
-    doc = _read(root / "corpus" / f"{doc_id}.json", root)
+    reader = reader or _reader(root)
+    doc = reader.document(doc_id)
     gold_path = root / "annotations" / doc_id / "gold.json"
     if not gold_path.is_file():
         raise UserError(
@@ -251,21 +223,16 @@ def load_document(root: Path, doc_id: str) -> tuple[dict, dict, list[dict]]:
             f"('raidcorpus adjudicate') or leave it out of splits.yaml"
         )
     try:
-        refuse_link(root / "annotations" / doc_id, root)  # once for the document's layers
+        refuse_link(root / "annotations" / doc_id, root)  # once for the document's folder
     except ReadError as e:
         raise UserError(e.problem.line().replace(str(root) + "/", "", 1)) from None
-    paths = layer_paths(root, doc_id)
-    layers = [_read(p, root, folder_checked=True) for p in paths]
-    problems = []
-    for path, ann in zip(paths, layers):
-        where = f"{path.relative_to(root)} doc={doc_id}"
-        if ann.get("text_sha256") != doc["sha256"]:
-            problems.append(f"{where} /text_sha256 [text-hash-mismatch] the layer was made on another text")
-        else:
-            problems += span_problems(where, doc["text"], ann)
-    if problems:
-        more = f" (and {len(problems) - 1} more: run 'raidcorpus validate')" if len(problems) > 1 else ""
-        raise UserError(problems[0] + more)
+    layers = []
+    for path in layer_paths(root, doc_id):
+        layer = reader.read(path, "annotation")
+        if layer["document"] != doc_id or layer["annotator"] != path.stem:
+            raise UserError(f"{path.relative_to(root)} doc={doc_id} /annotator [bad-id] the record says document "
+                            f"{layer['document']!r}, annotator {layer['annotator']!r}; its path says {doc_id!r}, {path.stem!r}")
+        layers.append(layer)
     gold = next(a for a in layers if a["annotator"] == "gold")
     return doc, gold, layers
 
@@ -532,7 +499,8 @@ def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | 
 def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release: bool, jobs: int | None,
            tmp_full: Path, tmp_off: Path, repo: str) -> Result:
     date, notes = release.changelog_section(root / "CHANGELOG.md", version)
-    splits = read_splits(root)
+    reader = _reader(root)
+    splits = read_splits(root, reader)
     split_of = {doc: s for s, ids in splits.items() for doc in ids}
     corpus_ids = {p.stem for p in (root / "corpus").glob("*.json")}
     unlisted = sorted(corpus_ids - set(split_of))
@@ -544,7 +512,7 @@ def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release
     if not split_of:
         raise UserError("splits.yaml lists no documents: there is nothing to build")
 
-    clusters = read_clusters(root)
+    clusters = read_clusters(root, reader)
     cross = rows.cross_index(clusters)
     warnings: list[str] = []
     cluster_split = _cluster_split(clusters, split_of, warnings)

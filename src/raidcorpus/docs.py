@@ -155,13 +155,14 @@ def annotation_counts(root: Path) -> str:
     """DATASHEET.md: mentions per type in every layer, so the datasheet's figures come from the data."""
     from collections import Counter
 
-    from . import io
+    from .records import Reader
 
+    reader = Reader(root / "corpus", level=2)
     onto = ontology.load()
     layers: dict[str, dict[str, Counter]] = {}
     docs = 0
     for path in sorted((root / "annotations").glob("*/*.json")):
-        record = io.read_json(path)
+        record = reader.read(path, "annotation")
         docs += path.stem == "gold"
         counts = layers.setdefault(record["annotator"], {"entity": Counter(), "event": Counter(), "other": Counter()})
         counts["entity"].update(e["type"] for e in record["entities"])
@@ -184,7 +185,7 @@ def annotation_counts(root: Path) -> str:
         if kind != "other":
             rows.append(f"| **{kind} mentions, all** | " + " | ".join(f"**{sum(layers[n][kind].values())}**" for n in names) + " |")
     clusters = root / "annotations" / "clusters.yaml"
-    cross = len(io.read_yaml(clusters)["clusters"]) if clusters.exists() else 0
+    cross = len(reader.read(clusters, "event_clusters")["clusters"]) if clusters.exists() else 0
     return (
         f"Annotation counts over {docs} documents with a gold layer; {cross} cross-document event clusters.\n\n"
         + head + "\n".join(rows) + "\n"

@@ -135,12 +135,9 @@ def read_sources(path: Path | None) -> dict[str, dict]:
     """Hand-written metadata (kind 'sources'), keyed by the sha256 of each raw file."""
     if path is None:
         return {}
-    from .validate import check_record
+    from .records import Reader
 
-    record = io.read_yaml(path)
-    problems = check_record(record, str(path))
-    if problems:
-        raise UserError(problems[0].line())
+    record = Reader().read(path, "sources")
     return {a["raw_sha256"]: a for a in record["articles"]}
 
 
@@ -218,8 +215,11 @@ def ingest(sources: list[Path], out_dir: Path, metadata_path: Path | None = None
     existing: dict[str, str] = {}  # doc id -> sha256
     by_hash: dict[str, str] = {}
     seen_shingles: dict[str, set[int]] = {}
+    from .records import Reader
+
+    reader = Reader(out_dir)
     for path in sorted(out_dir.glob("*.json")) if out_dir.exists() else []:
-        rec = io.read_json(path)
+        rec = reader.read(path, "document")
         existing[rec["id"]] = rec["sha256"]
         by_hash[rec["sha256"]] = rec["id"]
         seen_shingles[rec["id"]] = shingles(rec["text"])

@@ -19,6 +19,7 @@ import yaml
 
 from . import convert, io, ontology, scrub
 from .errors import UserError
+from .records import Reader, check_export
 
 VOLATILE = ("created_ago",)  # fields the server recomputes on every export
 ANNOTATORS_FILE = "annotators.yaml"
@@ -111,7 +112,7 @@ class Annotators:
     def __init__(self, path: str | Path, server: str | None = None):
         self.path = Path(path)
         self.server = server
-        data = (io.read_yaml(self.path) or {}) if self.path.exists() else {}
+        data = Reader(level=1).read(self.path, "annotators") if self.path.exists() else {}
         table = data.get("annotators") if isinstance(data, dict) else None
         if not isinstance(table, dict) or not all(isinstance(v, list) for v in table.values()):
             table = {} if not self.path.exists() else None
@@ -255,14 +256,16 @@ def apply_plan(plan: Plan, corpus_dir: str | Path, report: PullReport, url=None)
 def place_records(records: list[tuple[Path, dict]], corpus_dir: str | Path, report: PullReport, url=None) -> None:
     """Write each clean record to annotations/<doc>/<annotator>.json (taking it out of quarantine), and
     each record with problems or unconverted results to quarantine with its problem lines."""
-    from . import feedback, quarantine, validate
+    from . import feedback, quarantine
 
     by_annotation: dict[tuple, list[convert.Issue]] = {}
     for issue in report.issues:
         by_annotation.setdefault((issue.task, issue.annotation), []).append(issue)
     problems: dict[str, list] = {}
-    for p in validate.check_records([(str(path), r) for path, r in records], corpus_dir):
-        problems.setdefault(p.path, []).append(p)
+    reader = Reader(corpus_dir)
+    for path, r in records:
+        for p in reader.problems(r, str(path), "annotation"):
+            problems.setdefault(p.path, []).append(p)
     for path, record in records:
         annotations_dir = path.parent.parent
         task, ann = record["source"].get("label_studio_task"), record["source"].get("label_studio_annotation")
@@ -318,6 +321,7 @@ def pull(server, title: str, annotations_dir: str | Path = "annotations", corpus
         raise UserError(f"the export of {title!r} is not JSON") from None
     from . import feedback
 
+    check_export(tasks, f"the export of {title!r}")
     report = PullReport()
     with io.gc_frozen():
         plan = plan_records(tasks, annotations_dir, identity, report)
@@ -335,8 +339,6 @@ def convert_file(export: str | Path, annotations_dir: str | Path = "annotations"
                  server: str | None = None) -> PullReport:
     """Convert a saved full JSON export (.json or .json.gz) without a server. `server`: the key of the
     server it came from (default: the only one the pseudonym table knows)."""
-    tasks = io.read_json(export)
-    if not isinstance(tasks, list):
-        raise UserError(f"{export}: not a Label Studio JSON export (expected a list of tasks)")
+    tasks = check_export(io.read_json(export), export)
     with io.gc_frozen():
         return write_records(tasks, annotations_dir, corpus_dir, server)

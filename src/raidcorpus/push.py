@@ -19,8 +19,9 @@ from typing import Callable
 
 import orjson
 
-from . import convert, io, ls_config, ontology
+from . import convert, ls_config, ontology
 from .errors import UserError
+from .records import Reader
 
 BATCH = 100
 
@@ -70,11 +71,8 @@ def read_corpus(corpus_dir: str | Path) -> list[dict]:
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise UserError(f"no corpus folder at {corpus_dir}", 2)
-    docs = []
-    for path in sorted(corpus_dir.glob("*.json")):
-        rec = io.read_json(path)
-        if isinstance(rec, dict) and rec.get("kind") == "document":
-            docs.append(rec)
+    reader = Reader(corpus_dir)
+    docs = [reader.read(path, "document") for path in sorted(corpus_dir.glob("*.json"))]
     if not docs:
         raise UserError(f"no corpus records in {corpus_dir}", 2)
     return sorted(docs, key=lambda d: d["id"])
@@ -139,12 +137,12 @@ def used_values(export: list[dict]) -> set[tuple[str, str]]:
     return used
 
 
-def _layer(annotations_dir: Path, doc: dict, layer: str, report: PushReport) -> list[dict] | None:
+def _layer(annotations_dir: Path, doc: dict, layer: str, report: PushReport, reader: Reader) -> list[dict] | None:
     path = annotations_dir / doc["id"] / f"{layer}.json"
     if not path.exists():
         report.predictions_missing.append(doc["id"])
         return None
-    record = io.read_json(path)
+    record = reader.read(path, "annotation")  # ids and references (levels 1-2); a stale text is reported below
     if record.get("text_sha256") != doc["sha256"]:
         report.predictions_stale.append(doc["id"])
         return None
@@ -258,6 +256,7 @@ def import_exactly_once(server, project_id: int, batch: list[dict], what: str = 
 
 def _push(server, title, corpus_dir, annotations_dir, predictions, config, progress, overlap=2) -> PushReport:
     docs = read_corpus(corpus_dir)
+    layers = Reader(corpus_dir, level=2)
     annotations_dir = Path(annotations_dir)
     settings = project_settings(overlap, ls_config.instructions())
     server.check()
@@ -274,7 +273,7 @@ def _push(server, title, corpus_dir, annotations_dir, predictions, config, progr
     new_tasks, old_predictions = [], []
     for doc in docs:
         present = by_doc.get(doc["id"])
-        results = _layer(annotations_dir, doc, predictions, report) if predictions else None
+        results = _layer(annotations_dir, doc, predictions, report, layers) if predictions else None
         if not present:
             task = {"data": task_data(doc)}
             if results is not None:
@@ -327,9 +326,7 @@ def _push(server, title, corpus_dir, annotations_dir, predictions, config, progr
 
 def submit(server, title: str, record_path: str | Path, corpus_dir: str | Path = "corpus") -> str:
     """Submit an annotation record as the token owner's annotation of the matching task (create or update)."""
-    record = io.read_json(record_path)
-    if not isinstance(record, dict) or record.get("kind") != "annotation":
-        raise UserError(f"{record_path}: not an annotation record")
+    record = Reader(corpus_dir).read(record_path, "annotation")
     me = server.check()
     project = server.project(title)
     tasks = [t for t in server.tasks(project.id) if (t.get("data") or {}).get("doc_id") == record["document"]]

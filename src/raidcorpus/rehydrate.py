@@ -20,7 +20,7 @@ from .build import BATCH_ROWS, CONFIGS, _nlp, finish, parquet_name, write_split_
 from .card import readable
 from .errors import UserError
 from .features import for_config
-from .io import ReadError, read_json
+from .records import Reader
 
 
 @dataclass
@@ -37,11 +37,7 @@ def _sha(text: str) -> str:
 def _text_of(path: Path) -> str | None:
     """The article text a file holds: a corpus record's `text`, or a .txt file's exact content."""
     if path.suffix == ".json":
-        try:
-            rec = read_json(path)
-        except ReadError:
-            return None
-        return rec.get("text") if isinstance(rec, dict) and isinstance(rec.get("text"), str) else None
+        return Reader(level=1).read(path, "document")["text"]  # a broken or foreign record stops the command
     try:
         with open(path, encoding="utf-8", newline="") as f:
             return f.read()

@@ -47,7 +47,11 @@ def read_manifest(folder: Path) -> dict[str, str]:
     if not path.is_file():
         raise UserError(f"{path}: no {MANIFEST}: build the folder with 'raidcorpus build' first")
     out = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: cannot read the manifest: {e}") from None
+    for n, line in enumerate(text.splitlines(), 1):
         digest, sep, rel = line.partition("  ")
         if not sep or not re.fullmatch(r"[0-9a-f]{64}", digest):
             raise UserError(f"{path}:{n}: not a '<sha256>  <path>' line")

@@ -18,11 +18,18 @@ def card_configs(folder: Path) -> list[str]:
     readme = folder / "README.md"
     if not readme.is_file():
         raise UserError(f"{readme}: no dataset card: build the folder with 'raidcorpus build'")
-    text = readme.read_text(encoding="utf-8")
-    if not text.startswith("---\n"):
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"{readme}: the card cannot be read: {e}") from None
+    end = text.find("\n---", 4)
+    if not text.startswith("---\n") or end < 0:
         raise UserError(f"{readme}: the card has no YAML front matter")
-    meta = io.parse_yaml(readme, text[4 : text.index("\n---", 4)])
-    return [c["config_name"] for c in meta.get("configs", [])]
+    meta = io.parse_yaml(readme, text[4:end])
+    configs = meta.get("configs") if isinstance(meta, dict) else None
+    if not isinstance(configs, list) or not all(isinstance(c, dict) and isinstance(c.get("config_name"), str) for c in configs):
+        raise UserError(f"{readme}: the card's front matter has no list of configs with a config_name each")
+    return [c["config_name"] for c in configs]
 
 
 def _names(feature, values) -> Counter:

@@ -392,7 +392,7 @@ class Validator:
         doc = record["document"]
         problems = structure_problems(record, path)
         key = (doc, record["annotator"])
-        if key in self._seen_layers:
+        if self._seen_layers.get(key, path) != path:
             problems.append(Problem(path, doc, "/annotator", "duplicate-annotation", f"{record['annotator']} already has a record for {doc} in {self._seen_layers[key]}"))
         self._seen_layers[key] = path
         known = self._known(doc, path, "/document", doc)
@@ -406,7 +406,7 @@ class Validator:
     def _document(self, record: dict, path: str) -> list[Problem]:
         doc = record["id"]
         problems = []
-        if doc in self._seen_docs:
+        if self._seen_docs.get(doc, path) != path:
             problems.append(Problem(path, doc, "/id", "duplicate-id", f"document id already used by {self._seen_docs[doc]}"))
         self._seen_docs[doc] = path
         if Path(path).suffix == ".json" and Path(path).stem != doc:

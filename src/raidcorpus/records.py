@@ -1,0 +1,161 @@
+"""The one checked way in: every command reads the records it works on through this module.
+
+A record is read (strict JSON or safe YAML), checked against the schema (compiled once per
+process) and by the structure and content checks of `validate` that the commands rely on (unique
+ids, resolving references, spans inside the text and slicing to their stated text, hashes), and
+is returned only when it passes. Otherwise the command stops with the first problem as the one
+addressed line (`path doc=ID /pointer [slug] message`) and a count of the others, before it has
+written anything.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+import jsonschema_rs
+
+from . import io
+from .errors import Problem, UserError, pointer
+from .validate import Validator
+
+
+class RecordError(UserError):
+    """One or more problems in records a command was about to use."""
+
+    def __init__(self, problems: list[Problem], shown_root: str | None = None):
+        self.problems = problems
+        first = problems[0].line()
+        if shown_root:
+            first = first.replace(shown_root.rstrip("/") + "/", "", 1)
+        more = f" (and {len(problems) - 1} more; run 'raidcorpus validate')" if len(problems) > 1 else ""
+        super().__init__(first + more)
+
+
+def _kinds(kind: str | Iterable[str] | None) -> tuple[str, ...]:
+    if kind is None:
+        return ()
+    return (kind,) if isinstance(kind, str) else tuple(kind)
+
+
+class Reader:
+    """Reads and checks records for one command run; documents read for offsets are cached.
+
+    `level` is validate's: 1 the schema, 2 ids and references (and documents named in the corpus),
+    3 offsets, texts and hashes against the corpus. With `shown_root`, paths are shown relative to
+    it and a record that is a symbolic link, or leads outside it, is refused.
+    """
+
+    def __init__(self, corpus_dir: str | Path = "corpus", level: int = 3, shown_root: str | Path | None = None):
+        self.validator = Validator(corpus_dir, level)
+        self.corpus_dir = Path(corpus_dir)
+        self.shown_root = str(shown_root) if shown_root is not None else None
+
+    def problems(self, record, path: str, kind: str | Iterable[str] | None = None) -> list[Problem]:
+        """Every problem of an in-memory record, as validate would report it, plus a kind the caller did not expect."""
+        problems = self.validator.check(record, path)
+        wanted = _kinds(kind)
+        if wanted and isinstance(record, dict) and not problems and record.get("kind") not in wanted:
+            doc = record.get("document") or record.get("id")
+            problems.append(Problem(path, doc if isinstance(doc, str) else None, "/kind", "unknown-kind",
+                                    f"expected a {' or '.join(wanted)} record, found {record.get('kind')!r}"))
+        return problems
+
+    def check(self, record, path: str | Path, kind: str | Iterable[str] | None = None) -> dict:
+        """The record itself if it has no problem; RecordError otherwise."""
+        problems = self.problems(record, str(path), kind)
+        if problems:
+            raise RecordError(problems, self.shown_root)
+        return record
+
+    def read(self, path: str | Path, kind: str | Iterable[str] | None = None) -> dict:
+        """Read one record file and check it; a broken file or record stops the command with one line."""
+        try:
+            if self.shown_root is not None:
+                io.refuse_link(path, self.shown_root)  # a symlinked record could bring in anything from outside
+            record = io.read_record(path)
+        except io.ReadError as e:
+            raise RecordError([e.problem], self.shown_root) from None
+        return self.check(record, path, kind)
+
+    def document(self, doc: str) -> dict:
+        """The corpus record of a document (its text is what offsets point into), checked."""
+        path = self.corpus_dir / f"{doc}.json"
+        if not path.is_file():
+            raise UserError(f"{path} doc={doc}: no corpus record for this document (needed for its text)")
+        record = self.read(path, "document")
+        if record["id"] != doc:
+            raise RecordError([Problem(str(path), record["id"], "/id", "bad-id", f"a corpus file must be named after its id ({record['id']}.json)")],
+                              self.shown_root)
+        return record
+
+
+def read(path: str | Path, kind: str | Iterable[str] | None = None, corpus_dir: str | Path = "corpus", level: int = 3) -> dict:
+    """One record, checked (a Reader for a single file)."""
+    return Reader(corpus_dir, level).read(path, kind)
+
+
+# -- Label Studio exports --------------------------------------------------------------------------
+# The parts of a full JSON export that the converter reads, with the types it relies on. Everything
+# else in an export (and the meaning of each result) is the converter's to judge, result by result.
+
+_ID = {"type": ["integer", "string", "null"]}
+_RESULT = {
+    "type": "object",
+    "properties": {
+        "id": _ID, "type": {"type": ["string", "null"]}, "from_name": {"type": ["string", "null"]},
+        "to_name": {"type": ["string", "null"]}, "from_id": _ID, "to_id": _ID,
+        "value": {"type": ["object", "null"], "properties": {
+            "start": {}, "end": {}, "text": {},
+            "labels": {"type": ["array", "null"]}, "choices": {"type": ["array", "null"]}, "text_area": {},
+        }},
+        "labels": {"type": ["array", "null"]},
+    },
+}
+EXPORT_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "id": _ID,
+            "data": {"type": ["object", "null"]},
+            "annotations": {
+                "type": ["array", "null"],
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": _ID,
+                        "was_cancelled": {"type": ["boolean", "null"]},
+                        "completed_by": {"type": ["integer", "string", "object", "null"]},
+                        "created_at": {"type": ["string", "null"]},
+                        "updated_at": {"type": ["string", "null"]},
+                        "result": {"type": ["array", "null"], "items": _RESULT},
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+@lru_cache(maxsize=1)
+def _export_validator():
+    return jsonschema_rs.validator_for(EXPORT_SCHEMA)
+
+
+def check_export(tasks, path: str | Path) -> list:
+    """A Label Studio export, checked to have the shape the converter reads; RecordError naming the
+    task (and annotation) of the first problem otherwise."""
+    validator = _export_validator()
+    if validator.is_valid(tasks):
+        return tasks
+    problems = []
+    for e in validator.iter_errors(tasks):
+        where = list(e.instance_path)
+        task = tasks[where[0]] if where and isinstance(tasks, list) else None
+        task_id = task.get("id") if isinstance(task, dict) else None
+        slug = "wrong-type" if list(e.schema_path)[-1:] == ["type"] else "schema-mismatch"
+        what = "not a Label Studio JSON export (expected a list of task objects)" if len(where) <= 1 else f"task={task_id}: {e.message}"
+        problems.append(Problem(str(path), None, pointer(where), slug, what))
+    raise RecordError(problems)
