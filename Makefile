@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VERSION ?= $(shell $(PYTHON) -c "import re;print(re.search(r'^## \[(\d+\.\d+\.\d+)\]', open('CHANGELOG.md').read(), re.M).group(1))" 2>/dev/null)
 
-.PHONY: dataset test label label-stop bench system-deps clean
+.PHONY: dataset test check label label-stop bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,20 @@ dataset: $(STAMP)
 	$(BIN)/raidcorpus build --version $(VERSION)
 	$(BIN)/raidcorpus summary dist/raid-attack-events
 
-## test: install everything the tests need (Chromium and Label Studio included) and run them
-test: $(STAMP) system-deps
+## test: install everything the tests need (Chromium and Label Studio included), check the
+## committed artefacts, and run the tests
+test: $(STAMP) system-deps check
 	$(BIN)/python -m pytest
+
+## check: the code lints and every committed artefact is fresh: records valid, generated docs
+## and Label Studio config current, every gold layer reproduced by its decisions (release
+## manifests are checked by the tests, which rebuild the dataset)
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/raidcorpus validate
+	$(BIN)/raidcorpus docs --check
+	$(BIN)/raidcorpus ls-config --check
+	$(BIN)/raidcorpus adjudicate --check
 
 system-deps:
 	bash scripts/install-system-deps.sh

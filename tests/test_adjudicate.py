@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from raidcorpus import adjudicate, validate
 from raidcorpus.cli import app
-from agree_layers import DOC, copy_project, edit_layer, layer_path as layer
+from agree_layers import DOC, copy_project, edit_layer
 
 GPE, LOC = "entity:GPE:24-32", "entity:LOC:24-32"
 MENTION = "attr:entity:ORG:0-6:mention"

@@ -30,7 +30,7 @@ def test_check_flag_fails_on_a_stale_file(tmp_path):
 def test_config_offers_exactly_the_ontology():
     onto = ontology.load()
     root = ET.fromstring(ls_config.render())
-    labels = {l.get("name"): [x.get("value") for x in l] for l in root.iter("Labels")}
+    labels = {group.get("name"): [x.get("value") for x in group] for group in root.iter("Labels")}
     assert labels == {"entity": list(onto.entity_names), "event": list(onto.event_names)}
     relations = [r.get("value") for r in root.iter("Relation")]
     assert relations == list(onto.role_names) + ["coref"]
@@ -51,7 +51,7 @@ def test_label_values_and_hints_are_escaped():
     odd = 'A&B "<x>"'
     schema["$defs"]["EntityType"]["oneOf"].append({"const": odd, "description": "Tom & Jerry's <b>\"quotes\"</b>\nnext"})
     xml = ls_config.render(ontology.from_schema(schema))
-    values = [l.get("value") for l in ET.fromstring(xml).iter("Label")]
+    values = [label.get("value") for label in ET.fromstring(xml).iter("Label")]
     assert odd in values
 
 

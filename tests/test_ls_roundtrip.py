@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import convert, io, ls_config, pull, push
+from raidcorpus import convert, io, ls_config, push
 from raidcorpus.cli import app
 from raidcorpus.errors import UserError
 from raidcorpus.labelstudio import Server

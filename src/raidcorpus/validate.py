@@ -32,7 +32,6 @@ def compiled(path: str = str(SCHEMA_PATH)):
 def _slug(schema_path: list, instance_path: list) -> str:
     sp = [str(p) for p in schema_path]
     last = sp[-1] if sp else ""
-    joined = "/".join(sp)
     if sp == ["required"]:
         return "missing-kind"
     if list(instance_path) == ["kind"] and sp[:2] == ["properties", "kind"]:
