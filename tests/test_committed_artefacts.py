@@ -96,7 +96,6 @@ def test_a_broken_record_fails_validate(copy):
 
 def test_the_code_passes_ruff():
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
-    if ruff is None:
-        pytest.skip("ruff is not installed (pip install '.[test]')")
+    assert ruff, "ruff is not installed: pip install '.[test]'"
     proc = subprocess.run([ruff, "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
