@@ -456,7 +456,7 @@ def record_from_spacy(doc) -> dict:
 
 def conll_lines(rec: dict, nlp) -> list[str]:
     row = {"id": rec["document"], "text": rec["text"], "entities": rec["entities"]}
-    out = [f"-DOCSTART- -X- -X- O", ""]
+    out = ["-DOCSTART- -X- -X- O", ""]
     for r in rows.ner_rows(row, nlp):
         for tok, tag in zip(r["tokens"], r["ner_tags"]):
             out.append(f"{tok} {tag}")
