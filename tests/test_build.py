@@ -301,7 +301,7 @@ def test_workers_write_the_same_bytes_as_one_process(tmp_path, monkeypatch):
     rec = json.loads(gold.read_text())
     rec["entities"][0]["start"] += 1
     gold.write_text(json.dumps(rec))
-    with pytest.raises(UserError, match=rf"gold.json doc={ids[10]} /entities/0 \[span-text-mismatch\]"):
+    with pytest.raises(UserError, match=rf"gold.json doc={ids[10]} /entities/0/text \[span-text-mismatch\]"):
         build.build("0.0.0", tmp_path / "bad", root, jobs=2)
 
 

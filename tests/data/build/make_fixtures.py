@@ -206,7 +206,8 @@ CLUSTERS = {
             "id": "verviers-raid-2015-01-15", "type": "Raid", "name": "Verviers counter-terrorism raid",
             "date": "2015-01-15", "date_precision": "day", "place": "Verviers, Belgium", "place_precision": "town",
             "members": [{"document": "alpha-news-2015-01-15", "event": "E1"},
-                        {"document": "beta-times-2015-01-16", "event": "E2"}],
+                        {"document": "beta-times-2015-01-16", "event": "E2"},
+                        {"document": "beta-times-2015-01-16", "event": "E4"}],  # E2 and E4 corefer (V1)
             "reports": [
                 {"field": "killed", "document": "alpha-news-2015-01-15", "value": 2,
                  "evidence": span("alpha-news-2015-01-15", "Two suspects were killed")},
@@ -220,7 +221,8 @@ CLUSTERS = {
         {
             "id": "brussels-bombings-2016-03-22", "type": "Attack", "name": "Brussels bombings",
             "date": "2016-03-22", "date_precision": "day", "place": "Brussels, Belgium", "place_precision": "town",
-            "members": [{"document": "gamma-post-2016-03-22", "event": "E1"}],
+            "members": [{"document": "gamma-post-2016-03-22", "event": "E1"},
+                        {"document": "gamma-post-2016-03-22", "event": "E4"}],  # E1 and E4 corefer (V1)
             "reports": [
                 {"field": "killed", "document": "gamma-post-2016-03-22", "value": 11,
                  "evidence": span("gamma-post-2016-03-22", "killing at least 11 people")},
