@@ -17,7 +17,6 @@ from __future__ import annotations
 import gc
 import re
 from functools import lru_cache
-import gzip
 import os
 from contextlib import contextmanager
 import zlib
