@@ -634,8 +634,9 @@ def adjudicate(paths: Iterable[str | Path] = ("annotations",), corpus_dir: str |
     given: dict[str, list[dict]] = {}
     given_from: dict[str, str] = {}
     reader = Reader(corpus_dir)
+    decisions_reader = Reader(corpus_dir, level=2)  # stale decisions are build_gold's to report, with the gold held back
     for path in decisions:
-        found, problems = read_decisions(Path(path), reader)
+        found, problems = read_decisions(Path(path), decisions_reader)
         result.problems += problems
         for doc, ds in found.items():
             given.setdefault(doc, []).extend(ds)
@@ -652,7 +653,7 @@ def adjudicate(paths: Iterable[str | Path] = ("annotations",), corpus_dir: str |
         if doc in given:
             ds, where = given[doc], Path(given_from[doc])
         elif where.is_file():
-            found, problems = read_decisions(where, reader)
+            found, problems = read_decisions(where, decisions_reader)
             result.problems += problems
             ds = found.get(doc, [])
             for other in sorted(set(found) - {doc}):
