@@ -3,7 +3,6 @@ connections, concurrent pushes, task texts edited in Label Studio, secrets in th
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
