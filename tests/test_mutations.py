@@ -157,7 +157,7 @@ def project_files(project: Path) -> list[Path]:
 
 
 @pytest.mark.parametrize("command", sorted(PROJECT_COMMANDS))
-@settings(max_examples=int(os.environ.get("MUTATION_EXAMPLES", "12")), deadline=None,
+@settings(max_examples=int(os.environ.get("MUTATION_EXAMPLES", "12")), deadline=None, derandomize=bool(os.environ.get("CI")),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_command_on_a_broken_project_file_stops_cleanly(pristine, command, data):
@@ -174,7 +174,7 @@ def test_a_command_on_a_broken_project_file_stops_cleanly(pristine, command, dat
         run(args, f"{target.relative_to(project)} {note}", env={"LABEL_STUDIO_API_KEY": "not-a-real-token"})
 
 
-@settings(max_examples=int(os.environ.get("MUTATION_EXAMPLES", "12")), deadline=None,
+@settings(max_examples=int(os.environ.get("MUTATION_EXAMPLES", "12")), deadline=None, derandomize=bool(os.environ.get("CI")),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_convert_of_a_broken_export_stops_cleanly(pristine, data):
@@ -199,7 +199,7 @@ def test_convert_of_a_broken_export_stops_cleanly(pristine, data):
 
 
 @pytest.mark.parametrize("command", ["summary", "publish"])
-@settings(max_examples=int(os.environ.get("MUTATION_EXAMPLES", "12")) // 2, deadline=None,
+@settings(max_examples=int(os.environ.get("MUTATION_EXAMPLES", "12")) // 2, deadline=None, derandomize=bool(os.environ.get("CI")),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_command_on_a_broken_dataset_folder_stops_cleanly(pristine, command, data):

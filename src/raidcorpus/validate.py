@@ -455,7 +455,9 @@ class Validator:
                 rec = io.read_record(clusters)
             except io.ReadError:
                 return problems  # validating clusters.yaml itself reports it
-            for leak in split_leaks(record["splits"], (rec or {}).get("clusters") or []):
+            if schema_problems(rec, str(clusters), None):
+                return problems  # likewise: a malformed clusters file is reported where it is read
+            for leak in split_leaks(record["splits"], rec.get("clusters") or []):
                 problems.append(Problem(path, leak["document"], pointer(["splits", leak["split"], leak["index"]]), "split-leak", leak["message"]))
         return problems
 
