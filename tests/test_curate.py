@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from raidcorpus import align, convert, curate, io
 from raidcorpus.cli import app
 from raidcorpus.labelstudio import Server
+from raidcorpus.records import Reader
 
 ROOT = Path(__file__).resolve().parents[1]
 NBC = "2015-01-15-nbc-two-suspects-dead-in-belgium-raids"
@@ -33,9 +34,10 @@ def disputed_gold(doc: str) -> dict:
     from raidcorpus import adjudicate
 
     files = align.collect([ROOT / "annotations" / doc])[doc]
-    records = align.load(doc, files)
+    reader = Reader(ROOT / "corpus")
+    records = align.load(doc, files, reader)
     layers = {a: align.index_layer(r) for a, r in records.items()}
-    document = align.read_document(ROOT / "corpus", doc)
+    document = reader.document(doc)
     committed = adjudicate.read_decisions(ROOT / "annotations" / doc / "decisions.yaml")[0][doc]
     chosen: list[dict] = []
     for _ in range(10):
@@ -73,7 +75,7 @@ def test_curation_round_trip_writes_decisions_that_reproduce_gold(label_studio, 
     nbc = tmp_path / "annotations" / NBC / "decisions.yaml"
     parts = re.split(r"(?m)^(?=- id: )", nbc.read_text())
     hand = "".join(parts[:6])
-    layers = {a: align.index_layer(r) for a, r in align.load(NBC, align.collect([tmp_path / "annotations" / NBC])[NBC]).items()}
+    layers = {a: align.index_layer(r) for a, r in align.load(NBC, align.collect([tmp_path / "annotations" / NBC])[NBC], Reader(tmp_path / "corpus")).items()}
     holder = next(a for a, lay in layers.items() if "entity:PER:2537-2558" in lay.entities)
     hand = hand.replace("item: 'entity:PER:2537-2558'\n  action: reject\n", f"item: 'entity:PER:2537-2558'\n  action: take\n  layer: {holder}\n")
     assert f"layer: {holder}" in hand

@@ -24,6 +24,7 @@ import yaml
 from . import adjudicate, align, convert, io, ls_config, push
 from .errors import UserError
 from .ontology import load as load_ontology
+from .records import Reader
 
 REASON = "reason"  # per-region text area of the curation config
 NOTE = "note"  # task-level text area: the reason for decisions not tied to one region
@@ -71,15 +72,16 @@ class Pending:
 def pending(annotations_dir: str | Path = "annotations", corpus_dir: str | Path = "corpus", docs: set[str] | None = None):
     """Documents with undecided items, one at a time (with their hand decisions as they stand)."""
     onto = load_ontology()
+    reader = Reader(corpus_dir)  # layers checked as validate checks them, text hashes included
+    decisions_reader = Reader(corpus_dir, level=2)
     for doc, files in align.collect([annotations_dir]).items():
         if len(files) < 2 or (docs is not None and doc not in docs):
             continue
-        records = align.load(doc, files)
-        document = align.read_document(corpus_dir, doc)
-        align.check_hashes(doc, document, records, files)
+        records = align.load(doc, files, reader)
+        document = reader.document(doc)
         folder = next(iter(files.values())).parent
         where = folder / "decisions.yaml"
-        found, problems = adjudicate.read_decisions(where) if where.is_file() else ({}, [])
+        found, problems = adjudicate.read_decisions(where, decisions_reader) if where.is_file() else ({}, [])
         if problems:
             raise UserError(problems[0])
         ds = found.get(doc, [])

@@ -26,6 +26,7 @@ from . import align, export, io
 from .agree import ALL, Tally, _add_f1, _by_label, f1
 from .errors import UserError
 from .ontology import load as load_ontology
+from .records import Reader
 
 PAIR = "gold|pred"
 MEASURES = (
@@ -95,9 +96,10 @@ def _as_textee(records: dict[str, dict], corpus: Path) -> list[tuple[str, dict]]
     from .build import _nlp
 
     nlp = _nlp()
+    reader = Reader(corpus, level=1)
     out = []
     for doc, rec in records.items():
-        document = align.read_document(corpus, doc)
+        document = reader.document(doc)
         tok = export.Tokenized.of(document["text"], nlp)
         out += [(f"{corpus}/{doc}.json", line) for line in export.textee_lines(rec, tok)]
     return out

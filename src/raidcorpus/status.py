@@ -17,6 +17,7 @@ from typing import Iterator
 from . import adjudicate, agree, align, io, quarantine
 from .errors import UserError
 from .ontology import load as load_ontology
+from .records import Reader
 
 MEASURES = ("entity_exact", "trigger", "argument")
 
@@ -71,11 +72,12 @@ def document_status(root: Path, doc: str, onto=None) -> dict:
         except (io.ReadError, AttributeError):
             pass
     records = {}
+    reader = Reader(root / "corpus")  # layers checked as validate checks them, text hashes included
     for name, path in files.items():
         try:
-            rec = io.read_json(path)
-        except io.ReadError as e:
-            row["problems"].append(e.problem.line())
+            rec = reader.read(path, "annotation")
+        except UserError as e:
+            row["problems"].append(e.message)
             continue
         if isinstance(rec, dict):
             records[name] = rec
@@ -86,8 +88,7 @@ def document_status(root: Path, doc: str, onto=None) -> dict:
         row["gold"] = "present" if gold_path.is_file() else "none"
         return row
     try:
-        document = align.read_document(root / "corpus", doc)
-        align.check_hashes(doc, document, records, files)
+        document = reader.document(doc)
         row["agreement"] = _agreement(records, len(document["text"]), onto)
         where = folder / "decisions.yaml"
         decisions, problems = adjudicate.read_decisions(where) if where.is_file() else ({}, [])
