@@ -541,6 +541,13 @@ def build_gold(doc: str, layers: dict[str, align.Layer], decisions: list[dict], 
 # -- decisions files -----------------------------------------------------------------------
 
 
+def rec_problems(record, path: str) -> list[Problem]:
+    """The schema and structure problems of a record (what index_layer relies on)."""
+    from .validate import schema_problems, structure_problems
+
+    return schema_problems(record, path, None) or structure_problems(record, path)
+
+
 def stale_decisions(path: Path, record: dict, text: str, sha256: str, min_layers: int = 2) -> list[Problem]:
     """The stale decisions of a decisions record, against the annotator layers beside it (the
     annotation records in its folder for the same document); none when there are too few layers.
@@ -554,8 +561,9 @@ def stale_decisions(path: Path, record: dict, text: str, sha256: str, min_layers
             rec = io.read_json(f)
         except io.ReadError:
             continue  # validate reports the file itself
-        if isinstance(rec, dict) and rec.get("kind") == "annotation" and rec.get("document") == doc \
-                and rec.get("text_sha256") == sha256 and isinstance(rec.get("annotator"), str):
+        if rec_problems(rec, str(f)) or rec.get("kind") != "annotation":
+            continue  # likewise: only well-formed layers are compared with the decisions
+        if rec.get("document") == doc and rec.get("text_sha256") == sha256:
             layers.setdefault(rec["annotator"], rec)
     if len(layers) < min_layers:
         return []

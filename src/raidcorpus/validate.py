@@ -301,7 +301,8 @@ class Validator:
         if path.is_file():
             try:
                 rec = io.read_json(path)
-                found = (rec["text"], rec["sha256"])
+                # a malformed corpus record is reported where it is validated; offsets need a sound one
+                found = None if schema_problems(rec, str(path), doc) else (rec["text"], rec["sha256"])
             except (io.ReadError, KeyError, TypeError):
                 found = None
         self._docs[doc] = found
@@ -316,6 +317,8 @@ class Validator:
             path = self.corpus_dir.parent / "annotations" / doc / "gold.json"
             try:
                 rec = io.read_json(path)
+                if schema_problems(rec, str(path), doc) or structure_problems(rec, str(path)):
+                    raise TypeError("a malformed gold layer")  # reported where it is validated
                 self._gold[doc] = {
                     "events": [{k: e[k] for k in ("id", "type", "attributes", "arguments") if k in e} for e in rec["events"]],
                     "entities": [e for e in rec.get("entities", []) if e.get("type") == "TIME"],
