@@ -286,6 +286,12 @@ class _State:
     agreement: object
     nlp: object = None
     encoders: dict = field(default_factory=dict)
+    checked: Reader | None = None  # one checked reader per process: it lists the corpus once, not per document
+
+    def reader(self) -> Reader:
+        if self.checked is None:
+            self.checked = _reader(self.root)
+        return self.checked
 
     def encoder(self, config: str) -> Encoder:
         if config not in self.encoders:
@@ -322,7 +328,7 @@ def _cluster_shares(ids: list[str]) -> list:
     shares = []
     try:
         for doc_id in ids:
-            doc, gold, _ = load_document(st.root, doc_id)
+            doc, gold, _ = load_document(st.root, doc_id, st.reader())
             shares.append(st.table.share(rows.document_row(doc, gold, [], st.cross)))
     except UserError as e:
         shares.append(_Failed(str(e)))
@@ -366,7 +372,7 @@ def _document_shard(ids: list[str]) -> Shard:
 
     try:
         for doc_id in ids:
-            doc, gold, layers = load_document(st.root, doc_id)
+            doc, gold, layers = load_document(st.root, doc_id, st.reader())
             names = [a["annotator"] for a in layers if a["annotator"] != "gold"]
             shares.append(st.agreement.document(doc_id, {a["annotator"]: a for a in layers if a["annotator"] != "gold"}, len(doc["text"])))
             row = rows.document_row(doc, gold, names, st.cross)
