@@ -541,17 +541,12 @@ def build_gold(doc: str, layers: dict[str, align.Layer], decisions: list[dict], 
 # -- decisions files -----------------------------------------------------------------------
 
 
-def rec_problems(record, path: str) -> list[Problem]:
-    """The schema and structure problems of a record (what index_layer relies on)."""
-    from .validate import schema_problems, structure_problems
-
-    return schema_problems(record, path, None) or structure_problems(record, path)
-
-
 def stale_decisions(path: Path, record: dict, text: str, sha256: str, min_layers: int = 2) -> list[Problem]:
     """The stale decisions of a decisions record, against the annotator layers beside it (the
     annotation records in its folder for the same document); none when there are too few layers.
     Used by validate, so that a decisions file that went stale is caught without adjudicating."""
+    from .validate import check_record  # schema and structure: what index_layer relies on
+
     doc = record["document"]
     layers = {}
     for f in sorted(Path(path).parent.glob("*.json")):
@@ -561,7 +556,7 @@ def stale_decisions(path: Path, record: dict, text: str, sha256: str, min_layers
             rec = io.read_json(f)
         except io.ReadError:
             continue  # validate reports the file itself
-        if rec_problems(rec, str(f)) or rec.get("kind") != "annotation":
+        if check_record(rec, str(f), level=2) or rec.get("kind") != "annotation":
             continue  # likewise: only well-formed layers are compared with the decisions
         if rec.get("document") == doc and rec.get("text_sha256") == sha256:
             layers.setdefault(rec["annotator"], rec)

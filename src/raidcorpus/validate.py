@@ -317,7 +317,7 @@ class Validator:
             path = self.corpus_dir.parent / "annotations" / doc / "gold.json"
             try:
                 rec = io.read_json(path)
-                if schema_problems(rec, str(path), doc) or structure_problems(rec, str(path)):
+                if check_record(rec, str(path), level=2):
                     raise TypeError("a malformed gold layer")  # reported where it is validated
                 self._gold[doc] = {
                     "events": [{k: e[k] for k in ("id", "type", "attributes", "arguments") if k in e} for e in rec["events"]],
