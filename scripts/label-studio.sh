@@ -246,15 +246,18 @@ start_feedback() {
   echo "feedback receiver on 127.0.0.1:$FEEDBACK_PORT (log: $FEEDBACK_LOG)"
 }
 
+# terminate PID TRIES DELAY: TERM the process group (or the process) and wait up to TRIES x DELAY s.
+terminate() {
+  kill -TERM -- "-$1" 2>/dev/null || kill -TERM "$1"
+  for _ in $(seq 1 "$2"); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep "$3"
+  done
+}
+
 stop_feedback() {
   if feedback_running; then
-    local pid
-    pid="$(cat "$FEEDBACK_PID")"
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
-    for _ in $(seq 1 20); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.25
-    done
+    terminate "$(cat "$FEEDBACK_PID")" 20 0.25
   fi
   rm -f "$FEEDBACK_PID"
 }
@@ -264,11 +267,7 @@ stop() {
   if running; then
     local pid
     pid="$(cat "$PIDFILE")"
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
-    for _ in $(seq 1 30); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.5
-    done
+    terminate "$pid" 30 0.5
     kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null || true
     echo "Label Studio stopped"
   else
