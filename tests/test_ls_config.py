@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,8 +14,11 @@ from raidcorpus import ls_config, ontology
 from raidcorpus.cli import app
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
 def test_committed_config_is_not_stale():
-    committed = ls_config.CONFIG_PATH.read_text(encoding="utf-8")
+    committed = (ROOT / ls_config.CONFIG_PATH).read_text(encoding="utf-8")
     assert committed == ls_config.render(), "labelstudio/config.xml is stale: run `raidcorpus ls-config`"
 
 

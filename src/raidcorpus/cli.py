@@ -14,6 +14,7 @@ from typing import Annotated, List, Optional
 import typer
 from rich.console import Console
 
+from . import ontology
 from .errors import UserError
 
 app = typer.Typer(
@@ -46,6 +47,17 @@ def friendly(fn):
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+@app.callback()
+@friendly
+def main_options(
+    schema: Optional[Path] = typer.Option(
+        None, "--schema", envvar="RAIDCORPUS_SCHEMA",
+        help="The JSON Schema (ontology and record formats) every command reads; default: the one shipped with raidcorpus.",
+    ),
+):
+    ontology.use(schema)
 
 
 def print_report(lines, failed: bool) -> None:
@@ -112,8 +124,6 @@ def _server(url: Optional[str]):
 
 
 def _project_title(project: Optional[str]) -> str:
-    from . import ontology
-
     return project or ontology.load().title
 
 
@@ -121,15 +131,13 @@ def _project_title(project: Optional[str]) -> str:
 @friendly
 def ls_config(
     check: bool = typer.Option(False, "--check", help="Fail if the committed config is stale; write nothing."),
-    path: Optional[Path] = typer.Option(None, "--out", help="Where to write (default: labelstudio/config.xml)."),
+    path: Path = typer.Option(Path("labelstudio/config.xml"), "--out", help="Where to write."),
 ):
     """Generate the Label Studio labelling config from the schema."""
     from . import ls_config as mod
 
-    target = path or mod.CONFIG_PATH
-    changed = mod.write(target, check=check)
-    shown = target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target
-    out.print(f"{shown}: {'up to date' if check or not changed else 'written'}", markup=False)
+    changed = mod.write(path, check=check)
+    out.print(f"{path}: {'up to date' if check or not changed else 'written'}", markup=False)
 
 
 @app.command()

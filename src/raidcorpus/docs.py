@@ -15,7 +15,7 @@ from typing import Callable
 from . import ontology
 from .errors import UserError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(".")  # the repository's top
 GUIDELINES = "GUIDELINES.md"
 DATASHEET = "DATASHEET.md"
 CLI_REFERENCE = "docs/cli.md"
@@ -231,11 +231,32 @@ def render(root: Path = ROOT) -> dict[str, str]:
     return out
 
 
-def run(root: Path = ROOT, check: bool = False) -> list[Outcome]:
-    """Regenerate the documentation (or, with check, only compare); returns one Outcome per file."""
+def schema_copy(root: Path, check: bool) -> list[Outcome]:
+    """In the repository, the package's copy of the schema (what an installed raidcorpus reads) made
+    byte for byte from schema/raidcorpus.schema.json. Done first, so that everything generated after
+    it is made from the schema as it now is."""
     from .io import write_bytes_atomic
 
-    outcomes = []
+    source, copy = root / ontology.SCHEMA_SOURCE, root / ontology.SCHEMA_PACKAGED
+    if not source.is_file() or not copy.parent.is_dir():
+        return []  # not the repository: there is no copy to keep
+    try:
+        content = source.read_bytes()
+        stale = not copy.is_file() or copy.read_bytes() != content
+    except OSError as e:
+        raise UserError(f"{e.filename}: cannot read: {e.strerror or e}") from None
+    if stale and not check:
+        write_bytes_atomic(copy, content)
+        ontology.reread()
+    return [Outcome(str(ontology.SCHEMA_PACKAGED), stale)]
+
+
+def run(root: Path = ROOT, check: bool = False) -> list[Outcome]:
+    """Regenerate the documentation and the package's schema copy (or, with check, only compare);
+    returns one Outcome per file."""
+    from .io import write_bytes_atomic
+
+    outcomes = schema_copy(root, check)
     for rel, content in render(root).items():
         path = root / rel
         try:

@@ -7,6 +7,7 @@ attribute value in the schema reaches the dataset without a second list here.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -262,8 +263,13 @@ def clusters() -> Features:
     )
 
 
-@lru_cache(maxsize=None)
 def for_config(name: str) -> Features:
+    """The features of a config, made from the schema in use."""
+    return _for_config(name, ontology.current_path())
+
+
+@lru_cache(maxsize=None)
+def _for_config(name: str, schema: Path) -> Features:
     return {
         "documents": documents, "events": events, "mentions": mentions, "entity_mentions": entity_mentions,
         "ner": ner, "annotators": annotators, "clusters": clusters,

@@ -27,6 +27,7 @@ import orjson
 import yaml
 
 from .errors import Problem, UserError
+from .ontology import current_path, load_schema
 
 LARGE_JSON = 1 << 20  # bytes
 MAX_DECOMPRESSED = 1 << 30  # 1 GiB: no gzip input expands beyond this
@@ -284,12 +285,14 @@ def inside(base: str | Path, *parts: str) -> Path:
     return target
 
 
-@lru_cache(maxsize=None)
 def id_pattern(kind: str) -> re.Pattern:
     """The schema's pattern for an id kind (DocumentId, AnnotatorId, Id): the one source of what a safe name is."""
-    from .ontology import load_schema
+    return _id_pattern(kind, current_path())
 
-    return re.compile(load_schema()["$defs"][kind]["pattern"])
+
+@lru_cache(maxsize=None)
+def _id_pattern(kind: str, schema: Path) -> re.Pattern:
+    return re.compile(load_schema(schema)["$defs"][kind]["pattern"])
 
 
 def is_id(value, kind: str = "DocumentId") -> bool:

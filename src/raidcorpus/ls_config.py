@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape
 from . import ontology
 from .errors import UserError
 
-CONFIG_PATH = Path(__file__).resolve().parents[2] / "labelstudio" / "config.xml"
+CONFIG_PATH = Path("labelstudio") / "config.xml"  # relative to the project folder (the repository's top)
 TEXT = "text"
 ENTITY = "entity"
 EVENT = "event"
@@ -158,7 +158,7 @@ def instructions(onto: ontology.Ontology | None = None, guidelines: str | Path |
     from markdown_it import MarkdownIt
 
     onto = onto or ontology.load()
-    path = Path(guidelines) if guidelines else CONFIG_PATH.parents[1] / "GUIDELINES.md"
+    path = Path(guidelines) if guidelines else Path("GUIDELINES.md")  # the project's, when there is one
     full = path.read_text(encoding="utf-8") if path.exists() else ""
     md = MarkdownIt("commonmark").enable("table")
     short = ""

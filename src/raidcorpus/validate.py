@@ -20,12 +20,16 @@ import orjson
 
 from . import crosscheck, io, isotime
 from .errors import Problem, pointer
-from .ontology import SCHEMA_PATH, load as load_ontology, load_schema
+from .ontology import current_path, load as load_ontology, load_schema
 
 
-@lru_cache(maxsize=2)
-def compiled(path: str = str(SCHEMA_PATH)):
-    """The schema compiled once (jsonschema-rs, Draft 2020-12)."""
+def compiled(path: str | Path | None = None):
+    """The schema (default: the one in use) compiled once per process (jsonschema-rs, Draft 2020-12)."""
+    return _compiled(Path(path) if path else current_path())
+
+
+@lru_cache(maxsize=4)
+def _compiled(path: Path):
     return jsonschema_rs.validator_for(load_schema(path))
 
 
