@@ -16,10 +16,11 @@ import yaml  # noqa: E402
 from datasets import load_dataset  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
-from raidcorpus import build, ontology, release, rows  # noqa: E402
+from raidcorpus import ontology  # noqa: E402
+from raidcorpus.dataset import build, release, rows  # noqa: E402
 from raidcorpus.cli import app  # noqa: E402
 from raidcorpus.errors import UserError  # noqa: E402
-from raidcorpus.features import CONFIGS, STANDOFF_CONFIGS, for_config  # noqa: E402
+from raidcorpus.dataset.features import CONFIGS, STANDOFF_CONFIGS, for_config  # noqa: E402
 
 FIXTURE = Path(__file__).parent / "data" / "build"
 runner = CliRunner()

@@ -18,10 +18,10 @@ import pytest  # noqa: E402
 from datasets import load_dataset  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
-from raidcorpus import build, release  # noqa: E402
+from raidcorpus.dataset import build, release  # noqa: E402
 from raidcorpus.cli import app  # noqa: E402
 from raidcorpus.errors import UserError  # noqa: E402
-from raidcorpus.features import CONFIGS, STANDOFF_CONFIGS  # noqa: E402
+from raidcorpus.dataset.features import CONFIGS, STANDOFF_CONFIGS  # noqa: E402
 
 FIXTURE = Path(__file__).parent / "data" / "build"
 runner = CliRunner()

@@ -14,7 +14,8 @@ import pytest  # noqa: E402
 from datasets import load_dataset  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
-from raidcorpus import build, export, ontology, rows  # noqa: E402
+from raidcorpus import ontology  # noqa: E402
+from raidcorpus.dataset import build, export, rows  # noqa: E402
 from raidcorpus.cli import app  # noqa: E402
 from raidcorpus.errors import UserError  # noqa: E402
 

@@ -12,8 +12,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 import pytest  # noqa: E402
 from datasets import load_dataset  # noqa: E402
 
-from raidcorpus import build, io  # noqa: E402
-from raidcorpus.features import CONFIGS  # noqa: E402
+from raidcorpus import io  # noqa: E402
+from raidcorpus.dataset import build  # noqa: E402
+from raidcorpus.dataset.features import CONFIGS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION = re.search(r"^## \[(\d+\.\d+\.\d+)\]", (ROOT / "CHANGELOG.md").read_text(encoding="utf-8"), re.M).group(1)

@@ -16,7 +16,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from raidcorpus import build, io, outdir, release
+from raidcorpus import io
+from raidcorpus.dataset import build, outdir, release
 
 ROOT = Path(__file__).resolve().parents[1]
 VALID = Path(__file__).parent / "valid"

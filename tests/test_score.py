@@ -14,7 +14,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 import pytest  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
-from raidcorpus import agree, build, export, score  # noqa: E402
+from raidcorpus import agree, score  # noqa: E402
+from raidcorpus.dataset import build, export  # noqa: E402
 from raidcorpus.cli import app  # noqa: E402
 from raidcorpus.errors import UserError  # noqa: E402
 

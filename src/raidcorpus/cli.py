@@ -351,7 +351,7 @@ def build(
     repo: Optional[str] = typer.Option(None, "--repo", help="Hub repository OWNER/NAME the card and croissant.json name (default: raidcorpus/raid-attack-events)."),
 ):
     """Build the versioned Hugging Face dataset (Parquet, card, croissant.json) and its standoff twin."""
-    from . import build as mod
+    from .dataset import build as mod
 
     result = mod.build(version, out_dir, root, standoff, make_release, jobs=jobs or None, repo=repo)
     for w in result.warnings:
@@ -367,7 +367,7 @@ def build(
 @friendly
 def summary(folder: Path = typer.Argument(..., help="A built dataset folder.")):
     """Load every config back with datasets (offline) and count rows and mentions per type."""
-    from . import summary as mod
+    from .dataset import summary as mod
 
     for line in mod.lines(mod.summarize(folder)):
         out.print(line, markup=False)
@@ -381,7 +381,7 @@ def export(
     folder: Path = typer.Option(Path("dist/raid-attack-events"), "--dataset", help="A built (full) dataset folder."),
 ):
     """Write the gold annotations in a format event-extraction or NER tools read, read them back and count what the format cannot carry."""
-    from . import export as mod
+    from .dataset import export as mod
 
     result = mod.export(folder, fmt, out_dir)
     written = ", ".join(f"{k} {v}" for k, v in result.counts.items())
@@ -417,7 +417,7 @@ def publish(
     dry_run: bool = typer.Option(False, "--dry-run", help="List files, sizes, sha256 and the tag; upload nothing."),
 ):
     """Push a built folder to the Hugging Face Hub and tag it vX.Y.Z (token from HF_TOKEN)."""
-    from . import publish as mod
+    from .dataset import publish as mod
 
     plan = mod.publish(folder, repo, dry_run)
     for line in plan.lines():
@@ -433,7 +433,7 @@ def rehydrate(
     out_dir: Path = typer.Option(..., "--out", help="Folder for the rebuilt full dataset."),
 ):
     """Re-attach article texts to a standoff dataset, checking every hash and offset."""
-    from . import rehydrate as mod
+    from .dataset import rehydrate as mod
 
     outcome = mod.rehydrate(standoff, texts, out_dir)
     for p in outcome.problems:

@@ -22,7 +22,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from . import align, export, io
+from . import align, io
+from .dataset import export
 from .agree import ALL, Tally, _add_f1, _by_label, f1
 from .errors import UserError
 from .ontology import load as load_ontology
@@ -93,7 +94,7 @@ def _textee_records(lines: list[tuple[str, dict]], absolute: bool) -> dict[str, 
 
 def _as_textee(records: dict[str, dict], corpus: Path) -> list[tuple[str, dict]]:
     """Our records in TextEE lines (the document texts from the corpus), to compare with a TextEE side."""
-    from .build import _nlp
+    from .dataset.build import _nlp
 
     nlp = _nlp()
     reader = Reader(corpus, level=1)

@@ -715,7 +715,7 @@ def synth(n_docs: int, seed: int, out: Path, annotators: int = 2, jobs: int = 1)
         raise UserError("--annotators must be between 0 and 9", 2)
     if jobs < 1:
         raise UserError("--jobs must be at least 1", 2)
-    from . import outdir
+    from .dataset import outdir
 
     onto = load_ontology()
     # never into the repository (it would overwrite splits.yaml and clusters.yaml) or a folder of other files

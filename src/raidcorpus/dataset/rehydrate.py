@@ -18,9 +18,9 @@ import pyarrow.parquet as pq
 from . import build as build_mod, outdir, release, rows
 from .build import BATCH_ROWS, CONFIGS, _nlp, finish, parquet_name, write_split_files
 from .card import readable
-from .errors import UserError
+from ..errors import UserError
 from .features import for_config
-from .records import Reader
+from ..records import Reader
 
 
 @dataclass

@@ -12,7 +12,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from .errors import UserError
+from ..errors import UserError
 
 MANIFEST = "MANIFEST.sha256"
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")

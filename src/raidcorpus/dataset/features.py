@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from datasets import ClassLabel, Features, List, Value
 
-from . import ontology
+from .. import ontology
 
 CONFIGS = ("documents", "events", "mentions", "entity_mentions", "ner", "annotators")
 STANDOFF_CONFIGS = ("documents", "annotators", "clusters")

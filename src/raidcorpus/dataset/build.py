@@ -20,10 +20,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import card, croissant, outdir, release, rows
-from .errors import UserError
+from ..errors import UserError
 from .features import CONFIGS, STANDOFF_CONFIGS, ArrowEncoder, encoder, for_config
-from .io import ReadError, is_id, refuse_link
-from .records import Reader
+from ..io import ReadError, is_id, refuse_link
+from ..records import Reader
 
 NAME = "raid-attack-events"
 # The Hugging Face Hub dataset repository the card, croissant.json and citation name (the
@@ -251,7 +251,7 @@ def _nlp():
 def _cluster_split(clusters: list[dict], split_of: dict[str, str], warnings: list[str]) -> dict[str, str]:
     """A cross-document cluster's row goes to the split of its member documents, which the split
     policy (splits.yaml) keeps together: documents about one real-world event never straddle a split."""
-    from .validate import split_leaks
+    from ..validate import split_leaks
 
     out = {}
     for c in clusters:
@@ -523,7 +523,7 @@ def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release
     warnings: list[str] = []
     cluster_split = _cluster_split(clusters, split_of, warnings)
     table = rows.ClusterTable(clusters)
-    from . import agree, align
+    from .. import agree, align
 
     everyone = sorted({a for layers in align.collect([root / "annotations"]).values() for a in layers})
     agreement = agree.Accumulator(everyone, per_document=False, unitizing=False)  # the card shows neither
@@ -609,6 +609,6 @@ def finish(folder: Path, facts: dict, variant: str) -> None:
 
 
 def _schema_version() -> str:
-    from . import ontology
+    from .. import ontology
 
     return ontology.load().version

@@ -11,7 +11,7 @@ import bisect
 import re
 from typing import Iterable
 
-from . import ontology
+from .. import ontology
 from .features import FIGURES
 
 # events config: which (event type, role) arguments fill the flat columns; "*" is any type.

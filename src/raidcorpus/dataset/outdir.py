@@ -23,7 +23,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from .errors import UserError
+from ..errors import UserError
 
 MARKER = ".raidcorpus-output"
 MARKER_TEXT = "This folder is written by raidcorpus (build or rehydrate) and replaced as a whole on the next run.\n"

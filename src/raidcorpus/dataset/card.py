@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import yaml
 from datasets import ClassLabel, List
 
-from .errors import UserError
+from ..errors import UserError
 from .features import for_config
 
 AUTHORS = "The raidcorpus maintainers"
@@ -57,7 +57,7 @@ AGREEMENT_MEASURES = (
 
 def agreement(root: Path) -> dict | None:
     """Headline agreement figures from raidcorpus.agree over the annotator layers (None if there are none)."""
-    from . import agree
+    from .. import agree
 
     annotations = root / "annotations"
     if not annotations.is_dir():

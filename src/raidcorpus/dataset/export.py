@@ -25,8 +25,9 @@ from typing import Iterator
 
 import pyarrow.parquet as pq
 
-from . import align, ontology, rows
-from .errors import UserError
+from .. import align, ontology
+from . import rows
+from ..errors import UserError
 
 FORMATS = ("textee", "brat", "spacy", "conll")
 CHAR_OFFSET = "char_offset"  # our addition to TextEE lines: where the sentence starts in the article

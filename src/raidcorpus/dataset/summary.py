@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from . import io
-from .errors import UserError
+from .. import io
+from ..errors import UserError
 
 
 def card_configs(folder: Path) -> list[str]:

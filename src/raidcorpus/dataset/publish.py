@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import release
 from .outdir import MARKER
-from .errors import UserError
+from ..errors import UserError
 
 REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
