@@ -331,14 +331,19 @@ def test_two_annotators_each_get_every_task_in_the_label_stream_and_see_only_the
     assert project.show_instruction and "Annotating in short" in project.expert_instruction and "<details>" in project.expert_instruction
     assert "config updated" not in cli(label_studio, "push", "--project", title, "--corpus", str(corpus)).output
 
-    inside = cli(label_studio, "annotators", "add", "one@annotators.invalid", "--credentials", str(ROOT / "creds.txt"))
+    ann = tmp_path / "annotations"
+    inside = cli(label_studio, "annotators", "add", "one@annotators.invalid", "--credentials", str(ROOT / "creds.txt"),
+                 "--annotations", str(ann))
     assert inside.exit_code == 2 and "inside a git repository" in inside.output and not (ROOT / "creds.txt").exists()
-    made = cli(label_studio, "annotators", "add", "one@annotators.invalid", "--credentials", str(tmp_path / "one.txt"))
+    made = cli(label_studio, "annotators", "add", "one@annotators.invalid", "--credentials", str(tmp_path / "one.txt"),
+               "--annotations", str(ann))
     assert made.exit_code == 0, made.output
-    assert oct((tmp_path / "one.txt").stat().st_mode & 0o777) == "0o600" and "one@annotators.invalid" not in made.output
-    printed = cli(label_studio, "annotators", "add", "two@annotators.invalid")
-    assert printed.exit_code == 0 and "password (shown once" in printed.output
-    again = cli(label_studio, "annotators", "add", "two@annotators.invalid")
+    assert oct((tmp_path / "one.txt").stat().st_mode & 0o777) == "0o600" and "@" not in made.output
+    assert "annotator-1 in" in made.output  # the pseudonym and the user id name the account, never its address
+    printed = cli(label_studio, "annotators", "add", "two@annotators.invalid", "--annotations", str(ann))
+    assert printed.exit_code == 0 and "password (shown once" in printed.output and "annotator-2 in" in printed.output
+    assert "@" not in printed.output
+    again = cli(label_studio, "annotators", "add", "two@annotators.invalid", "--annotations", str(ann))
     assert again.exit_code == 1 and "exists already" in again.output
     passwords = {"one@annotators.invalid": (tmp_path / "one.txt").read_text().split("password=")[1].strip(),
                  "two@annotators.invalid": printed.output.rsplit(": ", 1)[1].strip()}
@@ -363,7 +368,6 @@ def test_two_annotators_each_get_every_task_in_the_label_stream_and_see_only_the
     tasks = sorted(t["id"] for t in server.tasks(project.id))
     assert sorted(seen["one@annotators.invalid"]) == tasks and sorted(seen["two@annotators.invalid"]) == tasks
 
-    ann = tmp_path / "annotations"
     pulled = cli(label_studio, "pull", "--project", title, "--annotations", str(ann), "--corpus", str(corpus))
     assert pulled.exit_code == 0, pulled.output
     for doc in by_doc:

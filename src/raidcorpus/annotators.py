@@ -3,7 +3,9 @@
 The account is made with the organization's invitation (so it works on a team server whose
 open sign-up is closed) and a random password. The password goes to the person: printed once
 on the terminal, or written to a file of the maintainer's choice outside the repository
-(mode 600). It never reaches the repository, a log or the pseudonym table.
+(mode 600). It never reaches the repository, a log or the pseudonym table. The new account gets
+its pseudonym in annotations/annotators.yaml at once (the one `pull` will use); what is printed
+names the account by that pseudonym and its user id, never by its address.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import secrets
 import subprocess
 from pathlib import Path
 
-from . import labelstudio
+from . import io, labelstudio
 from .errors import UserError
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -29,8 +31,11 @@ def _repository(path: Path) -> Path | None:
     return Path(top.stdout.strip()).resolve() if top.returncode == 0 and top.stdout.strip() else None
 
 
-def add(server, email: str, credentials: str | Path | None = None) -> list[str]:
-    """Create the account; return the lines to show (the password only when no file is given)."""
+def add(server, email: str, credentials: str | Path | None = None, annotations_dir: str | Path = "annotations") -> list[str]:
+    """Create the account and give it its pseudonym; return the lines to show (the password only
+    when no file is given; never the address)."""
+    from .pull import ANNOTATORS_FILE, Annotators
+
     email = email.strip()
     if not EMAIL.match(email):
         raise UserError(f"not an e-mail address: {email!r}", 2)
@@ -44,6 +49,7 @@ def add(server, email: str, credentials: str | Path | None = None) -> list[str]:
         if target.exists():
             raise UserError(f"{credentials}: exists already; choose a new file", 2)
     server.check()
+    names = Annotators(Path(annotations_dir) / ANNOTATORS_FILE, server.identity())  # a broken table stops here, before the account
     if any(u["email"].lower() == email.lower() for u in server.users()):
         raise UserError(f"an account for this address exists already at {server.url}")
     password = secrets.token_urlsafe(15)
@@ -51,9 +57,12 @@ def add(server, email: str, credentials: str | Path | None = None) -> list[str]:
     user = next((u for u in server.users() if u["email"].lower() == email.lower()), None)
     if user is None:
         raise UserError(f"Label Studio at {server.url} did not create the account")
-    lines = [f"account created at {server.url} (user id {user['id']}): log in with the address and the password below"]
+    pseudonym = names.pseudonym(str(user["id"]))
+    io.write_bytes_atomic(names.path, names.dump())
+    lines = [f"account created at {server.url}: user id {user['id']}, {pseudonym} in {names.path} (commit it)",
+             "the login is the address you gave; the password goes to the person, never into the repository"]
     if target is None:
-        lines.append(f"password (shown once, give it to the person): {password}")
+        lines.append(f"password (shown once): {password}")
     else:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:

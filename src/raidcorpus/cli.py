@@ -174,11 +174,13 @@ def annotators_add(
     url: ServerUrl = None,
     credentials: Optional[Path] = typer.Option(None, "--credentials", help="Write login and password to this new file "
                                                "(mode 600, outside any repository) instead of printing the password once."),
+    annotations_dir: Path = typer.Option(Path("annotations"), "--annotations", help="Annotations folder (its annotators.yaml "
+                                         "gets the account's pseudonym)."),
 ):
-    """Create an annotator account (with the organization's invitation, so closed sign-up is fine)."""
+    """Create an annotator account (with the organization's invitation, so closed sign-up is fine) and its pseudonym."""
     from . import annotators as mod
 
-    for line in mod.add(_server(url), email, credentials):
+    for line in mod.add(_server(url), email, credentials, annotations_dir):
         print(line)
 
 
