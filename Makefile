@@ -7,10 +7,11 @@ VERSION ?= $(shell $(PYTHON) -c "import re;print(re.search(r'^## \[(\d+\.\d+\.\d
 
 .PHONY: dataset test check label label-stop bench system-deps clean
 
-$(STAMP): pyproject.toml
+# Everything (the core, the dataset, test and bench extras) at the exact versions of constraints.txt.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,bench]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dataset,test,bench]'
 	touch $(STAMP)
 
 ## dataset: ingest the seeds, validate everything, build dist/raid-attack-events and load it back

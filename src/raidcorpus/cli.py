@@ -7,6 +7,8 @@ result. A UserError becomes one line on stderr and a non-zero exit, never a trac
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Annotated, List, Optional
@@ -58,6 +60,25 @@ def main_options(
     ),
 ):
     ontology.use(schema)
+
+
+# The optional dataset stack (`pip install 'raidcorpus[dataset]'`). The commands that need it import
+# their module here, the one place it is loaded: without it they stop with one line, and every other
+# command works (the modules of the core never import it).
+DATASET_STACK = ("datasets", "pyarrow", "spacy", "mlcroissant", "huggingface_hub")
+DATASET_HINT = "pip install 'raidcorpus[dataset]'"
+
+
+def dataset_module(command: str, module: str):
+    """The module (raidcorpus.`module`) of a command that needs the dataset extra, or UserError
+    saying how to install it."""
+    missing = [m for m in DATASET_STACK if importlib.util.find_spec(m) is None]
+    if not missing:
+        try:
+            return importlib.import_module(f"raidcorpus.{module}")
+        except ImportError as e:  # installed but broken, or a version without what we import
+            missing = [e.name or str(e)]
+    raise UserError(f"raidcorpus {command} needs the dataset extra ({', '.join(missing)} not importable): {DATASET_HINT}")
 
 
 def print_report(lines, failed: bool) -> None:
@@ -353,7 +374,7 @@ def build(
     repo: Optional[str] = typer.Option(None, "--repo", help="Hub repository OWNER/NAME the card and croissant.json name (default: raidcorpus/raid-attack-events)."),
 ):
     """Build the versioned Hugging Face dataset (Parquet, card, croissant.json) and its standoff twin."""
-    from .dataset import build as mod
+    mod = dataset_module("build", "dataset.build")
 
     result = mod.build(version, out_dir, root, standoff, make_release, jobs=jobs or None, repo=repo)
     for w in result.warnings:
@@ -369,7 +390,7 @@ def build(
 @friendly
 def summary(folder: Path = typer.Argument(..., help="A built dataset folder.")):
     """Load every config back with datasets (offline) and count rows and mentions per type."""
-    from .dataset import summary as mod
+    mod = dataset_module("summary", "dataset.summary")
 
     for line in mod.lines(mod.summarize(folder)):
         out.print(line, markup=False)
@@ -383,7 +404,7 @@ def export(
     folder: Path = typer.Option(Path("dist/raid-attack-events"), "--dataset", help="A built (full) dataset folder."),
 ):
     """Write the gold annotations in a format event-extraction or NER tools read, read them back and count what the format cannot carry."""
-    from .dataset import export as mod
+    mod = dataset_module("export", "dataset.export")
 
     result = mod.export(folder, fmt, out_dir)
     written = ", ".join(f"{k} {v}" for k, v in result.counts.items())
@@ -403,7 +424,7 @@ def score(
     fmt: str = typer.Option("table", "--format", help="table or json."),
 ):
     """Score predictions against gold: trigger and argument identification and classification, entity F1 (P/R/F1, micro and per type), attribute accuracy."""
-    from . import score as mod
+    mod = dataset_module("score", "score")
 
     if fmt not in mod.RENDERERS:
         raise UserError(f"unknown --format {fmt!r}: use table or json", 2)
@@ -419,7 +440,7 @@ def publish(
     dry_run: bool = typer.Option(False, "--dry-run", help="List files, sizes, sha256 and the tag; upload nothing."),
 ):
     """Push a built folder to the Hugging Face Hub and tag it vX.Y.Z (token from HF_TOKEN)."""
-    from .dataset import publish as mod
+    mod = dataset_module("publish", "dataset.publish")
 
     plan = mod.publish(folder, repo, dry_run)
     for line in plan.lines():
@@ -435,7 +456,7 @@ def rehydrate(
     out_dir: Path = typer.Option(..., "--out", help="Folder for the rebuilt full dataset."),
 ):
     """Re-attach article texts to a standoff dataset, checking every hash and offset."""
-    from .dataset import rehydrate as mod
+    mod = dataset_module("rehydrate", "dataset.rehydrate")
 
     outcome = mod.rehydrate(standoff, texts, out_dir)
     for p in outcome.problems:

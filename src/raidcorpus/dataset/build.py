@@ -570,6 +570,7 @@ def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release
         "date": date,
         "changelog": notes,
         "schema_version": _schema_version(),
+        "built_with": release.built_with(),
         "splits": list(splits),
         "stats": stats.as_dict(),
         "agreement": card.headline(agreement.report()),

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
+from importlib import metadata
 from pathlib import Path
 
 from ..errors import UserError
 
 MANIFEST = "MANIFEST.sha256"
+# The packages whose versions shape a release's bytes (Parquet, tokens, card, croissant.json,
+# agreement figures); constraints.txt pins them and release.json records them.
+SHAPING = ("datasets", "pyarrow", "spacy", "mlcroissant", "pyyaml", "orjson", "numpy", "krippendorff")
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
 SECTION_RE = re.compile(r"^## \[(\d+\.\d+\.\d+)\] - (\d{4}-\d{2}-\d{2})\s*$", re.M)
 
@@ -33,6 +38,12 @@ def manifest_lines(folder: Path) -> list[str]:
 
     files = sorted(p for p in folder.rglob("*") if (p.is_file() or p.is_symlink()) and p.relative_to(folder).as_posix() not in (MANIFEST, MARKER))
     return [f"{sha256_file(p)}  {p.relative_to(folder).as_posix()}" for p in files]
+
+
+def built_with() -> dict[str, str]:
+    """The versions of the packages that shape a release, and of Python (major.minor), as installed."""
+    versions = {name: metadata.version(name) for name in SHAPING}
+    return {**versions, "python": f"{sys.version_info.major}.{sys.version_info.minor}"}
 
 
 def write_manifest(folder: Path) -> str:
@@ -102,9 +113,11 @@ def compare_release(manifest: str, released: Path, version: str) -> None:
     if old == new:
         return
     changed = sorted(p for p in set(old) | set(new) if old.get(p) != new.get(p))
+    hint = ("; only release.json differs: are the packages it records (built_with) the pinned ones? "
+            "pip install -c constraints.txt" if changed == ["release.json"] else "")
     raise UserError(
         f"version {version} was released with different content ({released}): {len(changed)} file(s) differ, "
-        f"first {changed[0]}; add a new version to CHANGELOG.md instead of changing a released one"
+        f"first {changed[0]}; add a new version to CHANGELOG.md instead of changing a released one{hint}"
     )
 
 
