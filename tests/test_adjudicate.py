@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from raidcorpus import adjudicate, validate
+from raidcorpus import adjudicate, checks
 from raidcorpus.cli import app
 from agree_layers import DOC, copy_project, edit_layer
 
@@ -77,7 +77,7 @@ def test_agreeing_layers_give_gold_without_decisions(project):
         ("Agent", "T1"), ("Target", "T2"), ("Place", "T3"), ("Time", "T4")]
     assert g["entity_clusters"][0]["members"] == ["T6", "T8"]
     path = str(project / "annotations" / DOC / "gold.json")
-    assert validate.check_records([(path, g)], project / "corpus", level=3) == []
+    assert checks.check_records([(path, g)], project / "corpus", level=3) == []
     # a single layer passes through only when asked for
     assert not (project / "annotations" / "agree-solo" / "gold.json").exists()
     assert build(project, min_layers=1).ok
@@ -112,7 +112,7 @@ def test_decisions_are_applied_with_provenance(project):
     assert g["entity_clusters"] == [{"id": "C1", "members": ["T6", "T8"], "provenance": {"method": "decision", "decision": "d4"}}]
     items = [e for e in g["entities"]] + g["events"] + [a for ev in g["events"] for a in ev["arguments"]] + g["entity_clusters"]
     assert all("provenance" in i for i in items)
-    assert validate.check_records([("gold.json", g)], project / "corpus", level=3) == []
+    assert checks.check_records([("gold.json", g)], project / "corpus", level=3) == []
 
 
 def test_rebuild_is_byte_identical_and_check_catches_staleness(project):
@@ -270,7 +270,7 @@ def test_agreed_items_are_overridden_by_decisions(project):
     assert events["Movement"]["provenance"] == {"method": "decision", "decision": "o6"}
     assert [a["role"] for a in events["Movement"]["arguments"]] == ["Traveller"]  # its Origin was rejected
     assert g["entity_clusters"] == []
-    assert validate.check_records([("gold.json", g)], project / "corpus", level=3) == []
+    assert checks.check_records([("gold.json", g)], project / "corpus", level=3) == []
 
 
 def test_items_no_layer_has_are_added_by_decisions(project):
@@ -291,7 +291,7 @@ def test_items_no_layer_has_are_added_by_decisions(project):
     ids = {e["text"]: e["id"] for e in g["entities"]}
     assert g["entity_clusters"] == [{"id": "C1", "members": [ids["Two suspects"], ids["one officer"], ids["The suspects"]],
                                      "provenance": {"method": "decision", "decision": "a4"}}]
-    assert validate.check_records([("gold.json", g)], project / "corpus", level=3) == []
+    assert checks.check_records([("gold.json", g)], project / "corpus", level=3) == []
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from raidcorpus.validate import check_records
+from raidcorpus.checks import check_records
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from raidcorpus import isotime
-from raidcorpus.validate import check_records
+from raidcorpus.checks import check_records
 
 HERE = Path(__file__).parent
 BASE = json.loads((HERE / "valid" / "annotations" / "tiny-doc" / "annotator-1.json").read_text(encoding="utf-8"))
@@ -69,7 +69,7 @@ def test_an_entity_starting_inside_a_word_fails_unless_marked_subword():
 
 def test_spans_at_punctuation_and_hyphens_are_word_edges():
     text = "Franco-Belgian police's raid."
-    from raidcorpus.validate import span_problems
+    from raidcorpus.checks import span_problems
 
     for start, end in ((0, 6), (7, 14), (15, 21), (24, 28)):
         span = {"start": start, "end": end, "text": text[start:end]}

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from raidcorpus import convert, ontology
+from raidcorpus.text import sha256_text
 
 ONTO = ontology.load()
 TRICKY = ["😀", "👩‍👩‍👧‍👦", "🇧🇪", "\r\n", "\n", "\u00a0", "\u200d", "\u200f", "\u202e", "שלום", "مرحبا", "Привет", "é", "e\u0301", "\t", " "]
@@ -76,7 +77,7 @@ def records(draw):
         "schema_version": ONTO.version,
         "document": "doc-1",
         "annotator": "annotator-1",
-        "text_sha256": convert.sha256_text(text),
+        "text_sha256": sha256_text(text),
         "source": {"label_studio_task": 7},
         "entities": entities,
         "events": events,

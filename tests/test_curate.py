@@ -31,17 +31,17 @@ def strip(obj):
 def disputed_gold(doc: str) -> dict:
     """Gold from the layers and the committed decisions on disputed items only (not the overrides of
     agreed items or additions, which a curation of disagreements does not make)."""
-    from raidcorpus import adjudicate
+    from raidcorpus import adjudicate, gold
 
     files = align.collect([ROOT / "annotations" / doc])[doc]
     reader = Reader(ROOT / "corpus")
-    records = align.load(doc, files, reader)
+    records = reader.read_layers(doc, files)
     layers = {a: align.index_layer(r) for a, r in records.items()}
     document = reader.document(doc)
     committed = adjudicate.read_decisions(ROOT / "annotations" / doc / "decisions.yaml")[0][doc]
     chosen: list[dict] = []
     for _ in range(10):
-        out = adjudicate.build_gold(doc, layers, chosen, document)
+        out = gold.build_gold(doc, layers, chosen, document)
         keys = {c.key for c in out.undecided}
         more = [d for d in committed if d["item"] in keys and d not in chosen]
         if not more:
@@ -75,7 +75,7 @@ def test_curation_round_trip_writes_decisions_that_reproduce_gold(label_studio, 
     nbc = tmp_path / "annotations" / NBC / "decisions.yaml"
     parts = re.split(r"(?m)^(?=- id: )", nbc.read_text())
     hand = "".join(parts[:6])
-    layers = {a: align.index_layer(r) for a, r in align.load(NBC, align.collect([tmp_path / "annotations" / NBC])[NBC], Reader(tmp_path / "corpus")).items()}
+    layers = {a: align.index_layer(r) for a, r in Reader(tmp_path / "corpus").read_layers(NBC, align.collect([tmp_path / "annotations" / NBC])[NBC]).items()}
     holder = next(a for a, lay in layers.items() if "entity:PER:2537-2558" in lay.entities)
     hand = hand.replace("item: 'entity:PER:2537-2558'\n  action: reject\n", f"item: 'entity:PER:2537-2558'\n  action: take\n  layer: {holder}\n")
     assert f"layer: {holder}" in hand

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from raidcorpus import io
 from raidcorpus.cli import app
-from raidcorpus.ingest import Article, apply_removed, clean, guess_title, ingest, make_record
+from raidcorpus.ingest import Article, guess_title, ingest, make_record
+from raidcorpus.text import apply_removed, clean
 from raidcorpus.validate import iter_problems
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from raidcorpus import convert, io, ls_config, push
 from raidcorpus.cli import app
 from raidcorpus.errors import UserError
-from raidcorpus.ingest import apply_removed
+from raidcorpus.text import apply_removed, sha256_text
 from raidcorpus.labelstudio import Server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,9 +86,9 @@ def test_push_twice_makes_one_task_per_article_and_changed_text_is_reported(labe
     path = sorted(corpus.glob("*.json"))[0]
     doc = io.read_json(path)
     doc["raw_text"] += " Updated."  # a consistent new version of the record: push reads only valid records
-    doc["raw_sha256"] = convert.sha256_text(doc["raw_text"])
+    doc["raw_sha256"] = sha256_text(doc["raw_text"])
     doc["text"] = apply_removed(doc["raw_text"], doc["removed"])
-    doc["sha256"] = convert.sha256_text(doc["text"])
+    doc["sha256"] = sha256_text(doc["text"])
     io.write_json(path, doc)
     third = cli(label_studio, "push", "--project", title, "--corpus", str(corpus))
     assert third.exit_code == 1 and f"changed: {doc['id']}" in third.output

@@ -124,7 +124,7 @@ def describe(cycle: list[str], graph: dict[str, dict[str, int]]) -> str:
     return "; ".join(steps)
 
 
-@pytest.mark.xfail(strict=True, reason="three cycles remain (validate-adjudicate, build-card, cli-docs); removed step by step")
+
 def test_the_package_has_no_import_cycles():
     graph = import_graph()
     assert len(graph) > 20, "the package was not found"

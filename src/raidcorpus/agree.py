@@ -607,7 +607,7 @@ def agree(paths: Iterable[str | Path], corpus_dir: str | Path = "corpus", annota
             acc.add(doc, dict.fromkeys(files, {}), 0)
             continue
         document = reader.document(doc)
-        records = align.load(doc, files, reader)
+        records = reader.read_layers(doc, files)
         acc.add(doc, records, len(document["text"]))
     return acc.report()
 

@@ -13,7 +13,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Iterable
 
-from . import io, records
+from . import io
 from .errors import UserError
 from .ontology import Ontology
 
@@ -144,7 +144,7 @@ def collect(paths: Iterable[str | Path], annotators: Iterable[str] | None = None
     """document -> annotator -> file, from annotation folders or files (gold and decisions left out).
 
     A file's document and annotator are its folder and file name (annotations/<doc>/<annotator>.json);
-    load() checks that the record says the same.
+    records.Reader.read_layers checks that the record says the same.
     """
     wanted = set(annotators) if annotators else None
     found: dict[str, dict[str, Path]] = {}
@@ -155,19 +155,3 @@ def collect(paths: Iterable[str | Path], annotators: Iterable[str] | None = None
                 continue
             found.setdefault(doc, {})[annotator] = f
     return {doc: dict(sorted(layers.items())) for doc, layers in sorted(found.items())}
-
-
-def load(doc: str, files: dict[str, Path], reader: records.Reader) -> dict[str, dict]:
-    """annotator -> annotation record for one document, each checked by the reader (schema, ids and
-    references, offsets and text hash against the corpus) and to be what its path says: comparing
-    broken records would give figures no one can trust."""
-    found = {}
-    for annotator, path in files.items():
-        rec = reader.read(path, "annotation")
-        if rec.get("document") != doc or rec.get("annotator") != annotator:
-            raise UserError(
-                f"{path} doc={doc}: the record says document {rec.get('document')!r}, annotator "
-                f"{rec.get('annotator')!r}; the path says {doc!r}, {annotator!r}"
-            )
-        found[annotator] = rec
-    return found

@@ -498,7 +498,7 @@ def docs(
     """Regenerate the ontology tables in GUIDELINES.md and the CLI reference docs/cli.md."""
     from . import docs as mod
 
-    outcomes = mod.run(root, check=check)
+    outcomes = mod.run(app, root, check=check)
     stale = [o.path for o in outcomes if o.stale]
     if check:
         if stale:

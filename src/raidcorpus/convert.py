@@ -9,12 +9,13 @@ coreference from relations labelled `coref`. Offsets are code points into the ta
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 
 from . import ontology
 from .ls_config import COREF, ENTITY, EVENT, NORMALIZED, TEXT
+from .text import sha256_text
+from .unionfind import components
 
 # What can make a result unconvertible: slug -> meaning. Such results stay in the raw export.
 ISSUES = {
@@ -51,10 +52,6 @@ class Issue:
 class Converted:
     record: dict
     issues: list[Issue] = field(default_factory=list)
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
@@ -124,26 +121,6 @@ def record_to_results(record: dict) -> list[dict]:
 
 
 # --- Label Studio -> records ---------------------------------------------------------------
-
-
-def _components(nodes: list[str], edges: list[tuple[str, str]]) -> list[list[str]]:
-    """Connected components (of size >= 2) over `edges`, members in the order of `nodes`."""
-    parent = {n: n for n in nodes}
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[rb] = ra
-    groups: dict[str, list[str]] = {}
-    for n in nodes:
-        groups.setdefault(find(n), []).append(n)
-    return [g for g in groups.values() if len(g) >= 2]
 
 
 def canonical(record: dict) -> dict:
@@ -314,7 +291,7 @@ def results_to_record(
     clusters = {}
     for key, kind, edges in (("entity_clusters", ENTITY, entity_edges), ("event_clusters", EVENT, event_edges)):
         nodes = [rid for rid in order if regions[rid]["kind"] == kind]
-        clusters[key] = [{"id": "", "members": [ids[m] for m in group]} for group in _components(nodes, edges)]
+        clusters[key] = [{"id": "", "members": [ids[m] for m in group]} for group in components(nodes, edges)]
 
     record = {
         "kind": "annotation",

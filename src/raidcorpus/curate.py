@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from . import adjudicate, align, convert, io, ls_config, push
+from . import adjudicate, align, convert, gold, io, ls_config, push
 from .errors import UserError
 from .ontology import load as load_ontology
 from .records import Reader
@@ -66,7 +66,7 @@ class Pending:
     records: dict[str, dict]
     text: dict
     decisions: list[dict]
-    undecided: list[adjudicate.Conflict]
+    undecided: list[gold.Conflict]
 
 
 def pending(annotations_dir: str | Path = "annotations", corpus_dir: str | Path = "corpus", docs: set[str] | None = None):
@@ -77,7 +77,7 @@ def pending(annotations_dir: str | Path = "annotations", corpus_dir: str | Path 
     for doc, files in align.collect([annotations_dir]).items():
         if len(files) < 2 or (docs is not None and doc not in docs):
             continue
-        records = align.load(doc, files, reader)
+        records = reader.read_layers(doc, files)
         document = reader.document(doc)
         folder = next(iter(files.values())).parent
         where = folder / "decisions.yaml"
@@ -85,12 +85,12 @@ def pending(annotations_dir: str | Path = "annotations", corpus_dir: str | Path 
         if problems:
             raise UserError(problems[0])
         ds = found.get(doc, [])
-        out = adjudicate.build_gold(doc, {a: align.index_layer(r) for a, r in records.items()}, ds, document, onto, str(where))
+        out = gold.build_gold(doc, {a: align.index_layer(r) for a, r in records.items()}, ds, document, onto, str(where))
         if out.undecided:
             yield Pending(doc, folder, records, document, ds, out.undecided)
 
 
-def describe(c: adjudicate.Conflict) -> str:
+def describe(c: gold.Conflict) -> str:
     text = f" {c.text!r}" if c.text else ""
     return f"{c.key}{text}: " + "; ".join(f"{a}: {adjudicate._short(v)}" for a, v in c.versions.items())
 
@@ -175,10 +175,10 @@ def _item_of(key: str) -> tuple[str, ...]:
 
 
 def _version(item: dict) -> dict:
-    return adjudicate._layer_version(item)
+    return gold._layer_version(item)
 
 
-def decide(conflict: adjudicate.Conflict, layers: dict[str, align.Layer], cur: align.Layer, onto) -> dict | None:
+def decide(conflict: gold.Conflict, layers: dict[str, align.Layer], cur: align.Layer, onto) -> dict | None:
     """The decision (without id and reason) that makes gold agree with the curator on one item; None if it cannot."""
     key = conflict.key
     names = sorted(layers)
@@ -327,7 +327,7 @@ def pull_curation(server, title: str, annotations_dir: str | Path = "annotations
                                             "decide it by hand")
                     continue
                 record_decision(d)
-            out = adjudicate.build_gold(p.document, layers, p.decisions + new, p.text, onto)
+            out = gold.build_gold(p.document, layers, p.decisions + new, p.text, onto)
             undecided = out.undecided
         if new:
             path = p.folder / "decisions.yaml"

@@ -158,7 +158,7 @@ def findings(record: dict, issues: list[convert.Issue], problems: list[Problem],
 
 def check_annotation(task: dict, annotation: dict, corpus_dir: str | Path = "corpus", name: str = "annotator") -> list[Finding]:
     """Convert one annotation of one exported task and check it as `validate` would."""
-    from . import validate
+    from . import checks
 
     data = task.get("data") if isinstance(task.get("data"), dict) else {}
     doc, text = data.get("doc_id"), data.get("text")
@@ -169,7 +169,7 @@ def check_annotation(task: dict, annotation: dict, corpus_dir: str | Path = "cor
                                      source={"label_studio_task": task.get("id"), "label_studio_annotation": annotation.get("id")},
                                      task=task.get("id"), annotation=annotation.get("id"))
     path = f"task {task.get('id')}"
-    problems = validate.check_records([(path, conv.record)], corpus_dir)
+    problems = checks.check_records([(path, conv.record)], corpus_dir)
     return findings(conv.record, conv.issues, problems, region_texts(results, text), task.get("id"), annotation.get("id"))
 
 

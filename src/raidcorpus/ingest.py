@@ -15,72 +15,15 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from . import io
+from .checks import check_record
 from .errors import UserError
 from .ontology import load as load_ontology
-
-# name -> (pattern matched against one line without its line break, why it goes)
-REMOVAL_RULES: dict[str, tuple[re.Pattern, str]] = {
-    "site-boilerplate": (
-        re.compile(
-            r"^\s*(IE ?\d+ is not supported\b.*|.*\bfor an optimal experience visit our site on another browser\.?"
-            r"|Advertisement|Skip to (main )?content|Please enable JavaScript.*)\s*$",
-            re.IGNORECASE,
-        ),
-        "web-site furniture copied with the article, not written by its author",
-    ),
-    "social-embed": (
-        re.compile(r"(pic\.twitter\.com/\S+|^\s*[—-]\s.*\(@\w{1,15}\)\s.*\d{4}\D*$)"),
-        "an embedded social-media post (text with a pic.twitter.com link, or its '— Name (@handle) date' line)",
-    ),
-}
+from .records import Reader
+from .text import clean, sha256_text
 
 SHINGLE = 5
 NEAR_DUPLICATE = 0.8
 MAX_ARTICLE_BYTES = 2 << 20  # 2 MiB of UTF-8: a long feature is 100 KB; beyond this it is not one article
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def clean(raw: str) -> tuple[str, list[dict]]:
-    """Apply REMOVAL_RULES line by line; return the text and the removed ranges (raw offsets).
-
-    A removed line takes its line break with it, and so do the blank lines that follow it,
-    so no gap of empty lines is left where it stood.
-    """
-    lines = raw.splitlines(keepends=True)
-    removed: list[dict] = []
-    kept: list[str] = []
-    pos = 0
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        body = line.rstrip("\r\n")
-        rule = next((name for name, (rx, _) in REMOVAL_RULES.items() if rx.search(body)), None)
-        if rule is None:
-            kept.append(line)
-            pos += len(line)
-            i += 1
-            continue
-        start = pos
-        pos += len(line)
-        i += 1
-        while i < len(lines) and not lines[i].strip():
-            pos += len(lines[i])
-            i += 1
-        removed.append({"start": start, "end": pos, "rule": rule})
-    return "".join(kept), removed
-
-
-def apply_removed(raw: str, removed: list[dict]) -> str:
-    """The text a record's removed ranges leave of its raw text (used by validate)."""
-    out, pos = [], 0
-    for r in sorted(removed, key=lambda r: r["start"]):
-        out.append(raw[pos : r["start"]])
-        pos = r["end"]
-    out.append(raw[pos:])
-    return "".join(out)
 
 
 def slugify(text: str, words: int = 6) -> str:
@@ -135,8 +78,6 @@ def read_sources(path: Path | None) -> dict[str, dict]:
     """Hand-written metadata (kind 'sources'), keyed by the sha256 of each raw file."""
     if path is None:
         return {}
-    from .records import Reader
-
     record = Reader().read(path, "sources")
     return {a["raw_sha256"]: a for a in record["articles"]}
 
@@ -215,16 +156,12 @@ def ingest(sources: list[Path], out_dir: Path, metadata_path: Path | None = None
     existing: dict[str, str] = {}  # doc id -> sha256
     by_hash: dict[str, str] = {}
     seen_shingles: dict[str, set[int]] = {}
-    from .records import Reader
-
     reader = Reader(out_dir)
     for path in sorted(out_dir.glob("*.json")) if out_dir.exists() else []:
         rec = reader.read(path, "document")
         existing[rec["id"]] = rec["sha256"]
         by_hash[rec["sha256"]] = rec["id"]
         seen_shingles[rec["id"]] = shingles(rec["text"])
-    from .validate import check_record
-
     report = Report()
     for article in read_articles(sources, metadata):
         record = make_record(article)

@@ -22,6 +22,7 @@ import orjson
 from . import convert, ls_config, ontology
 from .errors import UserError
 from .records import Reader
+from .text import sha256_text
 
 BATCH = 100
 
@@ -282,7 +283,7 @@ def _push(server, title, corpus_dir, annotations_dir, predictions, config, progr
             continue
         # the text itself, not only its stored hash: a task edited in Label Studio keeps the old hash field
         same = [t for t in present if task_key(t.get("data") or {}) == (doc["id"], doc["sha256"])
-                and convert.sha256_text(str((t.get("data") or {}).get("text"))) == doc["sha256"]]
+                and sha256_text(str((t.get("data") or {}).get("text"))) == doc["sha256"]]
         if not same:
             report.changed.append((doc["id"], present[0]["id"]))
             continue

@@ -18,7 +18,7 @@ import jsonschema_rs
 
 from . import io
 from .errors import Problem, UserError, pointer
-from .validate import Validator
+from .checks import Validator
 
 
 class RecordError(UserError):
@@ -90,6 +90,20 @@ class Reader:
                               self.shown_root)
         return record
 
+
+    def read_layers(self, doc: str, files: dict[str, Path]) -> dict[str, dict]:
+        """annotator -> annotation record for one document (files from align.collect), each checked and
+        to be what its path says: comparing broken records would give figures no one can trust."""
+        found = {}
+        for annotator, path in files.items():
+            rec = self.read(path, "annotation")
+            if rec.get("document") != doc or rec.get("annotator") != annotator:
+                raise UserError(
+                    f"{path} doc={doc}: the record says document {rec.get('document')!r}, annotator "
+                    f"{rec.get('annotator')!r}; the path says {doc!r}, {annotator!r}"
+                )
+            found[annotator] = rec
+        return found
 
 def read(path: str | Path, kind: str | Iterable[str] | None = None, corpus_dir: str | Path = "corpus", level: int = 3) -> dict:
     """One record, checked (a Reader for a single file)."""

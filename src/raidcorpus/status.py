@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from . import adjudicate, agree, align, io, quarantine
+from . import adjudicate, agree, align, gold, io, quarantine
 from .errors import UserError
 from .ontology import load as load_ontology
 from .records import Reader
@@ -94,7 +94,7 @@ def document_status(root: Path, doc: str, onto=None) -> dict:
         decisions, problems = adjudicate.read_decisions(where) if where.is_file() else ({}, [])
         row["problems"] += problems
         source = {f"sha256:{a}": adjudicate._sha256_file(f) for a, f in files.items()}
-        out = adjudicate.build_gold(doc, {a: align.index_layer(r) for a, r in records.items()}, decisions.get(doc, []),
+        out = gold.build_gold(doc, {a: align.index_layer(r) for a, r in records.items()}, decisions.get(doc, []),
                                     document, onto, str(where), source)
     except UserError as e:
         row["problems"].append(e.message)

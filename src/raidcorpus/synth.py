@@ -606,12 +606,12 @@ def decisions(record: dict, layers: list[dict], onto: Ontology) -> list[dict]:
     """A decision for every item the layers disagree on, keyed as `raidcorpus adjudicate` keys
     them, so that adjudicating the synthetic layers runs to the end (each takes the first layer
     that has the item)."""
-    from . import adjudicate, align
+    from . import align, gold
 
     indexed = {layer["annotator"]: align.index_layer(layer) for layer in layers}
     made: list[dict] = []
     for _ in range(4):  # deciding an item can bring up items that hang on it
-        outcome = adjudicate.build_gold(record["id"], indexed, made, record, onto)
+        outcome = gold.build_gold(record["id"], indexed, made, record, onto)
         if not outcome.undecided:
             break
         for c in outcome.undecided:

@@ -24,11 +24,8 @@ from ..errors import UserError
 from .features import CONFIGS, STANDOFF_CONFIGS, ArrowEncoder, encoder, for_config
 from ..io import ReadError, is_id, refuse_link
 from ..records import Reader
+from .layout import HUB_REPO, NAME, REPO_RE, parquet_name
 
-NAME = "raid-attack-events"
-# The Hugging Face Hub dataset repository the card, croissant.json and citation name (the
-# standoff twin is REPO-standoff); `raidcorpus build --repo OWNER/NAME` builds for another one.
-HUB_REPO = f"raidcorpus/{NAME}"
 BATCH_ROWS = 512
 # Fixed writer options: the same rows give the same bytes (created_by names the pyarrow version).
 PARQUET_OPTIONS = dict(
@@ -39,10 +36,6 @@ PARQUET_OPTIONS = dict(
     version="2.6",
     data_page_size=1 << 20,
 )
-
-
-def parquet_name(split: str) -> str:
-    return f"{split}-00000-of-00001.parquet"
 
 
 class Encoder:
@@ -251,7 +244,7 @@ def _nlp():
 def _cluster_split(clusters: list[dict], split_of: dict[str, str], warnings: list[str]) -> dict[str, str]:
     """A cross-document cluster's row goes to the split of its member documents, which the split
     policy (splits.yaml) keeps together: documents about one real-world event never straddle a split."""
-    from ..validate import split_leaks
+    from ..checks import split_leaks
 
     out = {}
     for c in clusters:
@@ -479,8 +472,6 @@ def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | 
     under a lock, then swapped in whole; on any failure the partial folders are removed."""
     release.check_version(version)
     repo = repo or HUB_REPO
-    from .publish import REPO_RE
-
     if not REPO_RE.match(repo) or repo.endswith("-standoff"):
         raise UserError(f"--repo {repo!r}: expected OWNER/NAME of the full dataset (the standoff twin is NAME-standoff)", 2)
     out = outdir.check(Path(out), root)

@@ -17,7 +17,9 @@ import pyarrow.parquet as pq
 import yaml
 from datasets import ClassLabel, List
 
+from .. import agree
 from ..errors import UserError
+from .layout import HUB_REPO, parquet_name
 from .features import for_config
 
 AUTHORS = "The raidcorpus maintainers"
@@ -26,8 +28,6 @@ CC_BY = "https://creativecommons.org/licenses/by/4.0/"
 
 def repo_of(facts: dict) -> str:
     """The Hub repository of this folder's variant (release.json of 0.1.0 had none: the default)."""
-    from .build import HUB_REPO
-
     repo = facts.get("repo") or HUB_REPO
     return repo + "-standoff" if facts.get("variant") == "standoff" else repo
 
@@ -57,8 +57,6 @@ AGREEMENT_MEASURES = (
 
 def agreement(root: Path) -> dict | None:
     """Headline agreement figures from raidcorpus.agree over the annotator layers (None if there are none)."""
-    from .. import agree
-
     annotations = root / "annotations"
     if not annotations.is_dir():
         return None
@@ -99,8 +97,6 @@ def _num_bytes(path: Path) -> int:
 
 
 def front_matter(folder: Path, facts: dict) -> dict:
-    from .build import parquet_name
-
     license_id, license_note = LICENSES[facts["variant"]]
     configs, infos = [], []
     for name in facts["configs"]:
@@ -187,8 +183,6 @@ EXAMPLE_KEEP = {"entities": 2, "events": 1, "entity_clusters": 1, "event_cluster
 
 def example_row(folder: Path, facts: dict, config: str = "documents") -> str:
     """The first row of a config's first split, class names decoded, long texts and lists shortened."""
-    from .build import parquet_name
-
     split = next((s for s in facts["splits"] if facts["num_rows"].get(config, {}).get(s)), None)
     if split is None:
         return "(no rows in this version)"

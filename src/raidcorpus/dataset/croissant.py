@@ -16,6 +16,8 @@ import mlcroissant as mlc
 from datasets import ClassLabel, List, Value
 
 from . import release
+from .card import AUTHORS, LICENSES, hub_url, repo_of
+from .layout import parquet_name
 from .features import for_config
 
 _TYPES = {"string": mlc.DataType.TEXT, "int32": mlc.DataType.INTEGER, "int64": mlc.DataType.INTEGER}
@@ -68,9 +70,6 @@ def _fields(set_id: str, rel: str, features) -> list:
 
 
 def metadata(folder: Path, facts: dict) -> mlc.Metadata:
-    from .build import parquet_name
-    from .card import AUTHORS, LICENSES, hub_url, repo_of
-
     files, record_sets = [], []
     for config in facts["configs"]:
         splits = [s for s in facts["splits"] if s in facts["num_rows"].get(config, {})]

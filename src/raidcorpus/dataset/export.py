@@ -26,7 +26,10 @@ from typing import Iterator
 import pyarrow.parquet as pq
 
 from .. import align, ontology
-from . import rows
+from . import outdir, rows
+from .card import readable
+from .features import for_config
+from .layout import parquet_name
 from ..errors import UserError
 
 FORMATS = ("textee", "brat", "spacy", "conll")
@@ -66,10 +69,6 @@ def record_of(row: dict) -> dict:
 
 def read_folder(folder: Path) -> Iterator[tuple[str, dict]]:
     """(split, record) for every document of a built (full) dataset folder, in split order."""
-    from .build import parquet_name
-    from .card import readable
-    from .features import for_config
-
     release = folder / "release.json"
     if not release.is_file():
         raise UserError(f"{folder}: not a built dataset folder (no release.json): build it with 'raidcorpus build'")
@@ -549,8 +548,6 @@ def export(folder: Path, fmt: str, out: Path) -> Outcome:
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     from .build import _nlp
-
-    from . import outdir
 
     outdir.check(Path(out), owned=False)  # never into the repository or its source folders
     nlp = _nlp()

@@ -23,9 +23,10 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from . import release
 from ..errors import UserError
+from .layout import MARKER
 
-MARKER = ".raidcorpus-output"
 MARKER_TEXT = "This folder is written by raidcorpus (build or rehydrate) and replaced as a whole on the next run.\n"
 # Folders of the repository no command may use as (or put) an output folder.
 PROTECTED = ("corpus", "annotations", "schema", "releases", "src", "tests", "docs", "scripts", "labelstudio", ".git")
@@ -33,8 +34,6 @@ PROTECTED = ("corpus", "annotations", "schema", "releases", "src", "tests", "doc
 
 def _looks_built(folder: Path) -> bool:
     """A folder written by an older build (before the marker): its manifest lists every file."""
-    from . import release
-
     if not (folder / release.MANIFEST).is_file() or not (folder / "release.json").is_file():
         return False
     try:

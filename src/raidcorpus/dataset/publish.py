@@ -8,15 +8,12 @@ from the environment (HF_TOKEN, read by huggingface_hub itself) and is never pri
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import release
-from .outdir import MARKER
 from ..errors import UserError
-
-REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+from .layout import MARKER, REPO_RE
 
 
 @dataclass

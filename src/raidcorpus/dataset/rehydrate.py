@@ -7,7 +7,6 @@ build uses, so the result is the folder the maintainers built, byte for byte.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from .card import readable
 from ..errors import UserError
 from .features import for_config
 from ..records import Reader
+from ..text import sha256_text
 
 
 @dataclass
@@ -28,10 +28,6 @@ class Outcome:
     out: Path | None
     problems: list[str]
     documents: int = 0
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _text_of(path: Path) -> str | None:
@@ -55,7 +51,7 @@ def index_texts(sources: Iterable[Path]) -> dict[str, Path]:
         for path in files:
             text = _text_of(path)
             if text is not None:
-                found.setdefault(_sha(text), path)
+                found.setdefault(sha256_text(text), path)
     return found
 
 
@@ -91,7 +87,7 @@ class Texts:
         if path is None:
             return None
         text = _text_of(path)
-        return text if text is not None and _sha(text) == sha else None
+        return text if text is not None and sha256_text(text) == sha else None
 
 
 def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Outcome:

@@ -14,7 +14,9 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from . import card
 from ..errors import UserError
+from .layout import MARKER
 
 MANIFEST = "MANIFEST.sha256"
 # The packages whose versions shape a release's bytes (Parquet, tokens, card, croissant.json,
@@ -34,8 +36,6 @@ def sha256_file(path: Path) -> str:
 
 def manifest_lines(folder: Path) -> list[str]:
     """'<sha256>  <relative path>' for every file of the folder but the manifest, sorted by path."""
-    from .outdir import MARKER
-
     files = sorted(p for p in folder.rglob("*") if (p.is_file() or p.is_symlink()) and p.relative_to(folder).as_posix() not in (MANIFEST, MARKER))
     return [f"{sha256_file(p)}  {p.relative_to(folder).as_posix()}" for p in files]
 
@@ -165,8 +165,6 @@ def verify_built(folder: Path, root: Path | None = None) -> list[str]:
                 problems.append(f"{folder / rel}: release.json counts {n} rows in it but it is missing")
     if problems:
         return problems
-    from . import card
-
     try:
         card_ok = (folder / "README.md").read_text(encoding="utf-8") == card.render(folder, facts)
     except (OSError, KeyError, TypeError, ValueError):

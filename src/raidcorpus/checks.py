@@ -1,0 +1,485 @@
+"""The checks: records against the schema and the corpus, in levels, each problem with its address.
+
+L1 the record matches the JSON Schema (compiled once per process); L2 ids are unique and
+every reference resolves; L3 every span lies inside its document's text, slices to its
+stated text, and the text hash matches the corpus. Only a small cache of document texts is
+kept, so memory does not grow with the corpus. The `validate` verb streams files through
+the Validator; records.Reader puts every command's input through the same checks.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import jsonschema_rs
+
+from . import align, crosscheck, io, isotime
+from .errors import Problem, pointer
+from .gold import build_gold
+from .ontology import current_path, load as load_ontology, load_schema
+from .text import apply_removed, inside_word, sha256_text, word_around
+
+
+def compiled(path: str | Path | None = None):
+    """The schema (default: the one in use) compiled once per process (jsonschema-rs, Draft 2020-12)."""
+    return _compiled(Path(path) if path else current_path())
+
+
+@lru_cache(maxsize=4)
+def _compiled(path: Path):
+    return jsonschema_rs.validator_for(load_schema(path))
+
+
+def _slug(schema_path: list, instance_path: list) -> str:
+    sp = [str(p) for p in schema_path]
+    last = sp[-1] if sp else ""
+    if sp == ["required"]:
+        return "missing-kind"
+    if list(instance_path) == ["kind"] and sp[:2] == ["properties", "kind"]:
+        return "unknown-kind"
+    if "EntityType" in sp or "EventType" in sp:
+        return "unknown-type"
+    if any(p.startswith("roles_") for p in sp):
+        return "role-not-allowed"
+    if any(p.startswith("args_") for p in sp):
+        return "filler-type-not-allowed"
+    if "normalized" in sp or "IsoTime" in sp:
+        return "bad-normalized-value"
+    if any(p.startswith("attr_") for p in sp) or "EntityAttributes" in sp or "EventAttributes" in sp or (
+        "attributes" in sp and last in ("not", "required")
+    ):
+        return "bad-attribute"
+    if last == "additionalProperties":
+        return "unknown-field"
+    if last == "required":
+        return "missing-field"
+    if last == "type":
+        return "wrong-type"
+    if last == "pattern" and any(p in sp for p in ("Id", "DocumentId", "AnnotatorId", "Sha256")):
+        return "bad-id"
+    return "schema-mismatch"
+
+
+def _at(record, parts):
+    node = record
+    for p in parts:
+        try:
+            node = node[p]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def _message(slug: str, record, path: list, raw: str) -> str:
+    """A message in the annotator's terms where we can say more than the schema library."""
+    onto = load_ontology()
+    if slug == "role-not-allowed" and len(path) >= 4:
+        event = _at(record, path[:2]) or {}
+        etype = onto.event(event.get("type", ""))
+        allowed = ", ".join(r.name for r in etype.roles) if etype else "?"
+        return f"role {_at(record, path)!r} is not allowed for {event.get('type')}; allowed: {allowed}"
+    if slug == "filler-type-not-allowed" and len(path) >= 4:
+        event = _at(record, path[:2]) or {}
+        arg = _at(record, path[:-1]) or {}
+        etype = onto.event(event.get("type", ""))
+        role = etype.role(arg.get("role", "")) if etype else None
+        allowed = ", ".join(role.fillers) if role else "?"
+        return f"{arg.get('type')} may not fill {event.get('type')}.{arg.get('role')}; allowed: {allowed}"
+    if slug == "unknown-type":
+        names = onto.event_names if "events" in [str(p) for p in path[:1]] and path[-1] == "type" and len(path) == 3 else onto.entity_names
+        return f"unknown type {_at(record, path)!r}; the ontology defines: {', '.join(names)}"
+    return raw
+
+
+def schema_problems(record, path: str, doc: str | None) -> list[Problem]:
+    """L1: every JSON Schema violation, one Problem each (duplicates of one place and slug merged)."""
+    validator = compiled()
+    if validator.is_valid(record):
+        return []
+    out: dict[tuple, Problem] = {}
+    for e in validator.iter_errors(record):
+        ipath = list(e.instance_path)
+        slug = _slug(list(e.schema_path), ipath)
+        key = (tuple(ipath), slug)
+        if key not in out:
+            out[key] = Problem(path, doc, pointer(ipath), slug, _message(slug, record, ipath, e.message))
+    return list(out.values())
+
+
+def _duplicates(items, where: str, path: str, doc) -> Iterator[Problem]:
+    seen: set = set()
+    for i, item in enumerate(items):
+        ident = item.get("id")
+        if ident in seen:
+            yield Problem(path, doc, pointer([where, i, "id"]), "duplicate-id", f"id {ident!r} is used more than once")
+        seen.add(ident)
+
+
+def structure_problems(record: dict, path: str) -> list[Problem]:
+    """L2 within one annotation record: unique ids, resolving references, coherent clusters."""
+    doc = record.get("document")
+    problems: list[Problem] = []
+    entities = record.get("entities", [])
+    events = record.get("events", [])
+    problems += _duplicates(entities + events, "entities", path, doc)  # one id space per record
+    by_id: dict[str, dict] = {}
+    event_ids: dict[str, dict] = {}
+    for e in entities:
+        by_id.setdefault(e["id"], e)
+    for e in events:
+        event_ids.setdefault(e["id"], e)
+    dup_ids = set(by_id) & set(event_ids)
+    for i, ev in enumerate(events):
+        if ev["id"] in dup_ids:
+            problems.append(Problem(path, doc, pointer(["events", i, "id"]), "duplicate-id", f"id {ev['id']!r} is also an entity id"))
+        for j, arg in enumerate(ev.get("arguments", [])):
+            target = by_id.get(arg["entity"])
+            # Pointers are made only for problems: building them for every argument was a third of L2's time.
+            if target is None:
+                where = pointer(["events", i, "arguments", j, "entity"])
+                problems.append(Problem(path, doc, where, "dangling-reference", f"argument refers to entity {arg['entity']!r}, which does not exist"))
+            elif target["type"] != arg["type"]:
+                problems.append(
+                    Problem(path, doc, pointer(["events", i, "arguments", j, "type"]), "argument-type-mismatch",
+                            f"argument says {arg['type']} but entity {arg['entity']!r} is {target['type']}")
+                )
+    for where, pool, what in (("entity_clusters", by_id, "entity"), ("event_clusters", event_ids, "event")):
+        clusters = record.get(where, [])
+        problems += _duplicates(clusters, where, path, doc)
+        member_of: dict[str, str] = {}
+        for i, cluster in enumerate(clusters):
+            types = set()
+            for j, member in enumerate(cluster["members"]):
+                if member not in pool:
+                    at = pointer([where, i, "members", j])
+                    problems.append(Problem(path, doc, at, "dangling-reference", f"cluster member {member!r} is not an {what} id"))
+                    continue
+                types.add(pool[member]["type"])
+                if member in member_of:
+                    at = pointer([where, i, "members", j])
+                    problems.append(Problem(path, doc, at, "cluster-overlap", f"{member!r} is also in cluster {member_of[member]!r}"))
+                member_of[member] = cluster["id"]
+            if len(types) > 1:
+                problems.append(Problem(path, doc, pointer([where, i]), "cluster-mixed-types", f"cluster {cluster['id']!r} mixes {', '.join(sorted(types))}"))
+    return problems
+
+
+def span_problems(text: str, span: dict, at: list, path: str, doc) -> list[Problem]:
+    start, end = span["start"], span["end"]
+    if end <= start:
+        return [Problem(path, doc, pointer(at), "bad-span", f"end {end} is not after start {start}")]
+    if end > len(text):
+        return [Problem(path, doc, pointer(at), "offset-out-of-range", f"span {start}-{end} is outside the text ({len(text)} characters)")]
+    found = text[start:end]
+    if found != span["text"]:
+        return [Problem(path, doc, pointer(at + ["text"]), "span-text-mismatch", f"text[{start}:{end}] is {found!r}, record says {span['text']!r}")]
+    if not span.get("subword"):
+        cut = [side for side, inside in (("starts", inside_word(text, start)), ("ends", inside_word(text, end))) if inside]
+        if cut:
+            word = word_around(text, start, end)
+            return [Problem(path, doc, pointer(at), "span-inside-word",
+                            f"{span['text']!r} {' and '.join(cut)} inside the word {word!r}; mark a deliberate sub-word span with \"subword\": true")]
+    return []
+
+
+def time_problems(value, at: list, path: str, doc) -> list[Problem]:
+    """L3: a TIME value the schema's pattern accepts must also be a real date or time, and an interval ordered."""
+    if not isinstance(value, str):
+        return []
+    why = isotime.problem(value)
+    return [Problem(path, doc, pointer(at), "bad-time", why)] if why else []
+
+
+def content_problems(record: dict, text: str, sha256: str, path: str) -> list[Problem]:
+    """L3 for one annotation record against its document's text."""
+    doc = record.get("document")
+    problems = []
+    if record.get("text_sha256") != sha256:
+        problems.append(Problem(path, doc, "/text_sha256", "text-hash-mismatch", "the record was made on a different text than the corpus has"))
+    for i, ent in enumerate(record.get("entities", [])):
+        problems += span_problems(text, ent, ["entities", i], path, doc)
+        if ent["type"] == "TIME":
+            problems += time_problems(ent.get("normalized"), ["entities", i, "normalized"], path, doc)
+    for i, ev in enumerate(record.get("events", [])):
+        problems += span_problems(text, ev["trigger"], ["events", i, "trigger"], path, doc)
+    return problems
+
+
+def document_problems(record: dict, path: str) -> list[Problem]:
+    """L3 for a corpus record: hash of the text, and the text is the raw text less its removed ranges."""
+    doc = record.get("id")
+    problems = []
+    if sha256_text(record["text"]) != record["sha256"]:
+        problems.append(Problem(path, doc, "/sha256", "text-hash-mismatch", "sha256 does not match the text"))
+    if sha256_text(record["raw_text"]) != record["raw_sha256"]:
+        problems.append(Problem(path, doc, "/raw_sha256", "text-hash-mismatch", "raw_sha256 does not match the raw text"))
+    last = 0
+    for i, r in enumerate(record["removed"]):
+        if r["start"] < last or r["end"] <= r["start"] or r["end"] > len(record["raw_text"]):
+            problems.append(Problem(path, doc, pointer(["removed", i]), "bad-removed-range", f"range {r['start']}-{r['end']} is out of order or outside the raw text"))
+            return problems
+        last = r["end"]
+    if apply_removed(record["raw_text"], record["removed"]) != record["text"]:
+        problems.append(Problem(path, doc, "/text", "bad-removed-range", "the text is not the raw text less the removed ranges"))
+    return problems
+
+
+def check_record(record, path: str, level: int = 1) -> list[Problem]:
+    """L1 (and L2 for self-contained checks) of one record; used by readers of hand-edited files."""
+    doc = record.get("document") or record.get("id") if isinstance(record, dict) else None
+    problems = schema_problems(record, path, doc if isinstance(doc, str) else None)
+    if problems or level < 2:
+        return problems
+    if record.get("kind") == "annotation":
+        problems += structure_problems(record, path)
+    return problems
+
+
+def stale_decisions(path: Path, record: dict, text: str, sha256: str, min_layers: int = 2) -> list[Problem]:
+    """The stale decisions of a decisions record, against the annotator layers beside it (the
+    annotation records in its folder for the same document); none when there are too few layers.
+    Used by the Validator, so that a decisions file that went stale is caught without adjudicating."""
+    doc = record["document"]
+    layers = {}
+    for f in sorted(Path(path).parent.glob("*.json")):
+        if f.name in align.NOT_LAYERS:
+            continue
+        try:
+            rec = io.read_json(f)
+        except io.ReadError:
+            continue  # validate reports the file itself
+        if check_record(rec, str(f), level=2) or rec.get("kind") != "annotation":  # what index_layer relies on
+            continue  # likewise: only well-formed layers are compared with the decisions
+        if rec.get("document") == doc and rec.get("text_sha256") == sha256:
+            layers.setdefault(rec["annotator"], rec)
+    if len(layers) < min_layers:
+        return []
+    out = build_gold(doc, {a: align.index_layer(r) for a, r in layers.items()}, record["decisions"],
+                     {"text": text, "sha256": sha256}, where=str(path))
+    return [Problem(str(path), doc, f"/decisions/{i}/item", "stale-decision", message) for i, message in out.stale]
+
+
+class Validator:
+    """Validates a stream of files against the schema and the corpus, keeping little state."""
+
+    def __init__(self, corpus_dir: Path | str = "corpus", level: int = 3, cache_size: int = 64):
+        self.corpus_dir = Path(corpus_dir)
+        self.level = level
+        self.cache_size = cache_size
+        self._docs: OrderedDict[str, tuple[str, str] | None] = OrderedDict()
+        self._doc_ids: set[str] | None = None
+        self._seen_docs: dict[str, str] = {}
+        self._seen_layers: dict[tuple[str, str], str] = {}
+        self._gold: dict[str, dict | None] = {}
+        self._published: dict[str, str | None] = {}
+
+    # -- the corpus, read lazily -------------------------------------------------------
+    def doc_ids(self) -> set[str]:
+        if self._doc_ids is None:
+            self._doc_ids = {p.stem for p in self.corpus_dir.glob("*.json")} if self.corpus_dir.is_dir() else set()
+        return self._doc_ids
+
+    def document(self, doc: str) -> tuple[str, str] | None:
+        """(text, sha256) of a corpus document, from a small LRU cache."""
+        if doc in self._docs:
+            self._docs.move_to_end(doc)
+            return self._docs[doc]
+        found = None
+        path = self.corpus_dir / f"{doc}.json"
+        if path.is_file():
+            try:
+                rec = io.read_json(path)
+                # a malformed corpus record is reported where it is validated; offsets need a sound one
+                found = None if schema_problems(rec, str(path), doc) else (rec["text"], rec["sha256"])
+            except (io.ReadError, KeyError, TypeError):
+                found = None
+        self._docs[doc] = found
+        if len(self._docs) > self.cache_size:
+            self._docs.popitem(last=False)
+        return found
+
+    def gold(self, doc: str) -> dict | None:
+        """What the cluster checks need of a document's gold layer: its events, TIME mentions and
+        event clusters (kept per document the clusters file names, not the whole record)."""
+        if doc not in self._gold:
+            path = self.corpus_dir.parent / "annotations" / doc / "gold.json"
+            try:
+                rec = io.read_json(path)
+                if check_record(rec, str(path), level=2):
+                    raise TypeError("a malformed gold layer")  # reported where it is validated
+                self._gold[doc] = {
+                    "events": [{k: e[k] for k in ("id", "type", "attributes", "arguments") if k in e} for e in rec["events"]],
+                    "entities": [e for e in rec.get("entities", []) if e.get("type") == "TIME"],
+                    "event_clusters": [{"id": c["id"], "members": c["members"]} for c in rec.get("event_clusters", [])],
+                }
+            except (io.ReadError, KeyError, TypeError):
+                self._gold[doc] = None
+        return self._gold[doc]
+
+    def gold_events(self, doc: str) -> set[str] | None:
+        found = self.gold(doc)
+        return None if found is None else {e["id"] for e in found["events"]}
+
+    def published(self, doc: str) -> str | None:
+        """A corpus document's publication date (YYYY-MM-DD), or None."""
+        if doc not in self._published:
+            try:
+                value = io.read_json(self.corpus_dir / f"{doc}.json").get("published")
+            except (io.ReadError, AttributeError):
+                value = None
+            self._published[doc] = value if isinstance(value, str) else None
+        return self._published[doc]
+
+    # -- checks ------------------------------------------------------------------------
+    def check_file(self, path: Path) -> tuple[int, list[Problem]]:
+        """(records read, problems) for one file."""
+        name = str(path)
+        try:
+            if name.endswith(".jsonl"):
+                problems, n = [], 0
+                for lineno, record in io.iter_jsonl(path):
+                    n += 1
+                    problems += self.check(record, f"{name}:{lineno}")
+                return n, problems
+            record = io.read_record(path)
+        except io.ReadError as e:
+            return 0, [e.problem]
+        return 1, self.check(record, name)
+
+    def check(self, record, path: str) -> list[Problem]:
+        if not isinstance(record, dict):
+            return [Problem(path, None, "/", "schema-mismatch", f"a record must be an object, not {type(record).__name__}")]
+        problems = check_record(record, path, level=1)
+        if problems or self.level < 2:
+            return problems
+        kind = record["kind"]
+        if kind == "annotation":
+            problems += self._annotation(record, path)
+        elif kind == "document":
+            problems += self._document(record, path)
+        elif kind == "event_clusters":
+            problems += self._clusters(record, path)
+        elif kind in ("decisions",):
+            problems += self._known(record["document"], path, "/document", record["document"])
+            found = self.document(record["document"]) if self.level >= 3 and not problems else None
+            if found:  # the decisions against the layers beside them
+                problems += stale_decisions(Path(path), record, found[0], found[1])
+        elif kind == "splits":
+            problems += self._splits(record, path)
+        elif kind == "sources" and self.level >= 3:
+            for i, article in enumerate(record["articles"]):
+                problems += time_problems(article.get("published"), ["articles", i, "published"], path, article.get("id"))
+        return problems
+
+    def _known(self, doc: str, path: str, at: str, shown) -> list[Problem]:
+        if doc in self.doc_ids():
+            return []
+        return [Problem(path, shown, at, "unknown-document", f"document {doc!r} is not in {self.corpus_dir}/")]
+
+    def _annotation(self, record: dict, path: str) -> list[Problem]:
+        doc = record["document"]
+        problems = structure_problems(record, path)
+        key = (doc, record["annotator"])
+        if self._seen_layers.get(key, path) != path:
+            problems.append(Problem(path, doc, "/annotator", "duplicate-annotation", f"{record['annotator']} already has a record for {doc} in {self._seen_layers[key]}"))
+        self._seen_layers[key] = path
+        known = self._known(doc, path, "/document", doc)
+        problems += known
+        if self.level >= 3 and not known and not problems:
+            found = self.document(doc)
+            if found:
+                problems += content_problems(record, found[0], found[1], path)
+        return problems
+
+    def _document(self, record: dict, path: str) -> list[Problem]:
+        doc = record["id"]
+        problems = []
+        if self._seen_docs.get(doc, path) != path:
+            problems.append(Problem(path, doc, "/id", "duplicate-id", f"document id already used by {self._seen_docs[doc]}"))
+        self._seen_docs[doc] = path
+        if Path(path).suffix == ".json" and Path(path).stem != doc:
+            problems.append(Problem(path, doc, "/id", "bad-id", f"a corpus file must be named after its id ({doc}.json)"))
+        if self.level >= 3:
+            problems += time_problems(record.get("published"), ["published"], path, doc)
+            problems += document_problems(record, path)
+        return problems
+
+    def _clusters(self, record: dict, path: str) -> list[Problem]:
+        problems = list(_duplicates(record["clusters"], "clusters", path, None))
+        for i, cluster in enumerate(record["clusters"]):
+            if self.level >= 3:
+                problems += time_problems(cluster.get("date"), ["clusters", i, "date"], path, None)
+            for j, m in enumerate(cluster["members"]):
+                at = pointer(["clusters", i, "members", j])
+                unknown = self._known(m["document"], path, at + "/document", m["document"])
+                problems += unknown
+                if unknown:
+                    continue
+                events = self.gold_events(m["document"])
+                if events is not None and m["event"] not in events:
+                    problems.append(Problem(path, m["document"], at + "/event", "dangling-reference", f"event {m['event']!r} is not in the gold layer of {m['document']}"))
+            for j, rep in enumerate(cluster.get("reports", [])):
+                at = ["clusters", i, "reports", j]
+                unknown = self._known(rep["document"], path, pointer(at + ["document"]), rep["document"])
+                problems += unknown
+                if not unknown and self.level >= 3:
+                    found = self.document(rep["document"])
+                    if found:
+                        problems += span_problems(found[0], rep["evidence"], at + ["evidence"], path, rep["document"])
+        problems += crosscheck.cluster_problems(record, path, self.gold, self.published, self.level)
+        return problems
+
+    def _splits(self, record: dict, path: str) -> list[Problem]:
+        problems, where = [], {}
+        for split, docs in record["splits"].items():
+            for i, doc in enumerate(docs):
+                at = pointer(["splits", split, i])
+                problems += self._known(doc, path, at, doc)
+                if doc in where:
+                    problems.append(Problem(path, doc, at, "duplicate-id", f"{doc} is also in split {where[doc]!r}"))
+                where[doc] = split
+        clusters = self.corpus_dir.parent / "annotations" / "clusters.yaml"
+        if clusters.is_file() and not problems:
+            try:
+                rec = io.read_record(clusters)
+            except io.ReadError:
+                return problems  # validating clusters.yaml itself reports it
+            if schema_problems(rec, str(clusters), None):
+                return problems  # likewise: a malformed clusters file is reported where it is read
+            for leak in split_leaks(record["splits"], rec.get("clusters") or []):
+                problems.append(Problem(path, leak["document"], pointer(["splits", leak["split"], leak["index"]]), "split-leak", leak["message"]))
+        return problems
+
+
+def split_leaks(splits: dict[str, list[str]], clusters: list[dict]) -> list[dict]:
+    """Documents that share a cross-document cluster but not a split: evaluation on one of them would
+    score a model on an event it was trained on. One entry per document outside its cluster's first split."""
+    split_of = {doc: (split, i) for split, docs in splits.items() for i, doc in enumerate(docs or [])}
+    out, reported = [], set()
+    for c in clusters:
+        docs = [m.get("document") for m in c.get("members", []) if m.get("document") in split_of]
+        if not docs:
+            continue
+        first = split_of[docs[0]][0]
+        for doc in dict.fromkeys(docs):
+            split, i = split_of[doc]
+            if split != first and doc not in reported:
+                reported.add(doc)
+                out.append({"document": doc, "split": split, "index": i, "message":
+                            f"{doc} is in split {split!r} but shares cross-document cluster {c.get('id')!r} with "
+                            f"{docs[0]} in split {first!r}: documents about the same event must share a split"})
+    return out
+
+
+def check_records(records: Iterable[tuple[str, dict]], corpus_dir: Path | str = "corpus", level: int = 3) -> list[Problem]:
+    """Problems of in-memory records given as (path, record) pairs: for commands that write records."""
+    validator = Validator(corpus_dir, level)
+    out = []
+    for path, record in records:
+        out += validator.check(record, path)
+    return out
+
+
