@@ -353,7 +353,7 @@ def _figure(events: list[dict], ents: dict[str, dict], entities: list[dict], fig
         if v["type"] != etype:
             continue
         seen = True
-        if v["attributes"]["polarity"] == "negative":
+        if v["attributes"].get("polarity") == "negative":
             continue
         for a in v["arguments"]:
             if a["role"] == role:
