@@ -315,3 +315,27 @@ def test_documents_of_one_event_never_straddle_a_split(tmp_path):
     with pytest.raises(UserError, match=r"^splits.yaml doc=beta-times-2015-01-16 /splits/train/1 \[split-leak\] .*cluster "
                                         r"'verviers-raid-2015-01-15' with alpha-news-2015-01-15 in split 'test'"):
         build.build("0.1.0", tmp_path / "o", root)
+
+
+def test_reports_from_documents_of_another_split(tmp_path):
+    """A cluster's row is written after its split's documents; a report from a document of another
+    split (earlier or later in splits.yaml) is in it all the same, with --jobs 1 and 2."""
+    root = copy_repo(tmp_path)
+    path = root / "annotations" / "clusters.yaml"
+    record = yaml.safe_load(path.read_text())
+    by_id = {c["id"]: c for c in record["clusters"]}
+    gamma = next(r for r in by_id["brussels-bombings-2016-03-22"]["reports"] if r["document"] == "gamma-post-2016-03-22")
+    alpha = next(r for r in by_id["verviers-raid-2015-01-15"]["reports"] if r["document"] == "alpha-news-2015-01-15")
+    for cluster, report in (("verviers-raid-2015-01-15", gamma), ("brussels-bombings-2016-03-22", alpha)):
+        by_id[cluster]["reports"].append(json.loads(json.dumps(report)))  # gamma: a train document, its cluster in test; alpha: the reverse
+    path.write_text(yaml.safe_dump(record, sort_keys=False))
+    out = {}
+    for jobs in (1, 2):
+        result = build.build("0.1.0", tmp_path / f"o{jobs}", root, jobs=jobs)
+        ds = load(result.out, "events")
+        out[jobs] = {r["id"]: r for split in ds.values() for r in split}
+    assert out[1] == out[2]
+    verviers, brussels = out[1]["verviers-raid-2015-01-15"], out[1]["brussels-bombings-2016-03-22"]
+    assert verviers["reports"][-1]["evidence"]["text"] == gamma["evidence"]["text"]
+    assert brussels["reports"][-1]["evidence"]["text"] == alpha["evidence"]["text"]
+    assert verviers["killed"] == 2 and brussels["killed"] == 2  # the lowest report wins

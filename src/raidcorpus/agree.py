@@ -569,6 +569,20 @@ class Accumulator:
         if share[0] == "skipped":
             self.skipped.append(share[1])
             return
+        if share[0] == "documents":  # several documents' shares, from `combine`
+            _, counts, floats, entries, skipped = share
+            self.overall.add(counts)
+            for coref, units in floats:
+                self.overall.add(Tally(coref=coref, units=units))
+            self.skipped += skipped
+            for entry in entries:
+                self.count += 1
+                self.used.update(entry["annotators"])
+                if self.on_document is not None:
+                    self.on_document(entry)
+                else:
+                    self.documents.append(entry)
+            return
         self.overall.add(share[1])
         self.count += 1
         self.used.update(share[2]["annotators"])
@@ -589,6 +603,24 @@ class Accumulator:
         if self.on_document is not None:
             out["document_count"] = self.count  # the documents went to on_document
         return out
+
+
+def combine(shares: list[tuple]) -> tuple:
+    """Several documents' shares (in document order) as one, summed where the sum is exact, so that
+    the process taking them adds one tally per run of documents: counts are summed here; the
+    coreference and unitizing figures, which are floats, stay per document and `take` adds them
+    in document order, so the totals are the same floats as when the documents are taken one by one."""
+    counts = Tally()
+    floats, entries, skipped = [], [], []
+    for share in shares:
+        if share[0] == "skipped":
+            skipped.append(share[1])
+            continue
+        tally = share[1]
+        counts.add(Tally(f1=tally.f1, attrs=tally.attrs))
+        floats.append((tally.coref, tally.units))
+        entries.append(share[2])
+    return ("documents", counts, floats, entries, skipped)
 
 
 def agree(paths: Iterable[str | Path], corpus_dir: str | Path = "corpus", annotators: list[str] | None = None,

@@ -9,6 +9,7 @@ the Validator; records.Reader puts every command's input through the same checks
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
@@ -275,6 +276,7 @@ class Validator:
         self._seen_layers: dict[tuple[str, str], str] = {}
         self._gold: dict[str, dict | None] = {}
         self._published: dict[str, str | None] = {}
+        self._clusters_seen: tuple[str, dict] | None = None  # the repository's clusters file, once checked
 
     # -- the corpus, read lazily -------------------------------------------------------
     def doc_ids(self) -> set[str]:
@@ -430,7 +432,19 @@ class Validator:
                     if found:
                         problems += span_problems(found[0], rep["evidence"], at + ["evidence"], path, rep["document"])
         problems += crosscheck.cluster_problems(record, path, self.gold, self.published, self.level)
+        self._clusters_seen = (path, record)
         return problems
+
+    def _clusters_file(self, path: Path):
+        """The repository's clusters file for the split-leak check: the record already checked in
+        this run when it was that file (it is large: read once), else read now."""
+        if self._clusters_seen is not None:
+            try:
+                if os.path.samefile(self._clusters_seen[0], path):
+                    return self._clusters_seen[1]
+            except OSError:  # a record checked in memory, not (yet) a file
+                pass
+        return io.read_record(path)
 
     def _splits(self, record: dict, path: str) -> list[Problem]:
         problems, where = [], {}
@@ -444,7 +458,7 @@ class Validator:
         clusters = self.corpus_dir.parent / "annotations" / "clusters.yaml"
         if clusters.is_file() and not problems:
             try:
-                rec = io.read_record(clusters)
+                rec = self._clusters_file(clusters)
             except io.ReadError:
                 return problems  # validating clusters.yaml itself reports it
             if schema_problems(rec, str(clusters), None):

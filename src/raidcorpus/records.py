@@ -51,6 +51,8 @@ class Reader:
         self.validator = Validator(corpus_dir, level)
         self.corpus_dir = Path(corpus_dir)
         self.shown_root = str(shown_root) if shown_root is not None else None
+        self._root: Path | None = None
+        self._inside: dict[str, bool] = {}  # folder -> whether it resolves inside shown_root (a few recent ones)
 
     def problems(self, record, path: str, kind: str | Iterable[str] | None = None) -> list[Problem]:
         """Every problem of an in-memory record, as validate would report it, plus a kind the caller did not expect."""
@@ -73,11 +75,28 @@ class Reader:
         """Read one record file and check it; a broken file or record stops the command with one line."""
         try:
             if self.shown_root is not None:
-                io.refuse_link(path, self.shown_root)  # a symlinked record could bring in anything from outside
+                self._refuse_link(Path(path))  # a symlinked record could bring in anything from outside
             record = io.read_record(path)
         except io.ReadError as e:
             raise RecordError([e.problem], self.shown_root) from None
         return self.check(record, path, kind)
+
+    def _refuse_link(self, path: Path) -> None:
+        """io.refuse_link(path, shown_root), with the resolved root and the resolved folders of
+        recent files remembered: a file that is no link resolves to its resolved folder plus its name."""
+        if path.name in ("", ".", ".."):
+            io.refuse_link(path, self.shown_root)
+            return
+        if self._root is None:
+            self._root = Path(self.shown_root).resolve()
+        folder = str(path.parent)
+        inside = self._inside.get(folder)
+        if inside is None:
+            if len(self._inside) >= 64:
+                self._inside.clear()
+            inside = self._inside[folder] = path.parent.resolve().is_relative_to(self._root)
+        if not inside or path.is_symlink():
+            io.refuse_link(path, self.shown_root)  # raises, with its message
 
     def document(self, doc: str) -> dict:
         """The corpus record of a document (its text is what offsets point into), checked."""

@@ -19,8 +19,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import card, croissant, outdir, release, rows
+from .. import agree
 from ..errors import UserError
+from . import card, croissant, outdir, release, rows
 from .features import CONFIGS, STANDOFF_CONFIGS, ArrowEncoder, encoder, for_config
 from ..io import ReadError, is_id, refuse_link
 from ..records import Reader
@@ -183,10 +184,15 @@ def _reader(root: Path) -> Reader:
     return Reader(root / "corpus", level=3, shown_root=root)
 
 
-def read_splits(root: Path, reader: Reader | None = None) -> dict[str, list[str]]:
+def _splits_file(root: Path) -> Path:
     path = root / "splits.yaml"
     if not path.is_file():
         raise UserError("splits.yaml: missing: list every document id under a split (train, validation, test)")
+    return path
+
+
+def read_splits(root: Path, reader: Reader | None = None) -> dict[str, list[str]]:
+    path = _splits_file(root)
     rec = (reader or _reader(root)).read(path, "splits")
     return {split: list(ids) for split, ids in rec["splits"].items() if ids}
 
@@ -297,12 +303,15 @@ _STATE: _State | None = None
 
 @dataclass
 class Shard:
-    """A run of documents converted: one Arrow table per (variant, config), the agreement
-    shares and the counts, all in document order."""
+    """A run of documents converted: one Arrow table per (variant, config), the agreement shares
+    (combined), the cross-document cluster shares of the documents clusters name, and the counts,
+    all in document order."""
 
     tables: dict
-    agreement: list
+    agreement: tuple | None
+    clusters: list
     stats: Stats
+    failed: "_Failed | None" = None
 
 
 class _Failed:
@@ -322,7 +331,7 @@ def _cluster_shares(ids: list[str]) -> list:
     try:
         for doc_id in ids:
             doc, gold, _ = load_document(st.root, doc_id, st.reader())
-            shares.append(st.table.share(rows.document_row(doc, gold, [], st.cross)))
+            shares.append((doc_id, st.table.share(rows.document_row(doc, gold, [], st.cross))))
     except UserError as e:
         shares.append(_Failed(str(e)))
     return shares
@@ -358,6 +367,7 @@ def _document_shard(ids: list[str]) -> Shard:
         st.nlp = _nlp()
     out: dict[tuple[str, str], list[dict]] = {}
     shares: list = []
+    cluster_shares: list = []
     stats = Stats()
 
     def emit(variant: str, config: str, row: dict) -> None:
@@ -369,6 +379,8 @@ def _document_shard(ids: list[str]) -> Shard:
             names = [a["annotator"] for a in layers if a["annotator"] != "gold"]
             shares.append(st.agreement.document(doc_id, {a["annotator"]: a for a in layers if a["annotator"] != "gold"}, len(doc["text"])))
             row = rows.document_row(doc, gold, names, st.cross)
+            if doc_id in st.table.wanted:
+                cluster_shares.append((doc_id, st.table.share(row)))
             emit("full", "documents", row)
             for config, derived in rows.derived_rows(row, st.nlp).items():
                 for r in derived:
@@ -385,9 +397,8 @@ def _document_shard(ids: list[str]) -> Shard:
             if ("full", config) in tables:
                 tables[("standoff", config)] = strip_table(tables[("full", config)], config)
     except UserError as e:
-        shares.append(_Failed(str(e)))
-        tables = {}
-    return Shard(tables, shares, stats)
+        return Shard({}, None, [], stats, _Failed(str(e)))
+    return Shard(tables, agree.combine(shares), cluster_shares, stats)
 
 
 def strip_table(table: pa.Table, config: str) -> pa.Table:
@@ -427,14 +438,20 @@ class _Workers:
         global _STATE
         _STATE = self.state
         if self.jobs > 1:
+            # the parent's objects (parsed clusters, indexes) moved out of the collector's reach:
+            # its passes in a worker would otherwise write to every page they sit on (copy-on-write)
+            gc.collect()
+            gc.freeze()
             self.pool = multiprocessing.get_context("fork").Pool(self.jobs)
         return self.run
 
     def run(self, fn, chunks: list):
         results = self.pool.imap(fn, chunks) if self.pool else map(fn, chunks)
         for result in results:
-            items = result.agreement if isinstance(result, Shard) else result
-            failed = next((x for x in items if isinstance(x, _Failed)), None)
+            if isinstance(result, Shard):
+                failed = result.failed
+            else:
+                failed = next((x for x in result if isinstance(x, _Failed)), None)
             if failed is not None:
                 raise UserError(failed.line)
             yield result
@@ -444,6 +461,7 @@ class _Workers:
         if self.pool is not None:
             self.pool.terminate() if exc[0] else self.pool.close()
             self.pool.join()
+            gc.unfreeze()
         _STATE = None
 
 
@@ -497,6 +515,8 @@ def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release
            tmp_full: Path, tmp_off: Path, repo: str) -> Result:
     date, notes = release.changelog_section(root / "CHANGELOG.md", version)
     reader = _reader(root)
+    _splits_file(root)
+    clusters = read_clusters(root, reader)  # first: the split-leak check of splits.yaml uses it (parsed once)
     splits = read_splits(root, reader)
     split_of = {doc: s for s, ids in splits.items() for doc in ids}
     corpus_ids = {p.stem for p in (root / "corpus").glob("*.json")}
@@ -509,29 +529,32 @@ def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release
     if not split_of:
         raise UserError("splits.yaml lists no documents: there is nothing to build")
 
-    clusters = read_clusters(root, reader)
     cross = rows.cross_index(clusters)
     warnings: list[str] = []
     cluster_split = _cluster_split(clusters, split_of, warnings)
     table = rows.ClusterTable(clusters)
-    from .. import agree, align
+    from .. import align
 
     everyone = sorted({a for layers in align.collect([root / "annotations"]).values() for a in layers})
     agreement = agree.Accumulator(everyone, per_document=False, unitizing=False)  # the card shows neither
 
     wanted = sorted(table.wanted)
-    unknown = next((i for i, d in enumerate(wanted) if d not in split_of), None)
+    unknown = next((d for d in wanted if d not in split_of), None)
+    if unknown is not None:
+        raise UserError(f"annotations/clusters.yaml [unknown-document] document {unknown} is in no split of splits.yaml")
+    # A cluster's row is written after the documents of its split, which hold its members (the
+    # split policy keeps them together) and usually its reports: only a report from a document of
+    # another split is read ahead. The table orders what it is given by document, so the rows do
+    # not depend on when a document's share comes in.
+    early = sorted({r["document"] for c in clusters for r in c.get("reports", [])
+                    if split_of[r["document"]] != cluster_split[c["id"]]})
     state = _State(root, cross, table, agreement, nlp=_nlp())  # made once, before workers inherit it
     stats = Stats()
-    with _Workers(state, jobs, len(split_of) + len(wanted)) as run:
-        # first the documents that cross-document clusters name: their rows need all of them
-        for shares in run(_cluster_task, _chunks(wanted[:unknown])):
-            for share in shares:
+    with _Workers(state, jobs, len(split_of) + len(early)) as run:
+        for shares in run(_cluster_task, _chunks(early)):
+            for _, share in shares:
                 table.take(share)
-        if unknown is not None:
-            raise UserError(f"annotations/clusters.yaml [unknown-document] document {wanted[unknown]} is in no split of splits.yaml")
-        if table.problems:
-            raise UserError(table.problems[0])
+        early = set(early)
 
         tasks = [(split, ids) for split, all_ids in splits.items() for ids in _chunks(all_ids)]
         shards = run(_document_task, [ids for _, ids in tasks])
@@ -543,9 +566,13 @@ def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release
                 shard = next(shards)
                 for key, t in shard.tables.items():
                     sinks[key].add_table(t)
-                for share in shard.agreement:
-                    agreement.take(share)
+                agreement.take(shard.agreement)
+                for doc_id, share in shard.clusters:
+                    if doc_id not in early:
+                        table.take(share)
                 stats.merge(shard.stats)
+            if table.problems:
+                raise UserError(table.problems[0])
             for c in clusters:
                 if cluster_split[c["id"]] == split:
                     full["events"].add(table.row(c))

@@ -426,7 +426,7 @@ class ClusterTable:
 
     def __init__(self, clusters: list[dict]):
         self.clusters = clusters
-        self.parts: dict[str, dict[str, list]] = {c["id"]: {} for c in clusters}
+        self.parts: dict[str, list[tuple]] = {c["id"]: [] for c in clusters}  # -> (document, group, role texts)
         self.evidence: dict[tuple[str, int], str] = {}
         # document -> its (cluster, member) and (cluster, report index, report): each document
         # touches only its own clusters, so the table costs the same per document at any size
@@ -473,20 +473,19 @@ class ClusterTable:
         return parts, evidence, problems
 
     def take(self, share: tuple[list, list, list]) -> None:
+        """Add one document's share (documents in any order: `row` orders the parts by document)."""
         parts, evidence, problems = share
         for cid, member, group, texts, trigger, time in parts:
-            mine = self.parts[cid]
-            mine.setdefault("events", []).extend(group)
+            self.parts[cid].append((member[0], group, texts))
             self.trigger[member] = trigger
             self.time[member] = time
-            for col in FLAT_ROLES:
-                mine.setdefault(col, []).extend(texts[col])
         self.evidence.update(evidence)
         self.problems += problems
 
     def row(self, c: dict) -> dict:
-        parts = self.parts[c["id"]]
-        events = parts.get("events", [])
+        got = sorted(self.parts[c["id"]], key=lambda part: part[0])  # stable: one document's parts keep their order
+        events = [v for _, group, _ in got for v in group]
+        parts = {col: [t for _, _, texts in got for t in texts[col]] for col in FLAT_ROLES}
         reports = [
             {"field": r["field"], "document": r["document"], "value": str(r["value"]),
              "evidence": {"start": r["evidence"]["start"], "end": r["evidence"]["end"],
