@@ -96,6 +96,20 @@ def test_convert_works_without_the_dataset_stack(tmp_path):
     assert io.read_json(written)["entities"] == io.read_json(layer)["entities"]
 
 
+def test_synth_ingest_and_the_checks_work_without_the_dataset_stack(tmp_path):
+    """synth writes into a folder it owns (outdir, a dataset module that needs only the standard library)."""
+    proc = without_stack(["synth", "--docs", "3", "--seed", "1", "--out", "synthetic"], tmp_path)
+    assert proc.returncode == 0 and "loaded: []" in proc.stderr, proc.stdout + proc.stderr
+    root = tmp_path / "synthetic"
+    for args in (["validate"], ["agree"], ["status"]):
+        proc = without_stack(args, root)
+        assert proc.returncode == 0 and "loaded: []" in proc.stderr, (args, proc.stdout + proc.stderr)
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "one.txt").write_text("Police raided a flat in Verviers on Thursday.\n", encoding="utf-8")
+    proc = without_stack(["ingest", "texts", "--out", "corpus"], tmp_path)
+    assert proc.returncode == 0 and "loaded: []" in proc.stderr and len(list((tmp_path / "corpus").glob("*.json"))) == 1, proc.stdout + proc.stderr
+
+
 @pytest.mark.parametrize("command", sorted(DATASET_COMMANDS))
 def test_dataset_commands_without_the_stack_say_how_to_install_it(command, tmp_path):
     proc = without_stack(DATASET_COMMANDS[command], tmp_path)

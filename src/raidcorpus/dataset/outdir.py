@@ -23,7 +23,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from . import release
+from . import manifest
 from ..errors import UserError
 from .layout import MARKER
 
@@ -34,10 +34,10 @@ PROTECTED = ("corpus", "annotations", "schema", "releases", "src", "tests", "doc
 
 def _looks_built(folder: Path) -> bool:
     """A folder written by an older build (before the marker): its manifest lists every file."""
-    if not (folder / release.MANIFEST).is_file() or not (folder / "release.json").is_file():
+    if not (folder / manifest.MANIFEST).is_file() or not (folder / "release.json").is_file():
         return False
     try:
-        return not release.verify_folder(folder)
+        return not manifest.verify_folder(folder)
     except UserError:
         return False
 
