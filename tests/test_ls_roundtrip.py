@@ -227,6 +227,20 @@ def test_pull_edges_clone_deleted_annotation_deleted_user_and_a_refused_pull(lab
     assert again.exit_code == 0 and "unchanged" in again.output and "0 files written" in again.output, again.output
     assert snapshot(ann) == before
 
+    # A task deleted in Label Studio: its layer is kept and every pull names it by task, annotation
+    # and document; nothing else changes.
+    kept = io.read_json(ann / doc["id"] / "annotator-1.json")["source"]
+    server.client.tasks.delete(task["id"])
+    deleted = cli(label_studio, *pull_args, str(ann))
+    assert deleted.exit_code == 0, deleted.output
+    line = next(x for x in deleted.output.splitlines() if x.startswith("kept "))
+    assert f"doc={doc['id']} task={task['id']} annotation={kept['label_studio_annotation']}: the task is not in the project" in line
+    assert (ann / doc["id"] / "annotator-1.json").read_bytes() == record
+    before = snapshot(ann)
+    again = cli(label_studio, *pull_args, str(ann))
+    assert again.exit_code == 0 and "0 files written" in again.output and "task is not in the project" in again.output
+    assert snapshot(ann) == before
+
 
 def test_config_update_refuses_to_drop_labels_in_use(label_studio, corpus, tmp_path):
     title = "config update"

@@ -5,7 +5,8 @@ open sign-up is closed) and a random password. The password goes to the person: 
 on the terminal, or written to a file of the maintainer's choice outside the repository
 (mode 600). It never reaches the repository, a log or the pseudonym table. The new account gets
 its pseudonym in annotations/annotators.yaml at once (the one `pull` will use); what is printed
-names the account by that pseudonym and its user id, never by its address.
+names the account by that pseudonym and its user id, never by its address, and the account's
+name in Label Studio is the pseudonym, so the screens show it instead of the address.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def add(server, email: str, credentials: str | Path | None = None, annotations_d
         raise UserError(f"Label Studio at {server.url} did not create the account")
     pseudonym = names.pseudonym(str(user["id"]))
     io.write_bytes_atomic(names.path, names.dump())
+    server.name_user(user["id"], pseudonym)  # Label Studio shows the name, not the address, beside the person's work
     lines = [f"account created at {server.url}: user id {user['id']}, {pseudonym} in {names.path} (commit it)",
              "the login is the address you gave; the password goes to the person, never into the repository"]
     if target is None:

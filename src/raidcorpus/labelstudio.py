@@ -249,6 +249,10 @@ class Server:
             return resp.json() if resp.content else None
         return self.call(what, send)
 
+    def name_user(self, user_id: int, name: str) -> None:
+        """Show the account under `name` (its pseudonym) wherever Label Studio would show its address."""
+        self.rest(f"name user {user_id}", "PATCH", f"api/users/{user_id}/", {"first_name": name})
+
     def task(self, task_id: int) -> dict:
         """One task with its data and annotations."""
         return self.rest(f"read task {task_id}", "GET", f"api/tasks/{task_id}/")

@@ -37,6 +37,7 @@ class PullReport:
     cancelled_ids: list = field(default_factory=list)  # (task, annotation)
     superseded: list = field(default_factory=list)  # convert.Superseded
     removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # layers whose task is no longer in the project
     issues: list[convert.Issue] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)  # one line per problem of a quarantined layer
     quarantined: list[str] = field(default_factory=list)
@@ -50,6 +51,7 @@ class PullReport:
         out.append(f"{self.tasks} tasks, {self.records} annotation records, {len(self.written)} files written")
         out += [f"wrote {p}" for p in self.written]
         out += [f"removed {line}" for line in self.removed]
+        out += [f"kept {line}" for line in self.kept]
         for task, ann in self.cancelled_ids:
             out.append(f"cancelled (skipped): task={task} annotation={ann}: not converted")
         out += [f"not converted: {s.line()}" for s in self.superseded]
@@ -164,6 +166,7 @@ class Plan:
     records: list[tuple[Path, dict]] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # records not written, one line each
     stale: list[tuple[Path, object, object]] = field(default_factory=list)  # (path, task, annotation)
+    orphans: list[tuple[Path, object, object]] = field(default_factory=list)  # records whose task is not in the export
 
 
 def _existing(annotations_dir: Path, names: Annotators) -> dict[Path, tuple]:
@@ -234,8 +237,8 @@ def plan_records(tasks: list[dict], annotations_dir: str | Path, server: str | N
     fresh = {path for path, _ in plan.records}
     task_ids = {t.get("id") for t in tasks}
     for path, (task, ann) in sorted(existing.items()):
-        if path not in fresh and task in task_ids:
-            plan.stale.append((path, task, ann))
+        if path not in fresh:
+            (plan.stale if task in task_ids else plan.orphans).append((path, task, ann))
     return plan
 
 
@@ -250,6 +253,12 @@ def apply_plan(plan: Plan, corpus_dir: str | Path, report: PullReport, url=None)
         path.unlink(missing_ok=True)
         report.removed.append(f"{path}: task={task} annotation={ann} is no longer a submitted annotation in Label Studio "
                               "(deleted or cancelled); the earlier raw exports keep it")
+    for path, task, ann in plan.orphans:
+        # The task itself is gone (deleted in Label Studio, or the layer came from another project of
+        # the server): the work is not thrown away on a guess; the maintainer decides.
+        report.kept.append(f"{path}: doc={path.parent.name} task={task} annotation={ann}: the task is not in the project "
+                           "(deleted in Label Studio, or pulled from another project); the layer is kept: delete it by hand "
+                           "if it should go")
     return report
 
 
