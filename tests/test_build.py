@@ -339,3 +339,25 @@ def test_reports_from_documents_of_another_split(tmp_path):
     assert verviers["reports"][-1]["evidence"]["text"] == gamma["evidence"]["text"]
     assert brussels["reports"][-1]["evidence"]["text"] == alpha["evidence"]["text"]
     assert verviers["killed"] == 2 and brussels["killed"] == 2  # the lowest report wins
+
+
+def test_clusters_checked_in_a_worker_give_the_line_one_process_gives(tmp_path, monkeypatch):
+    """clusters.yaml is checked beyond its schema in a worker beside the documents: a broken one
+    stops the build with the same line as with one process, before any cluster row is written."""
+    from raidcorpus import synth
+
+    root = tmp_path / "repo"
+    synth.synth(40, 3, root, annotators=2)
+    monkeypatch.setattr(build, "CHUNK_DOCS", 3)
+    path = root / "annotations" / "clusters.yaml"
+    record = yaml.safe_load(path.read_text())
+    record["clusters"][0]["members"][0]["event"] = "V999"
+    path.write_text(yaml.safe_dump(record, sort_keys=False))
+    lines = []
+    for jobs in (1, 2):
+        with pytest.raises(UserError) as e:
+            build.build("0.0.0", tmp_path / f"o{jobs}", root, jobs=jobs)
+        lines.append(str(e.value))
+        assert not (tmp_path / f"o{jobs}").exists()
+    assert lines[0] == lines[1]
+    assert lines[0].startswith("annotations/clusters.yaml doc=") and "/clusters/0/members/0/event [dangling-reference]" in lines[0]

@@ -355,6 +355,8 @@ class Validator:
         if not isinstance(record, dict):
             return [Problem(path, None, "/", "schema-mismatch", f"a record must be an object, not {type(record).__name__}")]
         problems = check_record(record, path, level=1)
+        if not problems and record["kind"] == "event_clusters":
+            self._clusters_seen = (path, record)
         if problems or self.level < 2:
             return problems
         kind = record["kind"]
@@ -432,7 +434,6 @@ class Validator:
                     if found:
                         problems += span_problems(found[0], rep["evidence"], at + ["evidence"], path, rep["document"])
         problems += crosscheck.cluster_problems(record, path, self.gold, self.published, self.level)
-        self._clusters_seen = (path, record)
         return problems
 
     def _clusters_file(self, path: Path):

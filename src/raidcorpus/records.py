@@ -71,15 +71,22 @@ class Reader:
             raise RecordError(problems, self.shown_root)
         return record
 
-    def read(self, path: str | Path, kind: str | Iterable[str] | None = None) -> dict:
-        """Read one record file and check it; a broken file or record stops the command with one line."""
+    def read(self, path: str | Path, kind: str | Iterable[str] | None = None, level: int | None = None) -> dict:
+        """Read one record file and check it; a broken file or record stops the command with one line.
+        With `level`, checked to that level only (the caller checks the rest later, see `problems`)."""
         try:
             if self.shown_root is not None:
                 self._refuse_link(Path(path))  # a symlinked record could bring in anything from outside
             record = io.read_record(path)
         except io.ReadError as e:
             raise RecordError([e.problem], self.shown_root) from None
-        return self.check(record, path, kind)
+        if level is None:
+            return self.check(record, path, kind)
+        kept, self.validator.level = self.validator.level, level
+        try:
+            return self.check(record, path, kind)
+        finally:
+            self.validator.level = kept
 
     def _refuse_link(self, path: Path) -> None:
         """io.refuse_link(path, shown_root), with the resolved root and the resolved folders of

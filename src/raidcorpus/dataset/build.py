@@ -24,7 +24,7 @@ from ..errors import UserError
 from . import card, croissant, outdir, release, rows
 from .features import CONFIGS, STANDOFF_CONFIGS, ArrowEncoder, encoder, for_config
 from ..io import ReadError, is_id, refuse_link
-from ..records import Reader
+from ..records import Reader, RecordError
 from .layout import HUB_REPO, NAME, REPO_RE, parquet_name
 
 BATCH_ROWS = 512
@@ -197,11 +197,15 @@ def read_splits(root: Path, reader: Reader | None = None) -> dict[str, list[str]
     return {split: list(ids) for split, ids in rec["splits"].items() if ids}
 
 
-def read_clusters(root: Path, reader: Reader | None = None) -> list[dict]:
-    path = root / "annotations" / "clusters.yaml"
+def clusters_path(root: Path) -> Path:
+    return root / "annotations" / "clusters.yaml"
+
+
+def read_clusters(root: Path, reader: Reader | None = None, level: int | None = None) -> list[dict]:
+    path = clusters_path(root)
     if not path.is_file():
         return []
-    return (reader or _reader(root)).read(path, "event_clusters")["clusters"]
+    return (reader or _reader(root)).read(path, "event_clusters", level)["clusters"]
 
 
 def layer_paths(root: Path, doc: str) -> list[Path]:
@@ -283,6 +287,7 @@ class _State:
     cross: dict
     table: rows.ClusterTable
     agreement: object
+    clusters_record: dict | None = None  # clusters.yaml as read (checked against the schema only)
     nlp: object = None
     encoders: dict = field(default_factory=dict)
     checked: Reader | None = None  # one checked reader per process: it lists the corpus once, not per document
@@ -348,6 +353,14 @@ def _gc_paused():
     finally:
         if was:
             gc.enable()
+
+
+def _clusters_check_task(path: Path) -> list:
+    """The problems of clusters.yaml beyond its schema (ids, references into the gold layers, dates
+    against the corpus): it reads the gold layer of every document a cluster names, so it runs in a
+    worker beside the documents, with a reader of its own that is dropped with what it read."""
+    st = _STATE
+    return _reader(st.root).problems(st.clusters_record, str(path), "event_clusters")
 
 
 def _cluster_task(ids: list[str]):
@@ -443,7 +456,15 @@ class _Workers:
             gc.collect()
             gc.freeze()
             self.pool = multiprocessing.get_context("fork").Pool(self.jobs)
-        return self.run
+        return self
+
+    def submit(self, fn, arg):
+        """fn(arg) in a worker beside the chunks (here, at once, without workers); returns a
+        function that waits for the result."""
+        if self.pool is None:
+            value = fn(arg)
+            return lambda: value
+        return self.pool.apply_async(fn, (arg,)).get
 
     def run(self, fn, chunks: list):
         results = self.pool.imap(fn, chunks) if self.pool else map(fn, chunks)
@@ -516,7 +537,11 @@ def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release
     date, notes = release.changelog_section(root / "CHANGELOG.md", version)
     reader = _reader(root)
     _splits_file(root)
-    clusters = read_clusters(root, reader)  # first: the split-leak check of splits.yaml uses it (parsed once)
+    # clusters.yaml is read first (the split-leak check of splits.yaml uses it: parsed once) and
+    # checked here against its schema only; the rest of its checks runs in a worker (see below)
+    path = clusters_path(root)
+    record = reader.read(path, "event_clusters", level=1) if path.is_file() else None
+    clusters = record["clusters"] if record else []
     splits = read_splits(root, reader)
     split_of = {doc: s for s, ids in splits.items() for doc in ids}
     corpus_ids = {p.stem for p in (root / "corpus").glob("*.json")}
@@ -531,26 +556,41 @@ def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release
 
     cross = rows.cross_index(clusters)
     warnings: list[str] = []
-    cluster_split = _cluster_split(clusters, split_of, warnings)
     table = rows.ClusterTable(clusters)
     from .. import align
 
-    everyone = sorted({a for layers in align.collect([root / "annotations"]).values() for a in layers})
+    everyone = align.annotator_names(root / "annotations")
     agreement = agree.Accumulator(everyone, per_document=False, unitizing=False)  # the card shows neither
-
-    wanted = sorted(table.wanted)
-    unknown = next((d for d in wanted if d not in split_of), None)
-    if unknown is not None:
-        raise UserError(f"annotations/clusters.yaml [unknown-document] document {unknown} is in no split of splits.yaml")
-    # A cluster's row is written after the documents of its split, which hold its members (the
-    # split policy keeps them together) and usually its reports: only a report from a document of
-    # another split is read ahead. The table orders what it is given by document, so the rows do
-    # not depend on when a document's share comes in.
-    early = sorted({r["document"] for c in clusters for r in c.get("reports", [])
-                    if split_of[r["document"]] != cluster_split[c["id"]]})
-    state = _State(root, cross, table, agreement, nlp=_nlp())  # made once, before workers inherit it
+    state = _State(root, cross, table, agreement, record, nlp=_nlp())  # made once, before workers inherit it
     stats = Stats()
-    with _Workers(state, jobs, len(split_of) + len(early)) as run:
+    with _Workers(state, jobs, len(split_of)) as workers:
+        run = workers.run
+        clusters_checked = workers.submit(_clusters_check_task, path) if record else list
+        checked = False
+
+        def check_clusters() -> None:
+            """Raise clusters.yaml's first problem, if it has one; it is checked once."""
+            nonlocal checked
+            if not checked:
+                checked = True
+                problems = clusters_checked()
+                if problems:
+                    raise RecordError(problems, str(root))
+
+        try:
+            cluster_split = _cluster_split(clusters, split_of, warnings)
+            unknown = next((d for d in sorted(table.wanted) if d not in split_of), None)
+            if unknown is not None:
+                raise UserError(f"annotations/clusters.yaml [unknown-document] document {unknown} is in no split of splits.yaml")
+        except UserError:
+            check_clusters()  # a broken clusters file is reported as such, not by what it breaks
+            raise
+        # A cluster's row is written after the documents of its split, which hold its members (the
+        # split policy keeps them together) and usually its reports: only a report from a document of
+        # another split is read ahead. The table orders what it is given by document, so the rows do
+        # not depend on when a document's share comes in.
+        early = sorted({r["document"] for c in clusters for r in c.get("reports", [])
+                        if split_of[r["document"]] != cluster_split[c["id"]]})
         for shares in run(_cluster_task, _chunks(early)):
             for _, share in shares:
                 table.take(share)
@@ -571,6 +611,7 @@ def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release
                     if doc_id not in early:
                         table.take(share)
                 stats.merge(shard.stats)
+            check_clusters()
             if table.problems:
                 raise UserError(table.problems[0])
             for c in clusters:
