@@ -56,6 +56,15 @@ def _schema_without(*parts) -> dict:
     return schema
 
 
+def _schema_with(value, *parts) -> dict:
+    schema = json.loads(ontology.SCHEMA_PATH.read_text(encoding="utf-8"))
+    node = schema
+    for p in parts[:-1]:
+        node = node[p]
+    node[parts[-1]] = value
+    return schema
+
+
 @pytest.mark.parametrize("content, slug, where", [
     ("", "invalid-json", "/"),
     ("[1, 2]", "bad-schema", "/"),
@@ -65,6 +74,10 @@ def _schema_without(*parts) -> dict:
     (_schema_without("$defs", "roles_Die"), "bad-schema", "/$defs/roles_Die"),
     (_schema_without("$defs", "EventType", "oneOf"), "bad-schema", "/$defs/EventType"),
     (_schema_without("x-raidcorpus-version"), "bad-schema", "/"),
+    (_schema_with({"$ref": "#/$defs/Nowhere"}, "$defs", "Document", "properties", "id"), "bad-schema", "/"),
+    (_schema_with("[", "$defs", "Id", "pattern"), "bad-schema", "/$defs/Id/pattern"),
+    (_schema_with("https://example.org/elsewhere.json", "$ref"), "bad-schema", "/"),  # never fetched
+    (_schema_with({}, "$defs", "args_Die", "allOf", 0, "then"), "bad-schema", "/$defs"),
 ])
 def test_an_unusable_schema_is_one_addressed_line_and_exit_1(tmp_path, content, slug, where):
     schema = _write(tmp_path / "mine.schema.json", content)

@@ -189,7 +189,7 @@ _SHAPE = {
 
 
 def _problem(path: Path, where, message: str, slug: str = "bad-schema") -> UserError:
-    return UserError(Problem(str(path), None, pointer(where), slug, message).line())
+    return UserError(Problem(str(path), None, pointer(where), slug, " ".join(message.split())).line())
 
 
 def check_schema(schema, path: Path) -> Ontology:
@@ -209,11 +209,19 @@ def check_schema(schema, path: Path) -> Ontology:
             if not isinstance(defs.get(part), dict):
                 raise _problem(path, ("$defs", part), f"event type {value.name!r} has no {part} definition")
     try:
-        onto = from_schema(schema)
-        jsonschema_rs.validator_for(schema)
+        jsonschema_rs.validator_for(schema, retriever=_no_remote)
+    except jsonschema_rs.ValidationError as e:  # an unresolvable $ref, a pattern that is not a regex
+        raise _problem(path, e.instance_path, f"not a usable JSON Schema: {e.message}") from None
+    except (jsonschema_rs.ReferencingError, ValueError) as e:
+        raise _problem(path, (), f"not a usable JSON Schema: {e}") from None
+    try:
+        return from_schema(schema)
     except (KeyError, IndexError, TypeError, AttributeError, ValueError) as e:
         raise _problem(path, ("$defs",), f"not a raidcorpus schema: cannot read the ontology ({type(e).__name__}: {e})") from None
-    return onto
+
+
+def _no_remote(uri: str):
+    raise ValueError(f"{uri} is not followed: a schema may refer only to itself")
 
 
 @lru_cache(maxsize=8)
