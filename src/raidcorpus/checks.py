@@ -170,6 +170,13 @@ def structure_problems(record: dict, path: str) -> list[Problem]:
 
 def span_problems(text: str, span: dict, at: list, path: str, doc) -> list[Problem]:
     start, end = span["start"], span["end"]
+    # the common case first, in one expression: inside the text, the stated text, whole words
+    if 0 <= start < end <= len(text) and text[start:end] == span["text"] and (
+        span.get("subword")
+        or not ((start and text[start - 1].isalnum() and text[start].isalnum())
+                or (end < len(text) and text[end - 1].isalnum() and text[end].isalnum()))
+    ):
+        return []
     if end <= start:
         return [Problem(path, doc, pointer(at), "bad-span", f"end {end} is not after start {start}")]
     if end > len(text):
