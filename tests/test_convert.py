@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from raidcorpus import convert, ontology
+from raidcorpus.errors import RESULT_SLUGS
 from raidcorpus.text import sha256_text
 
 ONTO = ontology.load()
@@ -107,7 +108,7 @@ def test_offsets_are_code_points(text):
     # value.text is never trusted: one that differs from text[start:end] is reported, not converted.
     results[0]["value"]["text"] = text + "x"
     got = convert.results_to_record(results, text, document="doc-1", annotator="annotator-1")
-    assert got.record["entities"] == [] and [i.slug for i in got.issues] == ["text-mismatch"]
+    assert got.record["entities"] == [] and [i.slug for i in got.issues] == ["span-text-mismatch"]
 
 
 def _label(rid, control, label, start, end):
@@ -144,20 +145,20 @@ def test_each_unconvertible_result_is_reported_with_task_and_region():
     got = _convert(results)
     slugs = {(i.region, i.slug) for i in got.issues}
     assert slugs == {
-        ("far", "offset-outside-text"),
+        ("far", "offset-out-of-range"),
         ("odd", "unknown-label"),
         ("ghost", "choice-without-region"),
         ("ev", "attribute-out-of-scope"),
         ("ok", "unknown-label"),
         ("ok", "attribute-out-of-scope"),
-        ("ev->gone", "dangling-relation"),
+        ("ev->gone", "dangling-reference"),
         ("ev->ok", "bad-relation"),
         ("ev->ok", "unknown-label"),
         ("x", "unknown-result"),
         ("ok", "duplicate-region"),
     }
     assert all(i.task == 12 and i.annotation == 34 for i in got.issues)
-    assert set(i.slug for i in got.issues) <= set(convert.ISSUES)
+    assert set(i.slug for i in got.issues) <= RESULT_SLUGS
     assert [e["id"] for e in got.record["entities"]] == ["ok"]
     assert got.record["entities"][0]["text"] == "Verviers"
 
@@ -185,7 +186,7 @@ def test_normalized_values_are_checked():
         {"id": "t", "from_name": "normalized", "to_name": "text", "type": "textarea", "value": {"text": ["Thursday"]}},
     ]
     got = _convert(results)
-    assert sorted(i.slug for i in got.issues) == ["bad-normalized", "bad-normalized"]
+    assert sorted(i.slug for i in got.issues) == ["bad-normalized-value", "bad-normalized-value"]
     assert [e["normalized"] for e in got.record["entities"]] == [None, None]
 
 
@@ -221,7 +222,7 @@ def test_a_second_label_a_mismatched_value_text_and_two_normalized_values_are_re
     got = convert.results_to_record([two, shifted, time, values], TEXT, document="d", annotator="a", task=7, annotation=9)
     by = {i.region: i for i in got.issues}
     assert by["r1"].slug == "multiple-labels" and repr(TEXT[24:32]) in by["r1"].message
-    assert by["r2"].slug == "text-mismatch" and repr(TEXT[24:32]) in by["r2"].message
+    assert by["r2"].slug == "span-text-mismatch" and repr(TEXT[24:32]) in by["r2"].message
     assert by["r3"].slug == "several-values" and "task=7 annotation=9 region=r3" in by["r3"].line()
     assert [e["id"] for e in got.record["entities"]] == ["r3"] and got.record["entities"][0]["normalized"] is None
 

@@ -65,7 +65,7 @@ def test_a_bad_layer_waits_in_quarantine_while_the_dataset_builds_and_comes_back
     assert role_line.startswith("task=41 annotation=77 region=") and '"the suspects"' in role_line
     assert 'cannot be the Victim of Attack "fire": Attack takes Attacker, Target, Instrument, Place, Time' in role_line
     time_line = next(line for line in problems.splitlines() if "next thursday" in line)
-    assert "[bad-normalized]" in time_line and '"Thursday"' in time_line
+    assert "[bad-normalized-value]" in time_line and '"Thursday"' in time_line
     assert f"invalid: annotations/{DOC}/quarantine/{name}.json: task=41" in got.output
     assert io.read_json(folder / "quarantine" / f"{name}.json")["annotator"] == name
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import io, ontology
+from raidcorpus import convert, io, ontology
 from raidcorpus.cli import app
-from raidcorpus.errors import SLUGS, UserError
+from raidcorpus.errors import RESULT_SLUGS, SLUGS, UserError
 from raidcorpus.ontology import SCHEMA_PATH
 from raidcorpus.validate import Summary, iter_problems
 
@@ -27,7 +27,7 @@ CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 
 
 def fixture_for(slug: str) -> Path:
-    for candidate in (INVALID / f"{slug}.json", INVALID / f"{slug}.yaml", INVALID / f"{slug}.json.gz", INVALID / slug):
+    for candidate in (INVALID / "labelstudio" / f"{slug}.json", INVALID / f"{slug}.json", INVALID / f"{slug}.yaml", INVALID / f"{slug}.json.gz", INVALID / slug):
         if candidate.exists():
             return candidate
     return INVALID / f"{slug}.json"  # unreadable-file: the fixture is a path that does not exist
@@ -38,6 +38,12 @@ def slugs_of(path: Path) -> set[str]:
         with pytest.raises(UserError) as caught:
             ontology.load(path)
         return set(re.findall(r" \[([a-z0-9-]+)\] ", caught.value.message))
+    if path.parent.name == "labelstudio":  # a Label Studio task: the slugs convert gives its results
+        task = io.read_json(path)
+        (annotation,) = task["annotations"]
+        got = convert.results_to_record(annotation["result"], task["data"]["text"], document=task["data"]["doc_id"],
+                                        annotator="annotator-1", task=task["id"], annotation=annotation["id"])
+        return {i.slug for i in got.issues}
     return {p.slug for p in iter_problems([path], INVALID / "corpus")}
 
 
@@ -52,6 +58,19 @@ def test_each_slug_has_a_golden_fixture_that_fails_with_it_alone(slug):
 def test_no_fixture_without_a_slug():
     stems = {p.stem for p in INVALID.glob("*.why")}
     assert stems == set(SLUGS)
+    assert {p.stem for p in (INVALID / "labelstudio").glob("*.json")} <= set(SLUGS)
+
+
+def test_one_slug_catalogue():
+    """Every slug a module writes is in errors.SLUGS, and convert's are in RESULT_SLUGS: no second list."""
+    written = {}
+    for path in (ROOT / "src" / "raidcorpus").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for slug in re.findall(r"\[([a-z0-9]+(?:-[a-z0-9]+)+)\] ", text) + re.findall(r"(?:Problem\([^()]*?|issue\([^,]+), \"([a-z0-9-]+)\"", text):
+            written.setdefault(slug, path.name)
+    assert {s: f for s, f in written.items() if s not in SLUGS} == {}
+    convert_slugs = set(re.findall(r"issue\([^,]+, \"([a-z0-9-]+)\"", (ROOT / "src" / "raidcorpus" / "convert.py").read_text(encoding="utf-8")))
+    assert convert_slugs and convert_slugs <= RESULT_SLUGS <= set(SLUGS)
 
 
 def test_valid_fixture_and_repository_pass():

@@ -17,23 +17,6 @@ from .ls_config import COREF, ENTITY, EVENT, NORMALIZED, TEXT
 from .text import sha256_text
 from .unionfind import components
 
-# What can make a result unconvertible: slug -> meaning. Such results stay in the raw export.
-ISSUES = {
-    "offset-outside-text": "a span whose offsets are not inside the task text",
-    "unknown-label": "a label, relation label or choice the ontology does not define",
-    "duplicate-region": "two spans with the same region id",
-    "multiple-labels": "a span with more than one label",
-    "text-mismatch": "a span whose value.text is not text[start:end] (offsets counted another way, e.g. UTF-16 units)",
-    "several-values": "a normalized text area with more than one value",
-    "choice-without-region": "a per-region choice or text area whose region does not exist",
-    "attribute-out-of-scope": "an attribute on a region it does not apply to",
-    "bad-normalized": "a normalized value in the wrong form (TIME: ISO 8601, NUM: integer)",
-    "dangling-relation": "a relation whose end is not a span",
-    "bad-relation": "a relation between the wrong kinds of regions",
-    "unknown-result": "a result of a type or control the config does not define",
-}
-
-
 @dataclass(frozen=True)
 class Issue:
     """One result that could not be converted, addressed by task, annotation and region id."""
@@ -177,7 +160,7 @@ def results_to_record(
             continue
         start, end = value.get("start"), value.get("end")
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
-            issue(rid, "offset-outside-text", f"span {start!r}..{end!r} is not inside the text (length {len(text)})")
+            issue(rid, "offset-out-of-range", f"span {start!r}..{end!r} is not inside the text (length {len(text)})")
             continue
         labels = _first(value, "labels") or []
         if len(labels) != 1:
@@ -186,7 +169,7 @@ def results_to_record(
             continue
         shown = value.get("text")
         if isinstance(shown, str) and shown != text[start:end]:
-            issue(rid, "text-mismatch", f"span {start}..{end} says {shown!r} but the text there is {text[start:end]!r}")
+            issue(rid, "span-text-mismatch", f"span {start}..{end} says {shown!r} but the text there is {text[start:end]!r}")
             continue
         label = labels[0]
         if label not in (entity_types if control == ENTITY else event_types):
@@ -249,9 +232,9 @@ def results_to_record(
                 if re.fullmatch(r"-?\d+", raw):
                     entities[rid]["normalized"] = int(raw)
                 else:
-                    issue(rid, "bad-normalized", f"NUM normalized value {raw!r} is not an integer")
+                    issue(rid, "bad-normalized-value", f"NUM normalized value {raw!r} is not an integer")
             elif reg["type"] == "TIME" and not iso.match(raw):
-                issue(rid, "bad-normalized", f"TIME normalized value {raw!r} is not ISO 8601")
+                issue(rid, "bad-normalized-value", f"TIME normalized value {raw!r} is not ISO 8601")
             else:
                 entities[rid]["normalized"] = raw
         else:
@@ -264,7 +247,7 @@ def results_to_record(
         a, b = r.get("from_id"), r.get("to_id")
         where = f"{a}->{b}"
         if a not in regions or b not in regions:
-            issue(where, "dangling-relation", "relation end is not a span (deleted or never converted)")
+            issue(where, "dangling-reference", "relation end is not a span (deleted or never converted)")
             continue
         labels = r.get("labels") or []
         if not labels:

@@ -56,7 +56,25 @@ SLUGS: dict[str, tuple[int, str]] = {
     "bad-time": (3, "a TIME value that is not a real date or time, or an interval that ends before it starts"),
     "stale-decision": (3, "an adjudication decision that matches no item of the annotator layers beside it, or takes an item they all agree on"),
     "bad-removed-range": (3, "a corpus record whose text is not its raw text less the removed ranges"),
+    # Label Studio results that cannot be converted to a record (convert.py); they stay in the raw
+    # export. A problem a record can have too keeps the record's slug (offset-out-of-range,
+    # span-text-mismatch, bad-normalized-value, dangling-reference): RESULT_SLUGS lists both kinds.
+    "unknown-label": (1, "a Label Studio label, relation label or choice the ontology does not define"),
+    "multiple-labels": (1, "a Label Studio span with more than one label"),
+    "several-values": (1, "a Label Studio normalized text area with more than one value"),
+    "unknown-result": (1, "a Label Studio result of a type or control the config does not define"),
+    "attribute-out-of-scope": (1, "a Label Studio attribute or normalized value on a region it does not apply to"),
+    "duplicate-region": (2, "two Label Studio spans with the same region id"),
+    "choice-without-region": (2, "a Label Studio per-region choice or text area whose region does not exist"),
+    "bad-relation": (2, "a Label Studio relation between the wrong kinds of regions"),
 }
+
+# The slugs a Label Studio result can get from convert (region-addressed: task, annotation, region).
+RESULT_SLUGS = frozenset({
+    "offset-out-of-range", "span-text-mismatch", "bad-normalized-value", "dangling-reference", "unknown-label",
+    "multiple-labels", "several-values", "unknown-result", "attribute-out-of-scope", "duplicate-region",
+    "choice-without-region", "bad-relation",
+})
 
 
 @dataclass(frozen=True, order=True)

@@ -131,7 +131,7 @@ def issue_words(issue: convert.Issue, texts: dict[str, str]) -> Finding:
         words = f"link between {ends}: {issue.message}" if ends else issue.message
         return Finding(issue.task, issue.annotation, region, "", issue.slug, words)
     words = issue.message
-    if issue.slug == "bad-normalized" and "TIME" in issue.message:
+    if issue.slug == "bad-normalized-value" and "TIME" in issue.message:
         words += " (write a date as 2015-01-15, a month as 2015-01, or an interval as 2015-01-12/2015-01-15)"
     if text:
         words = f"{_q(text)}: {words}"
