@@ -159,7 +159,8 @@ def test_rehydrate_refuses_a_changed_text_one_line_each(built, tmp_path):
     assert res.exit_code == 1
     lines = res.stderr.strip().splitlines()
     assert lines[-1] == "error: 2 problem(s): nothing written"
-    assert sorted(line.split()[0] for line in lines[:-1]) == ["doc=beta-times-2015-01-16", "doc=gamma-post-2016-03-22"]
+    assert sorted(line.split()[1] for line in lines[:-1]) == ["doc=beta-times-2015-01-16", "doc=gamma-post-2016-03-22"]
+    assert all(line.split()[0].endswith(".parquet") for line in lines[:-1])  # each line names the file it is about
     assert all("[text-hash-mismatch]" in line for line in lines[:-1])
     assert not out.exists()
 

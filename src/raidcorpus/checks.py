@@ -21,7 +21,7 @@ from . import align, crosscheck, io, isotime
 from .errors import Problem, pointer
 from .gold import build_gold
 from .ontology import current_path, load as load_ontology, load_schema
-from .text import apply_removed, inside_word, sha256_text, word_around
+from .text import apply_removed, inside_word, sha256_text, span_fits, word_around
 
 
 def compiled(path: str | Path | None = None):
@@ -179,7 +179,7 @@ def span_problems(text: str, span: dict, at: list, path: str, doc) -> list[Probl
         return []
     if end <= start:
         return [Problem(path, doc, pointer(at), "bad-span", f"end {end} is not after start {start}")]
-    if end > len(text):
+    if not span_fits(start, end, len(text)):
         return [Problem(path, doc, pointer(at), "offset-out-of-range", f"span {start}-{end} is outside the text ({len(text)} characters)")]
     found = text[start:end]
     if found != span["text"]:

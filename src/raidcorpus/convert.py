@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from . import ontology
 from .ls_config import COREF, ENTITY, EVENT, NORMALIZED, TEXT
-from .text import sha256_text
+from .text import sha256_text, span_fits
 from .unionfind import components
 
 @dataclass(frozen=True)
@@ -138,19 +138,43 @@ def results_to_record(
     annotation=None,
     onto: ontology.Ontology | None = None,
 ) -> Converted:
-    """An annotation record from one Label Studio annotation's results, plus what could not be converted."""
+    """An annotation record from one Label Studio annotation's results, plus what could not be converted.
+
+    Three passes over the results, because each needs what the one before made: the spans first
+    (labels), then what hangs on a span by its region id (choices, text areas), then what links
+    two spans (relations)."""
     onto = onto or ontology.load()
     issues: list[Issue] = []
 
     def issue(region, slug, message):
         issues.append(Issue(task, annotation, None if region is None else str(region), slug, message))
 
+    regions = _spans(results, text, onto, issue)
+    ids = {rid: record_id(rid) for rid in regions}
+    entities, events = _mentions(regions, ids, text, onto)
+    _attributes(results, regions, entities, events, onto, issue)
+    clusters = _relations(results, regions, ids, events, onto, issue)
+    record = {
+        "kind": "annotation",
+        "schema_version": onto.version,
+        "document": document,
+        "annotator": annotator,
+        "text_sha256": sha256_text(text),
+        "source": dict(source or {}),
+        "entities": list(entities.values()),
+        "events": list(events.values()),
+        **clusters,
+    }
+    return Converted(canonical(record), issues)
+
+
+def _spans(results: list[dict], text: str, onto: ontology.Ontology, issue) -> dict[str, dict]:
+    """Pass 1, the labels: region id -> {"kind", "type", "start", "end"}. A span is kept only when its
+    offsets fit the text, it has one known label and Label Studio's copy of its text agrees, since
+    every later pass refers to spans by region id."""
     entity_types = set(onto.entity_names)
     event_types = set(onto.event_names)
-    attrs = {a.name: (ENTITY, a) for a in onto.entity_attributes} | {a.name: (EVENT, a) for a in onto.event_attributes}
-    iso = _iso_pattern()
-
-    regions: dict[str, dict] = {}  # region id -> {"kind", "type", "start", "end"}
+    regions: dict[str, dict] = {}
     for r in results:
         if r.get("type") != "labels":
             continue
@@ -159,7 +183,7 @@ def results_to_record(
             issue(rid, "unknown-result", f"labels from unknown control {control!r}")
             continue
         start, end = value.get("start"), value.get("end")
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+        if not span_fits(start, end, len(text)):
             issue(rid, "offset-out-of-range", f"span {start!r}..{end!r} is not inside the text (length {len(text)})")
             continue
         labels = _first(value, "labels") or []
@@ -179,8 +203,11 @@ def results_to_record(
             issue(rid, "duplicate-region", "region id used by two spans")
             continue
         regions[rid] = {"kind": control, "type": label, "start": start, "end": end}
+    return regions
 
-    ids = {rid: record_id(rid) for rid in regions}
+
+def _mentions(regions: dict[str, dict], ids: dict[str, str], text: str, onto: ontology.Ontology) -> tuple[dict, dict]:
+    """(entities, events) by region id, bare: the span text is always text[start:end], never Label Studio's."""
     entities: dict[str, dict] = {}
     events: dict[str, dict] = {}
     for rid, reg in regions.items():
@@ -193,7 +220,14 @@ def results_to_record(
         else:
             trigger = _span_value(reg["start"], reg["end"], span_text)
             events[rid] = {"id": ids[rid], "type": reg["type"], "trigger": trigger, "arguments": [], "attributes": {}}
+    return entities, events
 
+
+def _attributes(results: list[dict], regions: dict[str, dict], entities: dict, events: dict, onto: ontology.Ontology, issue) -> None:
+    """Pass 2, per-region choices and the normalized text area: set on the span whose region id they
+    reuse, when the attribute applies to that kind and type of span."""
+    attrs = {a.name: (ENTITY, a) for a in onto.entity_attributes} | {a.name: (EVENT, a) for a in onto.event_attributes}
+    iso = _iso_pattern()
     for r in results:
         kind, rid, name, value = r.get("type"), r.get("id"), r.get("from_name"), r.get("value") or {}
         if kind in ("labels", "relation"):
@@ -240,6 +274,10 @@ def results_to_record(
         else:
             issue(rid, "unknown-result", f"result of type {kind!r} from {name!r}")
 
+
+def _relations(results: list[dict], regions: dict[str, dict], ids: dict[str, str], events: dict, onto: ontology.Ontology, issue) -> dict:
+    """Pass 3, relations: a role label makes an argument (trigger -> filler, either direction); coref
+    links become clusters (connected components, in text order). Returns the two cluster lists."""
     entity_edges, event_edges = [], []
     for r in results:
         if r.get("type") != "relation":
@@ -275,19 +313,7 @@ def results_to_record(
     for key, kind, edges in (("entity_clusters", ENTITY, entity_edges), ("event_clusters", EVENT, event_edges)):
         nodes = [rid for rid in order if regions[rid]["kind"] == kind]
         clusters[key] = [{"id": "", "members": [ids[m] for m in group]} for group in components(nodes, edges)]
-
-    record = {
-        "kind": "annotation",
-        "schema_version": onto.version,
-        "document": document,
-        "annotator": annotator,
-        "text_sha256": sha256_text(text),
-        "source": dict(source or {}),
-        "entities": list(entities.values()),
-        "events": list(events.values()),
-        **clusters,
-    }
-    return Converted(canonical(record), issues)
+    return clusters
 
 
 # --- a whole export ------------------------------------------------------------------------

@@ -114,6 +114,20 @@ class UserError(Exception):
         self.exit_code = exit_code
 
 
+class ProblemError(UserError):
+    """A failure made of addressed problems: the first is the one line shown, with a count of the others.
+    Commands raise it rather than formatting `path doc=ID /pointer [slug] message` by hand."""
+
+    def __init__(self, problems: list[Problem] | Problem, shown_root: str | None = None, exit_code: int = 1):
+        problems = [problems] if isinstance(problems, Problem) else list(problems)
+        self.problems = problems
+        first = problems[0].line()
+        if shown_root:
+            first = first.replace(shown_root.rstrip("/") + "/", "", 1)
+        more = f" (and {len(problems) - 1} more; run 'raidcorpus validate')" if len(problems) > 1 else ""
+        super().__init__(first + more, exit_code)
+
+
 def pointer(parts) -> str:
     """A JSON pointer (RFC 6901) from path parts."""
     out = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)

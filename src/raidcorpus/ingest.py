@@ -16,7 +16,7 @@ from typing import Iterable, Iterator
 
 from . import io
 from .checks import check_record
-from .errors import UserError
+from .errors import Problem, ProblemError, UserError
 from .ontology import load as load_ontology
 from .records import Reader
 from .text import clean, sha256_text
@@ -87,9 +87,10 @@ def read_articles(sources: Iterable[Path], metadata: dict[str, dict]) -> Iterato
         if src.suffix == ".jsonl":
             for n, obj in io.iter_jsonl(src):
                 if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not obj["text"].strip():
-                    raise UserError(f"{src}:{n} [missing-field] each line needs a non-empty 'text'")
+                    raise ProblemError(Problem(f"{src}:{n}", None, "/text", "missing-field", "each line needs a non-empty 'text'"))
                 if len(obj["text"].encode("utf-8", "surrogatepass")) > MAX_ARTICLE_BYTES:
-                    raise UserError(f"{src}:{n} doc=- /text [too-large] the article is over {MAX_ARTICLE_BYTES} bytes (the ceiling; see docs/safety.md)")
+                    raise ProblemError(Problem(f"{src}:{n}", None, "/text", "too-large",
+                                               f"the article is over {MAX_ARTICLE_BYTES} bytes (the ceiling; see docs/safety.md)"))
                 meta = {k: obj[k] for k in ("id", "title", "outlet", "published", "language", "url", "inferred") if k in obj}
                 yield Article(f"{src.name}:{n}", obj["text"], meta)
             continue
@@ -98,14 +99,15 @@ def read_articles(sources: Iterable[Path], metadata: dict[str, dict]) -> Iterato
         except OSError:
             size = 0  # read_bytes reports it
         if size > MAX_ARTICLE_BYTES:
-            raise UserError(f"{src} doc=- / [too-large] the article is {size} bytes, over the {MAX_ARTICLE_BYTES}-byte ceiling (see docs/safety.md)")
+            raise ProblemError(Problem(str(src), None, "/", "too-large",
+                                       f"the article is {size} bytes, over the {MAX_ARTICLE_BYTES}-byte ceiling (see docs/safety.md)"))
         data = io.read_bytes(src)
         try:
             raw = data.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise UserError(f"{src} [not-utf8] invalid UTF-8 at byte {e.start}") from None
+            raise ProblemError(Problem(str(src), None, "/", "not-utf8", f"invalid UTF-8 at byte {e.start}")) from None
         if not raw.strip():
-            raise UserError(f"{src} [empty-file] the article is empty")
+            raise ProblemError(Problem(str(src), None, "/", "empty-file", "the article is empty"))
         meta = dict(metadata.get(hashlib.sha256(data).hexdigest(), {}))
         meta.pop("raw_sha256", None)
         meta.pop("file", None)

@@ -18,7 +18,7 @@ import orjson
 import yaml
 
 from . import convert, io, ontology, scrub
-from .errors import UserError
+from .errors import Problem, UserError
 from .records import Reader, check_export
 
 VOLATILE = ("created_ago",)  # fields the server recomputes on every export
@@ -230,8 +230,8 @@ def plan_records(tasks: list[dict], annotations_dir: str | Path, server: str | N
         doc, who, task = record["document"], record["annotator"], record["source"].get("label_studio_task")
         if not io.is_id(doc, "DocumentId") or not io.is_id(who, "AnnotatorId"):
             # checked before either becomes a file name: '../', '/' or a newline never reach the disk
-            plan.refused.append(f"task={task} doc=- /data/doc_id [bad-id] document {doc!r} / annotator {who!r} "
-                                "is not an id of the schema: not written")
+            plan.refused.append(Problem(f"task={task}", None, "/data/doc_id", "bad-id",
+                                        f"document {doc!r} / annotator {who!r} is not an id of the schema: not written").line())
             continue
         plan.records.append((io.inside(annotations_dir, doc, f"{who}.json"), record))
     fresh = {path for path, _ in plan.records}

@@ -17,20 +17,12 @@ from typing import Iterable
 import jsonschema_rs
 
 from . import io
-from .errors import Problem, UserError, pointer
+from .errors import Problem, ProblemError, UserError, pointer
 from .checks import Validator
 
 
-class RecordError(UserError):
+class RecordError(ProblemError):
     """One or more problems in records a command was about to use."""
-
-    def __init__(self, problems: list[Problem], shown_root: str | None = None):
-        self.problems = problems
-        first = problems[0].line()
-        if shown_root:
-            first = first.replace(shown_root.rstrip("/") + "/", "", 1)
-        more = f" (and {len(problems) - 1} more; run 'raidcorpus validate')" if len(problems) > 1 else ""
-        super().__init__(first + more)
 
 
 def _kinds(kind: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -124,10 +116,8 @@ class Reader:
         for annotator, path in files.items():
             rec = self.read(path, "annotation")
             if rec.get("document") != doc or rec.get("annotator") != annotator:
-                raise UserError(
-                    f"{path} doc={doc}: the record says document {rec.get('document')!r}, annotator "
-                    f"{rec.get('annotator')!r}; the path says {doc!r}, {annotator!r}"
-                )
+                raise RecordError([Problem(str(path), doc, "/annotator", "bad-id", f"the record says document {rec.get('document')!r}, "
+                                           f"annotator {rec.get('annotator')!r}; its path says {doc!r}, {annotator!r}")], self.shown_root)
             found[annotator] = rec
         return found
 

@@ -84,3 +84,9 @@ def word_around(text: str, start: int, end: int) -> str:
     while end < len(text) and text[end].isalnum():
         end += 1
     return text[start:end]
+
+
+def span_fits(start, end, length: int) -> bool:
+    """True when start and end are integers that make a non-empty span inside a text of `length` code
+    points: the one bound check of offsets (records, Label Studio results, standoff rows, token spans)."""
+    return type(start) is int and type(end) is int and 0 <= start < end <= length

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import agree
-from ..errors import UserError
+from ..errors import Problem, ProblemError, UserError
 from . import card, croissant, outdir, release, rows
 from .features import CONFIGS, STANDOFF_CONFIGS, ArrowEncoder, encoder, for_config
 from ..io import ReadError, is_id, refuse_link
@@ -229,13 +229,7 @@ def load_document(root: Path, doc_id: str, reader: Reader | None = None) -> tupl
         refuse_link(root / "annotations" / doc_id, root)  # once for the document's folder
     except ReadError as e:
         raise UserError(e.problem.line().replace(str(root) + "/", "", 1)) from None
-    layers = []
-    for path in layer_paths(root, doc_id):
-        layer = reader.read(path, "annotation")
-        if layer["document"] != doc_id or layer["annotator"] != path.stem:
-            raise UserError(f"{path.relative_to(root)} doc={doc_id} /annotator [bad-id] the record says document "
-                            f"{layer['document']!r}, annotator {layer['annotator']!r}; its path says {doc_id!r}, {path.stem!r}")
-        layers.append(layer)
+    layers = list(reader.read_layers(doc_id, {p.stem: p for p in layer_paths(root, doc_id)}).values())
     gold = next(a for a in layers if a["annotator"] == "gold")
     return doc, gold, layers
 
@@ -261,7 +255,8 @@ def _cluster_split(clusters: list[dict], split_of: dict[str, str], warnings: lis
         splits = [split_of.get(m["document"]) for m in c["members"]]
         if None in splits:
             missing = c["members"][splits.index(None)]["document"]
-            raise UserError(f"annotations/clusters.yaml cluster={c['id']} [unknown-document] member document {missing} is in no split of splits.yaml")
+            raise ProblemError(Problem("annotations/clusters.yaml", missing, "/", "unknown-document",
+                                       f"cluster {c['id']!r}: member document {missing} is in no split of splits.yaml"))
         out[c["id"]] = splits[0]
     listed: dict[str, list[str]] = {}
     for doc, split in split_of.items():
@@ -270,7 +265,7 @@ def _cluster_split(clusters: list[dict], split_of: dict[str, str], warnings: lis
     if leaks:
         first = leaks[0]
         more = f" (and {len(leaks) - 1} more)" if len(leaks) > 1 else ""
-        raise UserError(f"splits.yaml doc={first['document']} /splits/{first['split']}/{first['index']} [split-leak] {first['message']}{more}")
+        raise ProblemError(Problem("splits.yaml", first["document"], f"/splits/{first['split']}/{first['index']}", "split-leak", first["message"] + more))
     return out
 
 
@@ -550,7 +545,7 @@ def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release
         raise UserError(f"corpus/{unlisted[0]}.json: document {unlisted[0]} is in no split of splits.yaml ({len(unlisted)} such)")
     missing = [d for d in split_of if d not in corpus_ids]
     if missing:
-        raise UserError(f"splits.yaml [unknown-document] document {missing[0]} is not in corpus/")
+        raise ProblemError(Problem("splits.yaml", missing[0], "/", "unknown-document", f"document {missing[0]} is not in corpus/"))
     if not split_of:
         raise UserError("splits.yaml lists no documents: there is nothing to build")
 
@@ -581,7 +576,8 @@ def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release
             cluster_split = _cluster_split(clusters, split_of, warnings)
             unknown = next((d for d in sorted(table.wanted) if d not in split_of), None)
             if unknown is not None:
-                raise UserError(f"annotations/clusters.yaml [unknown-document] document {unknown} is in no split of splits.yaml")
+                raise ProblemError(Problem("annotations/clusters.yaml", unknown, "/", "unknown-document",
+                                           f"document {unknown} is in no split of splits.yaml"))
         except UserError:
             check_clusters()  # a broken clusters file is reported as such, not by what it breaks
             raise

@@ -30,7 +30,8 @@ from . import outdir, rows
 from .card import readable
 from .features import for_config
 from .layout import parquet_name
-from ..errors import UserError
+from ..errors import Problem, ProblemError, UserError
+from ..text import span_fits
 
 FORMATS = ("textee", "brat", "spacy", "conll")
 CHAR_OFFSET = "char_offset"  # our addition to TextEE lines: where the sentence starts in the article
@@ -170,13 +171,13 @@ def _local(global_id: str) -> str:
     return global_id.rsplit(":", 1)[-1]
 
 
-def token_offsets(text: str, tokens: list[str], where: str) -> list[tuple[int, int]]:
+def token_offsets(text: str, tokens: list[str], where: str, doc: str | None = None) -> list[tuple[int, int]]:
     """Character offsets of tokens found one after the other in a sentence text."""
     out, pos = [], 0
     for i, t in enumerate(tokens):
         at = text.find(t, pos)
         if at < 0:
-            raise UserError(f"{where} /tokens/{i} [span-text-mismatch] token {t!r} is not in the text after offset {pos}")
+            raise ProblemError(Problem(where, doc, f"/tokens/{i}", "span-text-mismatch", f"token {t!r} is not in the text after offset {pos}"))
         out.append((at, at + len(t)))
         pos = at + len(t)
     return out
@@ -194,9 +195,10 @@ def records_from_textee(lines: list[dict], where: str, absolute: bool = True) ->
             doc, wnd, text, tokens = line["doc_id"], line["wnd_id"], line["text"], line["tokens"]
             ents, evs = line.get("entity_mentions", []), line.get("event_mentions", [])
         except (KeyError, TypeError):
-            raise UserError(f"{where}:{i + 1} doc=- / [missing-field] not a TextEE line: doc_id, wnd_id, text and tokens are required") from None
-        w = f"{where}:{i + 1} doc={doc}"
-        offs = token_offsets(text, tokens, w)
+            raise ProblemError(Problem(f"{where}:{i + 1}", None, "/", "missing-field",
+                                       "not a TextEE line: doc_id, wnd_id, text and tokens are required")) from None
+        w = f"{where}:{i + 1}"
+        offs = token_offsets(text, tokens, w, doc)
         if absolute and CHAR_OFFSET in line:
             base = line[CHAR_OFFSET]
         else:
@@ -207,26 +209,29 @@ def records_from_textee(lines: list[dict], where: str, absolute: bool = True) ->
 
         def span(s: dict, ptr: str) -> tuple[int, int]:
             a, b = s.get("start"), s.get("end")
-            if not (isinstance(a, int) and isinstance(b, int) and 0 <= a < b <= len(tokens)):
-                raise UserError(f"{w} {ptr} [offset-out-of-range] token span {a}:{b} does not fit {len(tokens)} tokens")
+            if not span_fits(a, b, len(tokens)):
+                raise ProblemError(Problem(w, doc, ptr, "offset-out-of-range", f"token span {a}:{b} does not fit {len(tokens)} tokens"))
             return base + offs[a][0], base + offs[b - 1][1]
 
         types = {}
         for j, e in enumerate(ents):
             if e.get("entity_type") not in onto.entity_names:
-                raise UserError(f"{w} /entity_mentions/{j}/entity_type [unknown-type] {e.get('entity_type')!r} is not an entity type of the schema")
+                raise ProblemError(Problem(w, doc, f"/entity_mentions/{j}/entity_type", "unknown-type",
+                                           f"{e.get('entity_type')!r} is not an entity type of the schema"))
             a, b = span(e, f"/entity_mentions/{j}")
             eid = _local(str(e["id"])) if ":" in str(e["id"]) else f"{wnd}:{e['id']}"
             types[e["id"]] = (eid, e["entity_type"])
             rec["entities"].append({"id": eid, "type": e["entity_type"], "start": a, "end": b, "text": e.get("text", "")})
         for j, v in enumerate(evs):
             if v.get("event_type") not in onto.event_names:
-                raise UserError(f"{w} /event_mentions/{j}/event_type [unknown-type] {v.get('event_type')!r} is not an event type of the schema")
+                raise ProblemError(Problem(w, doc, f"/event_mentions/{j}/event_type", "unknown-type",
+                                           f"{v.get('event_type')!r} is not an event type of the schema"))
             a, b = span(v.get("trigger") or {}, f"/event_mentions/{j}/trigger")
             args = []
             for k, arg in enumerate(v.get("arguments", [])):
                 if arg.get("entity_id") not in types:
-                    raise UserError(f"{w} /event_mentions/{j}/arguments/{k}/entity_id [dangling-reference] {arg.get('entity_id')!r} is no entity mention of this line")
+                    raise ProblemError(Problem(w, doc, f"/event_mentions/{j}/arguments/{k}/entity_id", "dangling-reference",
+                                               f"{arg.get('entity_id')!r} is no entity mention of this line"))
                 eid, etype = types[arg["entity_id"]]
                 args.append({"role": arg.get("role"), "entity": eid, "type": etype})
             vid = _local(str(v["id"])) if ":" in str(v["id"]) else f"{wnd}:{v['id']}"
@@ -242,7 +247,7 @@ def read_jsonl(path: Path) -> list[dict]:
             try:
                 lines.append(json.loads(raw))
             except json.JSONDecodeError as e:
-                raise UserError(f"{path}:{i + 1} doc=- / [invalid-json] {e.msg}") from None
+                raise ProblemError(Problem(f"{path}:{i + 1}", None, "/", "invalid-json", e.msg)) from None
     return lines
 
 
@@ -330,7 +335,7 @@ def read_brat(ann: str, text: str, doc: str, where: str) -> dict:
     notes: list[tuple[str, str]] = []
     equivs: list[list[str]] = []
     for i, line in enumerate(ann.splitlines()):
-        w = f"{where}:{i + 1} doc={doc} /"
+        w = f"{where}:{i + 1}"
         if not line.strip():
             continue
         fields = line.split("\t")
@@ -342,7 +347,7 @@ def read_brat(ann: str, text: str, doc: str, where: str) -> dict:
                 start, end = frags[0][0], frags[-1][1]
                 joined = " ".join(text[a:b] for a, b in frags)
                 if joined != fields[2]:
-                    raise UserError(f"{w} [span-text-mismatch] {fields[0]} text is {joined!r}, the line says {fields[2]!r}")
+                    raise ProblemError(Problem(w, doc, "/", "span-text-mismatch", f"{fields[0]} text is {joined!r}, the line says {fields[2]!r}"))
                 spans[fields[0]] = {"type": label, "start": start, "end": end, "text": text[start:end]}
             elif kind == "E":
                 parts = fields[1].split(" ")
@@ -358,9 +363,9 @@ def read_brat(ann: str, text: str, doc: str, where: str) -> dict:
             elif kind == "*":
                 equivs.append(fields[1].split(" ")[1:])
             else:
-                raise UserError(f"{w} [schema-mismatch] unknown annotation kind {fields[0]!r}")
+                raise ProblemError(Problem(w, doc, "/", "schema-mismatch", f"unknown annotation kind {fields[0]!r}"))
         except (ValueError, IndexError):
-            raise UserError(f"{w} [schema-mismatch] not a brat standoff line: {line[:60]!r}") from None
+            raise ProblemError(Problem(w, doc, "/", "schema-mismatch", f"not a brat standoff line: {line[:60]!r}")) from None
     triggers = {v["trigger"] for v in events.values()}
     rec = {"document": doc, "annotator": "brat", "entities": [], "events": [], "entity_clusters": [], "event_clusters": []}
     by_id: dict[str, dict] = {}
@@ -478,10 +483,10 @@ def records_from_conll(lines: list[str], texts: dict[str, str] | None, order: li
             continue
         parts = line.split(" ")
         if len(parts) != 2 or not blocks:
-            raise UserError(f"{where}:{i + 1} doc=- / [schema-mismatch] expected 'TOKEN TAG' after a -DOCSTART- line")
+            raise ProblemError(Problem(f"{where}:{i + 1}", None, "/", "schema-mismatch", "expected 'TOKEN TAG' after a -DOCSTART- line"))
         blocks[-1].append((parts[0], parts[1]))
     if len(blocks) != len(order):
-        raise UserError(f"{where} doc=- / [schema-mismatch] {len(blocks)} documents, expected {len(order)}")
+        raise ProblemError(Problem(str(where), None, "/", "schema-mismatch", f"{len(blocks)} documents, expected {len(order)}"))
     for doc, block in zip(order, blocks):
         text = (texts or {}).get(doc)
         pos, ents, cur = 0, [], None

@@ -17,10 +17,10 @@ import pyarrow.parquet as pq
 from . import build as build_mod, outdir, release, rows
 from .build import BATCH_ROWS, CONFIGS, _nlp, finish, parquet_name, write_split_files
 from .card import readable
-from ..errors import UserError
+from ..errors import Problem, UserError
 from .features import for_config
 from ..records import Reader
-from ..text import sha256_text
+from ..text import sha256_text, span_fits
 
 
 @dataclass
@@ -62,13 +62,14 @@ def _rows(path: Path, config: str) -> Iterator[dict]:
             yield readable(features, row)
 
 
-def _fill(row: dict, text: str, where: str, problems: list[str]) -> dict:
-    """Put the text back into every span of a layer row, checking each span fits."""
+def _fill(row: dict, text: str, problems: list[str], path: Path | str = "", doc: str | None = None, at: str = "") -> dict:
+    """Put the text back into every span of a row (row `at` of the Parquet file `path`), checking each span fits."""
     n = len(text)
 
     def span(s: dict, ptr: str) -> dict:
-        if not (0 <= s["start"] < s["end"] <= n):
-            problems.append(f"{where} {ptr} [offset-out-of-range] span {s['start']}:{s['end']} does not fit a text of {n} characters")
+        if not span_fits(s["start"], s["end"], n):
+            problems.append(Problem(str(path), doc, at + ptr, "offset-out-of-range",
+                                    f"span {s['start']}:{s['end']} does not fit a text of {n} characters").line())
             return {**s, "text": None}
         return {**s, "text": text[s["start"] : s["end"]]}
 
@@ -120,20 +121,22 @@ def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Outcome:
     table = rows.ClusterTable(clusters)
     count = 0
     for split in splits:
-        for row in _rows(standoff / "documents" / parquet_name(split), "documents"):
+        path = standoff / "documents" / parquet_name(split)
+        for i, row in enumerate(_rows(path, "documents")):
             count += 1
-            where = f"doc={row['id']}"
             text = texts.get(row["text_sha256"])
             if text is None:
-                problems.append(f"{where} [text-hash-mismatch] no given file holds a text with sha256 {row['text_sha256']}")
+                problems.append(Problem(str(path), row["id"], f"/{i}/text_sha256", "text-hash-mismatch",
+                                        f"no given file holds a text with sha256 {row['text_sha256']}").line())
                 continue
-            full = _fill({**row, "text": text}, text, where, problems)
+            full = _fill({**row, "text": text}, text, problems, path, row["id"], f"/{i}")
             if row["id"] in table.wanted:
                 table.add(full)
-        for i, arow in enumerate(_rows(standoff / "annotators" / parquet_name(split), "annotators")):
+        path = standoff / "annotators" / parquet_name(split)
+        for i, arow in enumerate(_rows(path, "annotators")):
             text = texts.get(arow["text_sha256"])
             if text is not None:
-                _fill(arow, text, f"doc={arow['document']} annotator={arow['annotator']}", problems)
+                _fill(arow, text, problems, path, arow["document"], f"/{i}")
     problems += table.problems
     if problems:
         return Outcome(None, problems, count)
@@ -161,13 +164,13 @@ def _write(tmp: Path, standoff: Path, splits, texts, clusters, cluster_split, ta
         sinks = write_split_files(tmp, CONFIGS, split)
         for row in _rows(standoff / "documents" / parquet_name(split), "documents"):
             text = texts.get(row["text_sha256"])
-            full = _fill({**row, "text": text}, text, "", [])
+            full = _fill({**row, "text": text}, text, [])
             sinks["documents"].add(full)
             for config, derived in rows.derived_rows(full, nlp).items():
                 for r in derived:
                     sinks[config].add(r)
         for arow in _rows(standoff / "annotators" / parquet_name(split), "annotators"):
-            sinks["annotators"].add(_fill(arow, texts.get(arow["text_sha256"]), "", []))
+            sinks["annotators"].add(_fill(arow, texts.get(arow["text_sha256"]), []))
         for c in clusters:
             if cluster_split[c["id"]] == split:
                 sinks["events"].add(table.row(c))
