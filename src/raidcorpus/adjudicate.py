@@ -5,7 +5,8 @@ annotations/<doc>/decisions.yaml says so; a disagreement without a decision stop
 A decision may also override an item every layer agrees on (reject or edit it) and add an item no
 layer has (action add); such items carry the decision as their provenance. A decision that matches
 no item is an error, so that a stale decisions file cannot pass unnoticed.
-The gold layer is a pure function of its inputs: same layers and decisions, same bytes.
+The gold layer is a pure function of its inputs: same layers and decisions, same bytes. The rules
+are in gold.py; this module reads the layers and decisions files and writes gold.json.
 """
 
 from __future__ import annotations
