@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import io, labelstudio
 from .errors import UserError
+from .pull import ANNOTATORS_FILE, Annotators
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -35,8 +36,6 @@ def _repository(path: Path) -> Path | None:
 def add(server, email: str, credentials: str | Path | None = None, annotations_dir: str | Path = "annotations") -> list[str]:
     """Create the account and give it its pseudonym; return the lines to show (the password only
     when no file is given; never the address)."""
-    from .pull import ANNOTATORS_FILE, Annotators
-
     email = email.strip()
     if not EMAIL.match(email):
         raise UserError(f"not an e-mail address: {email!r}", 2)

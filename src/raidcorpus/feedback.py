@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import convert, ontology
+from . import checks, convert, ontology
 from .ls_config import FEEDBACK
 from .errors import Problem, UserError
 
@@ -158,8 +158,6 @@ def findings(record: dict, issues: list[convert.Issue], problems: list[Problem],
 
 def check_annotation(task: dict, annotation: dict, corpus_dir: str | Path = "corpus", name: str = "annotator") -> list[Finding]:
     """Convert one annotation of one exported task and check it as `validate` would."""
-    from . import checks
-
     data = task.get("data") if isinstance(task.get("data"), dict) else {}
     doc, text = data.get("doc_id"), data.get("text")
     if not isinstance(doc, str) or not isinstance(text, str):

@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 
 from . import ontology
 from .errors import UserError
+from .io import write_bytes_atomic
 
 CONFIG_PATH = Path("labelstudio") / "config.xml"  # relative to the project folder (the repository's top)
 TEXT = "text"
@@ -195,8 +196,6 @@ def instructions(onto: ontology.Ontology | None = None, guidelines: str | Path |
 
 def write(path: str | Path = CONFIG_PATH, check: bool = False) -> bool:
     """Write the config; with check=True only compare and raise if the file is stale. True if it changed."""
-    from .io import write_bytes_atomic
-
     path = Path(path)
     text = render()
     if check:

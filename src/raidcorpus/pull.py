@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 import yaml
 
-from . import convert, io, ontology, scrub
+from . import convert, feedback, io, ontology, quarantine, scrub
 from .errors import Problem, UserError
 from .records import Reader, check_export
 
@@ -265,8 +265,6 @@ def apply_plan(plan: Plan, corpus_dir: str | Path, report: PullReport, url=None)
 def place_records(records: list[tuple[Path, dict]], corpus_dir: str | Path, report: PullReport, url=None) -> None:
     """Write each clean record to annotations/<doc>/<annotator>.json (taking it out of quarantine), and
     each record with problems or unconverted results to quarantine with its problem lines."""
-    from . import feedback, quarantine
-
     by_annotation: dict[tuple, list[convert.Issue]] = {}
     for issue in report.issues:
         by_annotation.setdefault((issue.task, issue.annotation), []).append(issue)
@@ -328,8 +326,6 @@ def pull(server, title: str, annotations_dir: str | Path = "annotations", corpus
         tasks = io.loads_json(data)
     except orjson.JSONDecodeError:
         raise UserError(f"the export of {title!r} is not JSON") from None
-    from . import feedback
-
     check_export(tasks, f"the export of {title!r}")
     report = PullReport()
     with io.gc_frozen():

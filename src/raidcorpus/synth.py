@@ -20,8 +20,9 @@ from pathlib import Path
 
 import yaml
 
-from . import io
+from . import align, gold, io
 from .errors import UserError
+from .ingest import Article, make_record
 from .ontology import Ontology
 from .ontology import load as load_ontology
 
@@ -484,8 +485,6 @@ def _with_boilerplate(rng, head: str, parts: list[str], breaks: list[int], newli
 
 
 def _document_record(doc_id: str, title: str, outlet: str, published: dt.date, raw: str, text: str) -> dict:
-    from .ingest import Article, make_record
-
     meta = {"id": doc_id, "title": title, "outlet": outlet, "published": published.isoformat(), "language": "en",
             "url": f"https://news.example.org/{doc_id}"}
     record = make_record(Article(f"{doc_id}.txt", raw, meta))
@@ -606,8 +605,6 @@ def decisions(record: dict, layers: list[dict], onto: Ontology) -> list[dict]:
     """A decision for every item the layers disagree on, keyed as `raidcorpus adjudicate` keys
     them, so that adjudicating the synthetic layers runs to the end (each takes the first layer
     that has the item)."""
-    from . import align, gold
-
     indexed = {layer["annotator"]: align.index_layer(layer) for layer in layers}
     made: list[dict] = []
     for _ in range(4):  # deciding an item can bring up items that hang on it

@@ -19,7 +19,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import agree
+from .. import agree, align, ontology
+from ..checks import split_leaks
 from ..errors import Problem, ProblemError, UserError
 from . import card, croissant, outdir, release, rows
 from .features import CONFIGS, STANDOFF_CONFIGS, ArrowEncoder, encoder, for_config
@@ -248,8 +249,6 @@ def _nlp():
 def _cluster_split(clusters: list[dict], split_of: dict[str, str], warnings: list[str]) -> dict[str, str]:
     """A cross-document cluster's row goes to the split of its member documents, which the split
     policy (splits.yaml) keeps together: documents about one real-world event never straddle a split."""
-    from ..checks import split_leaks
-
     out = {}
     for c in clusters:
         splits = [split_of.get(m["document"]) for m in c["members"]]
@@ -552,8 +551,6 @@ def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release
     cross = rows.cross_index(clusters)
     warnings: list[str] = []
     table = rows.ClusterTable(clusters)
-    from .. import align
-
     everyone = align.annotator_names(root / "annotations")
     agreement = agree.Accumulator(everyone, per_document=False, unitizing=False)  # the card shows neither
     state = _State(root, cross, table, agreement, record, nlp=_nlp())  # made once, before workers inherit it
@@ -665,6 +662,4 @@ def finish(folder: Path, facts: dict, variant: str) -> None:
 
 
 def _schema_version() -> str:
-    from .. import ontology
-
     return ontology.load().version

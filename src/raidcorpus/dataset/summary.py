@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from .. import io
+from . import release
 from ..errors import UserError
 
 
@@ -40,8 +41,6 @@ def summarize(folder: Path) -> list[dict]:
     """One entry per config: rows per split, and mention counts per type where the config has them."""
     from datasets import load_dataset
     from datasets.utils.logging import disable_progress_bar, set_verbosity_error
-
-    from . import release
 
     if not Path(folder).is_dir():
         raise UserError(f"{folder}: no such folder: build it with 'raidcorpus build' first")
