@@ -8,6 +8,7 @@ written inside a function still couples the two modules, so it counts as an edge
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,21 @@ def test_the_cycle_finder_sees_every_kind_of_import(tmp_path, files, expected):
         (root / name).write_text(text)
     found = cycles(import_graph(root))
     assert found == ([expected] if expected else [])
+
+
+def test_no_error_line_is_formatted_by_hand():
+    """`path doc=ID /pointer [slug] message` is made by errors.Problem alone: a string literal in the
+    package that writes a `[slug] ` itself is a second formatter (docstrings and comments aside)."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "errors.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                      and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                if re.search(r"\[[a-z0-9]+(?:-[a-z0-9]+)+\] ", node.value):
+                    found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: {node.value.strip()[:80]}")
+    assert not found, "error lines formatted by hand (raise errors.ProblemError or use Problem(...).line()):\n" + "\n".join(found)

@@ -217,7 +217,7 @@ def layer_paths(root: Path, doc: str) -> list[Path]:
 def load_document(root: Path, doc_id: str, reader: Reader | None = None) -> tuple[dict, dict, list[dict]]:
     """The corpus record, the gold layer and every layer (gold included) of a document, checked."""
     if not is_id(doc_id):
-        raise UserError(f"document {doc_id!r} [bad-id] is not a document id")
+        raise ProblemError(Problem("splits.yaml", None, "/splits", "bad-id", f"document {doc_id!r} is not a document id"))
     reader = reader or _reader(root)
     doc = reader.document(doc_id)
     gold_path = root / "annotations" / doc_id / "gold.json"

@@ -12,6 +12,7 @@ import re
 from typing import Iterable
 
 from .. import ontology
+from ..errors import Problem
 from .features import FIGURES
 
 # events config: which (event type, role) arguments fill the flat columns; "*" is any type.
@@ -421,6 +422,9 @@ def mention_rows(row: dict) -> list[dict]:
     return out
 
 
+CLUSTERS_FILE = "annotations/clusters.yaml"
+
+
 class ClusterTable:
     """Cross-document cluster rows, filled as member documents are seen (any order)."""
 
@@ -432,6 +436,7 @@ class ClusterTable:
         # touches only its own clusters, so the table costs the same per document at any size
         self.members: dict[str, list[tuple[dict, dict]]] = {}
         self.reports: dict[str, list[tuple[dict, int, dict]]] = {}
+        self.at = {c["id"]: f"/clusters/{k}" for k, c in enumerate(clusters)}  # JSON pointers for problems
         for c in clusters:
             for m in c["members"]:
                 self.members.setdefault(m["document"], []).append((c, m))
@@ -455,7 +460,9 @@ class ClusterTable:
         for c, m in self.members.get(doc, ()):
             group = next((g for g in groups if any(v["id"] == m["event"] for v in g)), None)
             if group is None:
-                problems.append(f"annotations/clusters.yaml cluster={c['id']}: event {m['event']} is not in the gold layer of {doc}")
+                at = f"{self.at[c['id']]}/members/{c['members'].index(m)}/event"
+                problems.append(Problem(CLUSTERS_FILE, doc, at, "dangling-reference",
+                                        f"cluster {c['id']!r}: event {m['event']} is not in the gold layer of {doc}").line())
                 continue
             trigger = next(v["trigger"]["text"] for v in group if v["id"] == m["event"])
             time = _argument(group, ents, "Time", "text")
@@ -465,10 +472,8 @@ class ClusterTable:
             ev = r["evidence"]
             sliced = row["text"][ev["start"] : ev["end"]]
             if ev.get("text") is not None and sliced != ev["text"]:
-                problems.append(
-                    f"annotations/clusters.yaml cluster={c['id']} /reports/{i}/evidence [span-text-mismatch] "
-                    f"text[{ev['start']}:{ev['end']}] is {sliced!r}, not {ev['text']!r}"
-                )
+                problems.append(Problem(CLUSTERS_FILE, doc, f"{self.at[c['id']]}/reports/{i}/evidence", "span-text-mismatch",
+                                        f"cluster {c['id']!r}: text[{ev['start']}:{ev['end']}] is {sliced!r}, not {ev['text']!r}").line())
             evidence.append(((c["id"], i), sliced))
         return parts, evidence, problems
 
