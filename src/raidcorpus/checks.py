@@ -310,6 +310,14 @@ class Validator:
             self._docs.popitem(last=False)
         return found
 
+    def remember_document(self, doc: str, text: str, sha256: str) -> None:
+        """A corpus record the caller has read and checked in full (records.Reader.document): the
+        offsets of its layers are checked against it without reading it a second time."""
+        self._docs[doc] = (text, sha256)
+        self._docs.move_to_end(doc)
+        if len(self._docs) > self.cache_size:
+            self._docs.popitem(last=False)
+
     def gold(self, doc: str) -> dict | None:
         """What the cluster checks need of a document's gold layer: its events, TIME mentions and
         event clusters (kept per document the clusters file names, not the whole record)."""

@@ -106,6 +106,7 @@ class Reader:
         if record["id"] != doc:
             raise RecordError([Problem(str(path), record["id"], "/id", "bad-id", f"a corpus file must be named after its id ({record['id']}.json)")],
                               self.shown_root)
+        self.validator.remember_document(doc, record["text"], record["sha256"])
         return record
 
 
