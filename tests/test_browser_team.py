@@ -291,8 +291,11 @@ def label_one(act: Actions, text: str, check=None) -> None:
     submit(act)
 
 
-def test_two_annotators_label_stream_then_pull_both_layers(label_studio, tmp_path):
+def test_two_annotators_label_stream_then_pull_both_layers(label_studio_postgresql, tmp_path):
+    """On the PostgreSQL-backed server, as a team server runs (the other browser tests use SQLite)."""
     from playwright.sync_api import sync_playwright
+
+    label_studio = label_studio_postgresql
 
     corpus = tmp_path / "corpus"
     shutil.copytree(ROOT / "corpus", corpus)
