@@ -17,7 +17,7 @@ from datasets import load_dataset  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from raidcorpus import ontology  # noqa: E402
-from raidcorpus.dataset import build, release, rows  # noqa: E402
+from raidcorpus.dataset import build, release, rows, writer  # noqa: E402
 from raidcorpus.cli import app  # noqa: E402
 from raidcorpus.errors import UserError  # noqa: E402
 from raidcorpus.dataset.features import CONFIGS, STANDOFF_CONFIGS, for_config  # noqa: E402
@@ -287,7 +287,7 @@ def test_workers_write_the_same_bytes_as_one_process(tmp_path, monkeypatch):
     synth.synth(40, 3, tmp_path / "repo", annotators=2)
     root = tmp_path / "repo"
     monkeypatch.setattr(build, "CHUNK_DOCS", 3)
-    monkeypatch.setattr(build, "BATCH_ROWS", 7)
+    monkeypatch.setattr(writer, "BATCH_ROWS", 7)
     one = build.build("0.0.0", tmp_path / "one", root, jobs=1)
     two = build.build("0.0.0", tmp_path / "two", root, jobs=2)
     for a, b in ((one.out, two.out), (one.standoff_out, two.standoff_out)):

@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from raidcorpus import io
-from raidcorpus.dataset import build, outdir, release
+from raidcorpus.dataset import build, outdir, release, writer
 
 ROOT = Path(__file__).resolve().parents[1]
 VALID = Path(__file__).parent / "valid"
@@ -404,7 +404,7 @@ def test_any_failure_removes_the_partial_output(build_repo, monkeypatch):
         calls.append(1)
         raise RuntimeError("injected")
 
-    monkeypatch.setattr(build, "finish", boom)
+    monkeypatch.setattr(writer.Writer, "finish", boom)
     with pytest.raises(RuntimeError):
         build.build("0.1.0", out, build_repo)
     assert calls and not (build_repo / "dist" / ".x.partial").exists() and not out.exists()

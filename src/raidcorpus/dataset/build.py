@@ -8,7 +8,6 @@ by split and written in row-group batches, so memory does not grow with the corp
 from __future__ import annotations
 
 import gc
-import json
 import multiprocessing
 import os
 from collections import Counter
@@ -17,134 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .. import agree, align, ontology
 from ..checks import split_leaks
 from ..errors import Problem, ProblemError, UserError
-from . import card, croissant, outdir, release, rows
-from .features import CONFIGS, STANDOFF_CONFIGS, ArrowEncoder, encoder, for_config
+from . import card, outdir, release, rows
 from ..io import ReadError, is_id, refuse_link
 from ..records import Reader, RecordError
-from .layout import HUB_REPO, NAME, REPO_RE, parquet_name
-
-BATCH_ROWS = 512
-# Fixed writer options: the same rows give the same bytes (created_by names the pyarrow version).
-PARQUET_OPTIONS = dict(
-    compression="zstd",
-    compression_level=9,
-    use_dictionary=True,
-    write_statistics=True,
-    version="2.6",
-    data_page_size=1 << 20,
-)
-
-
-class Encoder:
-    """Rows of one config to the dict shape its Arrow schema takes (class names to indices)."""
-
-    def __init__(self, config: str):
-        self.config = config
-        self.features = for_config(config)
-        self.schema = self.features.arrow_schema
-        self.encode = encoder(dict(self.features))
-        self.arrow: ArrowEncoder | None = None
-
-    def __call__(self, row: dict) -> dict:
-        try:
-            return self.encode(row)
-        except (KeyError, TypeError, AttributeError) as e:
-            key = row.get("id") or row.get("document")
-            raise UserError(f"{self.config} row {key}: value {e} is not one the schema allows: run 'raidcorpus validate'") from None
-
-    def table(self, encoded: list[dict]) -> pa.Table:
-        return pa.Table.from_pylist(encoded, schema=self.schema)
-
-    def table_of_rows(self, rows: list[dict]) -> pa.Table:
-        """Rows not yet encoded -> a table, class names encoded column by column."""
-        if self.arrow is None:
-            self.arrow = ArrowEncoder(self.features)
-        try:
-            return self.arrow.table(rows)
-        except ValueError:
-            for row in rows:
-                self(row)  # raises the UserError that names the row
-            raise
-
-
-_OPEN: set = set()  # sinks not closed yet: a failed build aborts them (no half-written file is flushed later)
-
-
-class ParquetSink:
-    """Rows (or Arrow tables of encoded rows) in, Parquet row groups of BATCH_ROWS rows out.
-
-    Row groups are cut at the same rows whether rows come one by one or as tables of any length,
-    so the file's bytes depend only on the rows and their order."""
-
-    def __init__(self, path: Path, config: str):
-        self.config = config
-        self.encoder = Encoder(config)
-        self.features = self.encoder.features
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.writer = pq.ParquetWriter(path, self.encoder.schema, **PARQUET_OPTIONS)
-        _OPEN.add(self)
-        self.rows: list[dict] = []  # encoded rows not yet in a table
-        self.tables: list[pa.Table] = []
-        self.pending = 0
-        self.count = 0
-
-    def add(self, row: dict) -> None:
-        self.add_encoded(self.encode_row(row))
-
-    def encode_row(self, row: dict) -> dict:
-        return self.encoder(row)
-
-    def add_encoded(self, row: dict) -> None:
-        self.rows.append(row)
-        self.pending += 1
-        self.count += 1
-        if self.pending >= BATCH_ROWS:
-            self.flush()
-
-    def add_table(self, table: pa.Table) -> None:
-        if not table.num_rows:
-            return
-        self._tabulate()
-        self.tables.append(table)
-        self.pending += table.num_rows
-        self.count += table.num_rows
-        if self.pending >= BATCH_ROWS:
-            self.flush()
-
-    def _tabulate(self) -> None:
-        if self.rows:
-            self.tables.append(self.encoder.table(self.rows))
-            self.rows = []
-
-    def flush(self, final: bool = False) -> None:
-        """Write every full batch (and, when final, the rest)."""
-        while self.pending >= BATCH_ROWS or (final and self.pending):
-            self._tabulate()
-            table = self.tables[0] if len(self.tables) == 1 else pa.concat_tables(self.tables)
-            n = min(BATCH_ROWS, self.pending)
-            self.writer.write_table(table.slice(0, n).combine_chunks())
-            rest = table.slice(n)
-            self.tables = [rest] if rest.num_rows else []
-            self.pending -= n
-
-    def close(self) -> None:
-        self.flush(final=True)
-        self.writer.close()
-        _OPEN.discard(self)
-
-    def abort(self) -> None:
-        """Close after a failure without raising again (e.g. on a full disk) and without a later retry in __del__."""
-        _OPEN.discard(self)
-        try:
-            self.writer.close()
-        except Exception:
-            pass
-        self.writer.is_open = False
+from .layout import HUB_REPO, REPO_RE, NAME
+from .writer import Encoder, Writer, writing
 
 
 @dataclass
@@ -480,10 +360,6 @@ class _Workers:
         _STATE = None
 
 
-def write_split_files(folder: Path, configs, split: str) -> dict[str, ParquetSink]:
-    return {c: ParquetSink(folder / c / parquet_name(split), c) for c in configs}
-
-
 @dataclass
 class Result:
     out: Path
@@ -513,21 +389,22 @@ def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | 
     a, b = out.resolve(), standoff_out.resolve()
     if a == b or a.is_relative_to(b) or b.is_relative_to(a):
         raise UserError(f"--out {out} and --standoff-out {standoff_out} must be two separate folders")
-    with outdir.locked(out, standoff_out):
-        tmp_full, tmp_off = outdir.start(out), outdir.start(standoff_out)
-        try:
-            return _build(version, out, root, standoff_out, make_release, jobs, tmp_full, tmp_off, repo)
-        except BaseException as e:
-            for sink in list(_OPEN):
-                sink.abort()
-            outdir.discard(tmp_full, tmp_off)
-            if outdir.disk_full(e):
-                raise UserError(outdir.failure_line(e, out.parent, out)) from None
-            raise
+    released: list[Path] = []
+
+    def write_releases() -> None:
+        for folder, variant in ((out, "full"), (standoff_out, "standoff")):
+            target = release.release_file(root, version, variant)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes((folder / release.MANIFEST).read_bytes())
+            released.append(target)
+
+    with writing((out, "full"), (standoff_out, "standoff"), then=write_releases if make_release else None) as (full, off):
+        stats, warnings = _build(version, root, jobs, full, off, repo)
+    return Result(out, standoff_out, version, stats.as_dict(), warnings, released)
 
 
-def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release: bool, jobs: int | None,
-           tmp_full: Path, tmp_off: Path, repo: str) -> Result:
+def _build(version: str, root: Path, jobs: int | None, full: Writer, off: Writer, repo: str) -> tuple[Stats, list[str]]:
+    """Both folders' files written into the writers' temporary folders, each release manifest checked."""
     date, notes = release.changelog_section(root / "CHANGELOG.md", version)
     reader = _reader(root)
     _splits_file(root)
@@ -591,14 +468,14 @@ def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release
 
         tasks = [(split, ids) for split, all_ids in splits.items() for ids in _chunks(all_ids)]
         shards = run(_document_task, [ids for _, ids in tasks])
+        writers = {"full": full, "standoff": off}
         for split in splits:
-            full = write_split_files(tmp_full, CONFIGS, split)
-            off = write_split_files(tmp_off, STANDOFF_CONFIGS, split)
-            sinks = {**{("full", c): s for c, s in full.items()}, **{("standoff", c): s for c, s in off.items()}}
+            full.open_split(split)
+            off.open_split(split)
             for _ in range(sum(1 for s, _ in tasks if s == split)):
                 shard = next(shards)
-                for key, t in shard.tables.items():
-                    sinks[key].add_table(t)
+                for (variant, config), t in shard.tables.items():
+                    writers[variant].add_table(config, t)
                 agreement.take(shard.agreement)
                 for doc_id, share in shard.clusters:
                     if doc_id not in early:
@@ -607,13 +484,13 @@ def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release
             check_clusters()
             if table.problems:
                 raise UserError(table.problems[0])
-            for c in clusters:
-                if cluster_split[c["id"]] == split:
-                    full["events"].add(table.row(c))
-                    off["clusters"].add(rows.cluster_record_row(c))
-            for config, sink in list(full.items()) + [("standoff/" + k, v) for k, v in off.items()]:
-                sink.close()
-                stats.rows.setdefault(config, {})[split] = sink.count
+            in_split = [c for c in clusters if cluster_split[c["id"]] == split]
+            full.add_clusters(in_split, table)
+            off.add_clusters(in_split, table)
+            for config, count in full.close_split().items():
+                stats.rows.setdefault(config, {})[split] = count
+            for config, count in off.close_split().items():
+                stats.rows.setdefault("standoff/" + config, {})[split] = count
 
     facts = {
         "name": NAME,
@@ -627,38 +504,11 @@ def _build(version: str, out: Path, root: Path, standoff_out: Path, make_release
         "stats": stats.as_dict(),
         "agreement": card.headline(agreement.report()),
     }
-    finish(tmp_full, facts, "full")
-    finish(tmp_off, facts, "standoff")
-
-    released = []
-    for folder, variant in ((tmp_full, "full"), (tmp_off, "standoff")):
-        manifest = (folder / release.MANIFEST).read_text(encoding="utf-8")
-        release.compare_release(manifest, release.release_file(root, version, variant), version)
-    for tmp, final in ((tmp_full, out), (tmp_off, standoff_out)):
-        outdir.swap_in(tmp, final)
-    if make_release:
-        for folder, variant in ((out, "full"), (standoff_out, "standoff")):
-            target = release.release_file(root, version, variant)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes((folder / release.MANIFEST).read_bytes())
-            released.append(target)
-    return Result(out, standoff_out, version, stats.as_dict(), warnings, released)
-
-
-def finish(folder: Path, facts: dict, variant: str) -> None:
-    """Card, croissant.json, release.json and manifest for a folder whose Parquet files are written."""
-    configs = CONFIGS if variant == "full" else STANDOFF_CONFIGS
-    facts = {**facts, "variant": variant, "configs": list(configs)}
-    rows_key = (lambda c: c) if variant == "full" else (lambda c: "standoff/" + c)
-    facts["num_rows"] = {c: facts["stats"]["rows"].get(rows_key(c), {}) for c in configs}
-    kept = {k: v for k, v in facts.items() if k != "stats"}
-    kept["stats"] = {k: v for k, v in facts["stats"].items() if k != "rows"}
-    (folder / "release.json").write_text(json.dumps(kept, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-    if variant == "full":
-        (folder / "LICENSE.md").write_text(card.license_text(kept), encoding="utf-8")
-    (folder / "README.md").write_text(card.render(folder, kept), encoding="utf-8")
-    (folder / "croissant.json").write_text(croissant.render(folder, kept), encoding="utf-8")
-    release.write_manifest(folder)
+    for w in (full, off):
+        w.finish(facts)
+        manifest = (w.folder / release.MANIFEST).read_text(encoding="utf-8")
+        release.compare_release(manifest, release.release_file(root, version, w.variant), version)
+    return stats, warnings
 
 
 def _schema_version() -> str:

@@ -14,13 +14,15 @@ from typing import Iterable, Iterator
 
 import pyarrow.parquet as pq
 
-from . import build as build_mod, outdir, release, rows
-from .build import BATCH_ROWS, CONFIGS, _nlp, finish, parquet_name, write_split_files
+from . import outdir, release, rows
+from .build import _nlp
 from .card import readable
 from ..errors import Problem, UserError
 from .features import for_config
 from ..records import Reader
+from .layout import parquet_name
 from ..text import sha256_text, span_fits
+from .writer import BATCH_ROWS, Writer, writing
 
 
 @dataclass
@@ -142,40 +144,21 @@ def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Outcome:
         return Outcome(None, problems, count)
 
     # Second pass: write the full folder with the build's own row functions.
-    with outdir.locked(out):
-        tmp = outdir.start(out)
-        try:
-            _write(tmp, standoff, splits, texts, clusters, cluster_split, table, facts)
-            outdir.swap_in(tmp, out)
-        except BaseException as e:
-            for sink in list(build_mod._OPEN):
-                sink.abort()
-            outdir.discard(tmp)
-            if outdir.disk_full(e):
-                raise UserError(outdir.failure_line(e, out.parent, out)) from None
-            raise
+    with writing((out, "full")) as (full,):
+        _write(full, standoff, splits, texts, clusters, cluster_split, table, facts)
     return Outcome(out, [], count)
 
 
-def _write(tmp: Path, standoff: Path, splits, texts, clusters, cluster_split, table, facts) -> None:
+def _write(full: Writer, standoff: Path, splits, texts, clusters, cluster_split, table, facts) -> None:
     nlp = _nlp()
-    counts: dict[str, dict[str, int]] = {}
     for split in splits:
-        sinks = write_split_files(tmp, CONFIGS, split)
+        full.open_split(split)
         for row in _rows(standoff / "documents" / parquet_name(split), "documents"):
             text = texts.get(row["text_sha256"])
-            full = _fill({**row, "text": text}, text, [])
-            sinks["documents"].add(full)
-            for config, derived in rows.derived_rows(full, nlp).items():
-                for r in derived:
-                    sinks[config].add(r)
+            full.add_document(_fill({**row, "text": text}, text, []), nlp)
         for arow in _rows(standoff / "annotators" / parquet_name(split), "annotators"):
-            sinks["annotators"].add(_fill(arow, texts.get(arow["text_sha256"]), []))
-        for c in clusters:
-            if cluster_split[c["id"]] == split:
-                sinks["events"].add(table.row(c))
-        for config, sink in sinks.items():
-            sink.close()
-            counts.setdefault(config, {})[split] = sink.count
+            full.add("annotators", _fill(arow, texts.get(arow["text_sha256"]), []))
+        full.add_clusters([c for c in clusters if cluster_split[c["id"]] == split], table)
+        full.close_split()
     base = {k: v for k, v in facts.items() if k not in ("variant", "configs", "num_rows")}
-    finish(tmp, {**base, "stats": {**facts["stats"], "rows": counts}}, "full")
+    full.finish(base)  # the row counts are the writer's own
