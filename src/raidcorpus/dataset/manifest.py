@@ -41,15 +41,20 @@ def read_manifest(folder: Path) -> dict[str, str]:
     path = folder / MANIFEST if folder.is_dir() else folder
     if not path.is_file():
         raise UserError(f"{path}: no {MANIFEST}: build the folder with 'raidcorpus build' first")
-    out = {}
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise UserError(f"{path}: cannot read the manifest: {e}") from None
+    return parse_manifest(text, path)
+
+
+def parse_manifest(text: str, where: Path | str) -> dict[str, str]:
+    """path -> sha256 from a manifest's text; `where` names it in the error."""
+    out = {}
     for n, line in enumerate(text.splitlines(), 1):
         digest, sep, rel = line.partition("  ")
         if not sep or not re.fullmatch(r"[0-9a-f]{64}", digest):
-            raise UserError(f"{path}:{n}: not a '<sha256>  <path>' line")
+            raise UserError(f"{where}:{n}: not a '<sha256>  <path>' line")
         out[rel] = digest
     return out
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from . import card
 from ..errors import UserError
-from .manifest import MANIFEST, manifest_lines, read_manifest, sha256_file, verify_folder, write_manifest  # noqa: F401 - release's API
+from .layout import parquet_name
+from .manifest import MANIFEST, manifest_lines, parse_manifest, read_manifest, sha256_file, verify_folder, write_manifest  # noqa: F401 - release's API
 
 # The packages whose versions shape a release's bytes (Parquet, tokens, card, croissant.json,
 # agreement figures); constraints.txt pins them and release.json records them.
@@ -58,8 +59,8 @@ def compare_release(manifest: str, released: Path, version: str) -> None:
     """Refuse a build whose manifest differs from the committed release of the same version."""
     if not released.is_file():
         return
-    old = dict(reversed(line.split("  ", 1)) for line in released.read_text(encoding="utf-8").splitlines() if line)
-    new = dict(reversed(line.split("  ", 1)) for line in manifest.splitlines() if line)
+    old = read_manifest(released)
+    new = parse_manifest(manifest, "the built manifest")
     if old == new:
         return
     changed = sorted(p for p in set(old) | set(new) if old.get(p) != new.get(p))
@@ -102,7 +103,7 @@ def verify_built(folder: Path, root: Path | None = None) -> list[str]:
             problems.append(f"{folder / rel}: its sha256 differs from croissant.json's (files of two builds mixed?)")
     for config, splits in num_rows.items() if isinstance(num_rows, dict) else ():
         for split, n in splits.items():
-            rel = f"{config}/{split}-00000-of-00001.parquet"
+            rel = f"{config}/{parquet_name(split)}"
             if rel in parquet:
                 try:
                     got = pq.ParquetFile(folder / rel).metadata.num_rows
