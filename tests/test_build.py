@@ -361,3 +361,46 @@ def test_clusters_checked_in_a_worker_give_the_line_one_process_gives(tmp_path, 
         assert not (tmp_path / f"o{jobs}").exists()
     assert lines[0] == lines[1]
     assert lines[0].startswith("annotations/clusters.yaml doc=") and "/clusters/0/members/0/event [dangling-reference]" in lines[0]
+
+
+def test_a_worker_that_dies_is_one_line_and_nothing_is_written(tmp_path, monkeypatch):
+    """A worker killed mid-build (the kernel's out-of-memory killer, say) stops the build with one
+    line, not a hang or a traceback, and leaves no output folder."""
+    import os
+    from raidcorpus import synth
+
+    root = tmp_path / "repo"
+    synth.synth(40, 3, root, annotators=2)
+    monkeypatch.setattr(build, "CHUNK_DOCS", 3)
+    parent = os.getpid()
+    shard = build._document_shard
+
+    def dies_in_a_worker(ids):
+        if os.getpid() != parent and ids == sorted(ids) and len(ids) == 3:
+            os._exit(9)
+        return shard(ids)
+
+    monkeypatch.setattr(build, "_document_shard", dies_in_a_worker)
+    with pytest.raises(UserError, match=r"^build: a worker process ended without its result"):
+        build.build("0.0.0", tmp_path / "out", root, jobs=2)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out-standoff").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == ["repo"]  # no temporary folder
+
+
+def test_errors_with_chunks_in_flight_never_hang(tmp_path, monkeypatch):
+    """A failure found while many chunks are still queued or running ends the workers cleanly:
+    repeated, since a pool that killed its workers (one of them, at times, while it held the lock of
+    the result queue) hung on about one run in seven."""
+    from raidcorpus import synth
+
+    root = tmp_path / "repo"
+    synth.synth(40, 3, root, annotators=2)
+    monkeypatch.setattr(build, "CHUNK_DOCS", 3)
+    ids = yaml.safe_load((root / "splits.yaml").read_text())["splits"]["train"]
+    gold = root / "annotations" / ids[10] / "gold.json"
+    rec = json.loads(gold.read_text())
+    rec["entities"][0]["start"] += 1
+    gold.write_text(json.dumps(rec))
+    for i in range(24):
+        with pytest.raises(UserError, match=r"\[span-text-mismatch\]"):
+            build.build("0.0.0", tmp_path / f"o{i}", root, jobs=2)

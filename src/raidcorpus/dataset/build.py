@@ -11,6 +11,8 @@ import gc
 import multiprocessing
 import os
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -311,9 +313,18 @@ def _null_path(array: pa.Array, type_: pa.DataType, path: tuple[str, ...]) -> pa
     return pa.StructArray.from_arrays(children, fields=list(type_), mask=mask)
 
 
+WORKER_DIED = ("build: a worker process ended without its result (killed, or out of memory); "
+               "nothing was written: run again, with --jobs 1 to use one process")
+
+
 class _Workers:
     """Runs tasks over chunks in `jobs` forked processes (or in this one), results in task order;
-    a failure carried back from a worker is raised here, at its place in document order."""
+    a failure carried back from a worker is raised here, at its place in document order.
+
+    An executor, not multiprocessing.Pool: on an error the pool's terminate() kills workers, and
+    one killed while it held the lock of the result queue left the pool waiting for ever; the
+    executor cancels the chunks not started and lets the running ones (at most one per worker)
+    end."""
 
     def __init__(self, state: _State, jobs: int | None, documents: int):
         self.state = state
@@ -329,7 +340,7 @@ class _Workers:
             # its passes in a worker would otherwise write to every page they sit on (copy-on-write)
             gc.collect()
             gc.freeze()
-            self.pool = multiprocessing.get_context("fork").Pool(self.jobs)
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"))
         return self
 
     def submit(self, fn, arg):
@@ -338,24 +349,33 @@ class _Workers:
         if self.pool is None:
             value = fn(arg)
             return lambda: value
-        return self.pool.apply_async(fn, (arg,)).get
+        future = self.pool.submit(fn, arg)
+
+        def wait():
+            try:
+                return future.result()
+            except BrokenProcessPool:
+                raise UserError(WORKER_DIED) from None
+        return wait
 
     def run(self, fn, chunks: list):
-        results = self.pool.imap(fn, chunks) if self.pool else map(fn, chunks)
-        for result in results:
-            if isinstance(result, Shard):
-                failed = result.failed
-            else:
-                failed = next((x for x in result if isinstance(x, _Failed)), None)
-            if failed is not None:
-                raise UserError(failed.line)
-            yield result
+        results = self.pool.map(fn, chunks) if self.pool else map(fn, chunks)
+        try:
+            for result in results:
+                if isinstance(result, Shard):
+                    failed = result.failed
+                else:
+                    failed = next((x for x in result if isinstance(x, _Failed)), None)
+                if failed is not None:
+                    raise UserError(failed.line)
+                yield result
+        except BrokenProcessPool:
+            raise UserError(WORKER_DIED) from None
 
     def __exit__(self, *exc):
         global _STATE
         if self.pool is not None:
-            self.pool.terminate() if exc[0] else self.pool.close()
-            self.pool.join()
+            self.pool.shutdown(wait=True, cancel_futures=exc[0] is not None)
             gc.unfreeze()
         _STATE = None
 
