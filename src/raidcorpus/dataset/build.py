@@ -10,11 +10,12 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import pyarrow as pa
@@ -153,6 +154,7 @@ def _cluster_split(clusters: list[dict], split_of: dict[str, str], warnings: lis
 # --- documents in worker processes ---------------------------------------------------------
 
 CHUNK_DOCS = 64  # documents per task handed to a worker
+AHEAD = 2  # chunks queued per worker beyond the one it converts
 
 
 @dataclass
@@ -358,8 +360,20 @@ class _Workers:
                 raise UserError(WORKER_DIED) from None
         return wait
 
+    def _ordered(self, fn, chunks: list):
+        """fn over chunks in the workers, results in chunk order, at most jobs x (1 + AHEAD) chunks
+        out at once: when the parent writes slower than the workers convert, the shards do not
+        pile up in its memory (an unbounded map held them all)."""
+        chunks = iter(chunks)
+        pending = deque(self.pool.submit(fn, c) for c in islice(chunks, self.jobs * (1 + AHEAD)))
+        while pending:
+            result = pending.popleft().result()
+            for c in islice(chunks, 1):
+                pending.append(self.pool.submit(fn, c))
+            yield result
+
     def run(self, fn, chunks: list):
-        results = self.pool.map(fn, chunks) if self.pool else map(fn, chunks)
+        results = self._ordered(fn, chunks) if self.pool else map(fn, chunks)
         try:
             for result in results:
                 if isinstance(result, Shard):
@@ -507,6 +521,7 @@ def _build(version: str, root: Path, jobs: int | None, full: Writer, off: Writer
             in_split = [c for c in clusters if cluster_split[c["id"]] == split]
             full.add_clusters(in_split, table)
             off.add_clusters(in_split, table)
+            table.forget(in_split)
             for config, count in full.close_split().items():
                 stats.rows.setdefault(config, {})[split] = count
             for config, count in off.close_split().items():

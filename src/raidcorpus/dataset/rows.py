@@ -430,7 +430,9 @@ class ClusterTable:
 
     def __init__(self, clusters: list[dict]):
         self.clusters = clusters
-        self.parts: dict[str, list[tuple]] = {c["id"]: [] for c in clusters}  # -> (document, group, role texts)
+        # -> (document, the first value of each event attribute in its group, role texts): the
+        # group's events themselves are not kept (they were most of the table's memory)
+        self.parts: dict[str, list[tuple]] = {c["id"]: [] for c in clusters}
         self.evidence: dict[tuple[str, int], str] = {}
         # document -> its (cluster, member) and (cluster, report index, report): each document
         # touches only its own clusters, so the table costs the same per document at any size
@@ -467,7 +469,8 @@ class ClusterTable:
             trigger = next(v["trigger"]["text"] for v in group if v["id"] == m["event"])
             time = _argument(group, ents, "Time", "text")
             texts = {col: _role_texts(group, ents, col) for col in FLAT_ROLES}
-            parts.append((c["id"], (doc, m["event"]), group, texts, trigger, time))
+            firsts = {a.name: _first_attr(group, a.name) for a in ontology.load().event_attributes}
+            parts.append((c["id"], (doc, m["event"]), firsts, texts, trigger, time))
         for c, i, r in self.reports.get(doc, ()):
             ev = r["evidence"]
             sliced = row["text"][ev["start"] : ev["end"]]
@@ -480,16 +483,25 @@ class ClusterTable:
     def take(self, share: tuple[list, list, list]) -> None:
         """Add one document's share (documents in any order: `row` orders the parts by document)."""
         parts, evidence, problems = share
-        for cid, member, group, texts, trigger, time in parts:
-            self.parts[cid].append((member[0], group, texts))
+        for cid, member, firsts, texts, trigger, time in parts:
+            self.parts[cid].append((member[0], firsts, texts))
             self.trigger[member] = trigger
             self.time[member] = time
         self.evidence.update(evidence)
         self.problems += problems
 
+    def forget(self, clusters: Iterable[dict]) -> None:
+        """Drop what the table holds for clusters whose rows are written."""
+        for c in clusters:
+            self.parts.pop(c["id"], None)
+            for m in c["members"]:
+                self.trigger.pop((m["document"], m["event"]), None)
+                self.time.pop((m["document"], m["event"]), None)
+            for i in range(len(c.get("reports", []))):
+                self.evidence.pop((c["id"], i), None)
+
     def row(self, c: dict) -> dict:
         got = sorted(self.parts[c["id"]], key=lambda part: part[0])  # stable: one document's parts keep their order
-        events = [v for _, group, _ in got for v in group]
         parts = {col: [t for _, _, texts in got for t in texts[col]] for col in FLAT_ROLES}
         reports = [
             {"field": r["field"], "document": r["document"], "value": str(r["value"]),
@@ -501,7 +513,7 @@ class ClusterTable:
         for r in reports:
             values.setdefault(r["field"], []).append(r["value"])
         attrs = {
-            a.name: _first_attr(events, a.name) if not a.scope or c["type"] in a.scope else None
+            a.name: next((f[a.name] for _, f, _ in got if f[a.name] is not None), None) if not a.scope or c["type"] in a.scope else None
             for a in ontology.load().event_attributes
         }
         return {
