@@ -402,15 +402,16 @@ def _pair_tally(tally: Tally, la: align.Layer, lb: align.Layer, length: int, ont
 
 
 def document_tally(layers: dict[str, align.Layer], length: int, annotators: list[str], onto: Ontology,
-                   unitizing: bool = True) -> Tally:
+                   unitizing: bool = True, entity_attributes: bool = True) -> Tally:
     """All counts for one document; `annotators` fixes the order of attribute value tuples.
-    Unitizing alpha, the costliest measure, can be left out where nobody reads it."""
+    Unitizing alpha, the costliest measure, and the entity attributes (most of the attribute
+    tuples) can be left out where nobody reads them."""
     tally = Tally()
     for a, b in combinations(sorted(layers), 2):
         _pair_tally(tally, layers[a], layers[b], length, onto, unitizing)
     # attributes of items at least two annotators share, as tuples over all annotators
     for measure, pool, attrs_of in (
-        ("entity_attribute", "entities", align.entity_attributes),
+        *((("entity_attribute", "entities", align.entity_attributes),) if entity_attributes else ()),
         ("event_attribute", "events", align.event_attributes),
     ):
         keys = sorted({k for lay in layers.values() for k in getattr(lay, pool)})
@@ -536,12 +537,15 @@ class Accumulator:
     """Agreement gathered one document at a time, for `agree` and for commands that already hold
     the layers (build), so that nobody reads the annotations twice."""
 
-    def __init__(self, everyone: list[str], per_document: bool = True, unitizing: bool = True, on_document=None):
+    def __init__(self, everyone: list[str], per_document: bool = True, unitizing: bool = True, on_document=None,
+                 entity_attributes: bool = True):
         """`on_document(entry)`, when given, receives each document's figures instead of the report
-        keeping them, so that memory holds only the totals however many documents there are."""
+        keeping them, so that memory holds only the totals however many documents there are.
+        Without `unitizing` or `entity_attributes`, those rows of the report are empty."""
         self.everyone = everyone
         self.per_document = per_document
         self.unitizing = unitizing
+        self.entity_attributes = entity_attributes
         self.on_document = on_document
         self.onto = load_ontology()
         self.overall = Tally()
@@ -560,7 +564,7 @@ class Accumulator:
         if len(records) < 2:
             return ("skipped", {"document": doc, "annotators": sorted(records), "reason": "fewer than two annotator layers"})
         layers = {a: align.index_layer(r) for a, r in sorted(records.items())}
-        tally = document_tally(layers, length, self.everyone, self.onto, self.unitizing)
+        tally = document_tally(layers, length, self.everyone, self.onto, self.unitizing, self.entity_attributes)
         notes = [f"{a}: {len(lay.duplicates)} items with a repeated key ignored" for a, lay in layers.items() if lay.duplicates]
         rows = figures(tally, self.everyone, self.onto, len(layers)) if self.per_document else []
         return ("document", tally, {"document": doc, "annotators": list(layers), "rows": rows, "notes": notes})

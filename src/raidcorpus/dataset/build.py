@@ -463,7 +463,8 @@ def _build(version: str, root: Path, jobs: int | None, full: Writer, off: Writer
     warnings: list[str] = []
     table = rows.ClusterTable(clusters)
     everyone = align.annotator_names(root / "annotations")
-    agreement = agree.Accumulator(everyone, per_document=False, unitizing=False)  # the card shows neither
+    # the card shows no per-document figures, no unitizing alpha and no entity attributes
+    agreement = agree.Accumulator(everyone, per_document=False, unitizing=False, entity_attributes=False)
     state = _State(root, cross, table, agreement, record, nlp=_nlp())  # made once, before workers inherit it
     stats = Stats()
     with _Workers(state, jobs, len(split_of)) as workers:
