@@ -97,6 +97,29 @@ def test_unitizing_alpha_reproduces_krippendorff_1995_examples(coder_a, coder_b,
     assert agree.unitizing_alpha([fine])[0] == pytest.approx(alpha, abs=0.005)
 
 
+def _expected_from_lists(m: int, big_l: int, units: list[int], gaps: list[int]) -> float:
+    # Krippendorff (2004) expected disagreement, term by term over every unit and gap (the direct formula)
+    n = len(units)
+    num = sum((n - 1) / 3 * (2 * lg**3 - 3 * lg**2 + lg) + lg * lg * sum(g - lg + 1 for g in gaps if g >= lg) for lg in units)
+    return num * 2 / big_l / (m * big_l * (m * big_l - 1) - sum(lg * (lg - 1) for lg in units))
+
+
+def test_unitizing_tallies_summed_over_documents_stay_small():
+    # many documents' tallies summed keep one count per length (memory does not grow with the
+    # corpus) and give the direct formula's figures over every unit and gap of every document
+    docs = [([(225, 295), (370, 400)], [(220, 300), (355, 375), (400, 420)]), ([(180, 240), (300, 350)], [(180, 240), (300, 351)])]
+    one = [agree.unitizing_tally([*d], 150, 450) for d in docs]
+    assert sorted(one[0].units.elements()) == [20, 20, 30, 70, 80] and sorted(one[0].gaps.elements()) == [25, 30, 50, 55, 70, 75, 75]
+    total = agree.unitizing_tally([*docs[0]], 150, 450)
+    for i in range(1, 400):
+        total.add(agree.unitizing_tally([*docs[i % 2]], 150, 450))
+    units = [lg for i in range(400) for lg in one[i % 2].units.elements()]
+    gaps = [g for i in range(400) for g in one[i % 2].gaps.elements()]
+    assert total.length == 400 * 300 and sum(total.units.values()) == len(units) and sum(total.gaps.values()) == len(gaps)
+    assert len(total.units) <= 7 and len(total.gaps) <= 11
+    assert total.disagreements()[1] == pytest.approx(_expected_from_lists(2, 400 * 300, units, gaps), rel=1e-12)
+
+
 def test_unitizing_alpha_edge_cases():
     same = agree.unitizing_tally([[(3, 7)], [(3, 7)], [(3, 7)]], 0, 20)
     assert agree.unitizing_alpha([same])[0] == 1.0

@@ -252,43 +252,54 @@ def unitizing_observed(a: list[tuple[int, int, bool]], b: list[tuple[int, int, b
 
 @dataclass
 class Unitizing:
-    """Additive parts of u-alpha for one category: documents add up as one continuum cut at their borders."""
+    """Additive parts of u-alpha for one category: documents add up as one continuum cut at their borders.
+
+    Units and gaps are kept as counts per length (length -> how many), not one entry per segment:
+    a length is at most a document's, so the tally stays small however many documents are added."""
 
     coders: int
     observed: int = 0  # sum of squared distances over ordered coder pairs
     length: int = 0
-    units: list[int] = field(default_factory=list)
-    gaps: list[int] = field(default_factory=list)
+    units: Counter = field(default_factory=Counter)  # unit length -> count
+    gaps: Counter = field(default_factory=Counter)  # gap length -> count
 
     def add(self, other: "Unitizing") -> None:
         if other.coders != self.coders:
             raise ValueError("unitizing tallies of different numbers of coders")
         self.observed += other.observed
         self.length += other.length
-        self.units += other.units
-        self.gaps += other.gaps
+        self.units.update(other.units)
+        self.gaps.update(other.gaps)
+
+    def copy(self) -> "Unitizing":
+        return Unitizing(self.coders, self.observed, self.length, Counter(self.units), Counter(self.gaps))
 
     def disagreements(self) -> tuple[float, float]:
-        """(observed, expected) disagreement per Krippendorff (2004)."""
+        """(observed, expected) disagreement per Krippendorff (2004), summed in integers (exact)."""
         m, big_l = self.coders, self.length
         if not big_l or m < 2:
             return 0.0, 0.0
         observed = self.observed / (m * (m - 1) * big_l * big_l)
-        n = len(self.units)
+        n = sum(self.units.values())
         if not n:
             return observed, 0.0
-        gaps = sorted(self.gaps)
-        suffix = [0] * (len(gaps) + 1)
+        gaps = sorted(self.gaps.items())
+        lengths = [g for g, _ in gaps]
+        # suffix sums over gaps >= a length: how many, and their total length
+        count_from = [0] * (len(gaps) + 1)
+        total_from = [0] * (len(gaps) + 1)
         for k in range(len(gaps) - 1, -1, -1):
-            suffix[k] = suffix[k + 1] + gaps[k]
-        num = 0.0
-        for lg in self.units:
-            k = bisect.bisect_left(gaps, lg)
-            fits = suffix[k] - (len(gaps) - k) * (lg - 1)  # sum over gaps >= lg of (gap - lg + 1)
-            num += (n - 1) / 3 * (2 * lg**3 - 3 * lg**2 + lg) + lg * lg * fits
-        num *= 2 / big_l
-        den = m * big_l * (m * big_l - 1) - sum(lg * (lg - 1) for lg in self.units)
-        return observed, (num / den if den > 0 else 0.0)
+            g, c = gaps[k]
+            count_from[k] = count_from[k + 1] + c
+            total_from[k] = total_from[k + 1] + c * g
+        num = 0  # 3/2 * big_l times the sum of Krippendorff's numerator terms, an integer
+        for lg, c in self.units.items():
+            k = bisect.bisect_left(lengths, lg)
+            fits = total_from[k] - count_from[k] * (lg - 1)  # sum over gaps >= lg of (gap - lg + 1)
+            # (n - 1) / 3 * lg (lg - 1) (2 lg - 1): the product is a multiple of 6, so this is exact
+            num += c * ((n - 1) * (lg * (lg - 1) * (2 * lg - 1) // 3) + lg * lg * fits)
+        den = m * big_l * (m * big_l - 1) - sum(c * lg * (lg - 1) for lg, c in self.units.items())
+        return observed, (2 * num / big_l / den if den > 0 else 0.0)
 
 
 def unitizing_tally(coders: list[list[tuple[int, int]]], begin: int, end: int) -> Unitizing:
@@ -298,8 +309,8 @@ def unitizing_tally(coders: list[list[tuple[int, int]]], begin: int, end: int) -
     for a, b in combinations(segs, 2):
         tally.observed += 2 * unitizing_observed(a, b)
     for s in segs:
-        tally.units += [length for _, length, is_unit in s if is_unit]
-        tally.gaps += [length for _, length, is_unit in s if not is_unit]
+        tally.units.update(length for _, length, is_unit in s if is_unit)
+        tally.gaps.update(length for _, length, is_unit in s if not is_unit)
     return tally
 
 
@@ -340,7 +351,7 @@ class Tally:
             if key in self.units:
                 self.units[key].add(u)
             else:
-                self.units[key] = Unitizing(u.coders, u.observed, u.length, list(u.units), list(u.gaps))
+                self.units[key] = u.copy()
 
 
 def _by_label(keys: Iterable[str], label_of) -> dict[str, set[str]]:
@@ -480,7 +491,7 @@ def _ualpha_row(tally: Tally, measure: str, label: str, all_labels) -> dict:
         a, b = pair.split("|")
         pairs.append({
             "a": a, "b": b, "value": value, "observed": do, "expected": de, "length": parts[0].length,
-            "units": sum(len(p.units) for p in parts),
+            "units": sum(sum(p.units.values()) for p in parts),
         })
     return {"measure": measure, "label": label, "statistic": "u-alpha", "value": _mean([p["value"] for p in pairs]), "pairs": pairs}
 
@@ -645,6 +656,7 @@ def agree(paths: Iterable[str | Path], corpus_dir: str | Path = "corpus", annota
         document = reader.document(doc)
         records = reader.read_layers(doc, files)
         acc.add(doc, records, len(document["text"]))
+        reader.done(doc, files)
     return acc.report()
 
 

@@ -320,6 +320,14 @@ class Validator:
         if len(self._docs) > self.cache_size:
             self._docs.popitem(last=False)
 
+    def forget(self, doc: str, annotators) -> None:
+        """Drop what was kept of a document's records to find a second record of them (a duplicate
+        id or layer): for a caller that reads each document once, from paths that name it (one
+        folder per document, one file per annotator), so that a duplicate cannot come later."""
+        self._seen_docs.pop(doc, None)
+        for annotator in annotators:
+            self._seen_layers.pop((doc, annotator), None)
+
     def gold(self, doc: str) -> dict | None:
         """What the cluster checks need of a document's gold layer: its events, TIME mentions and
         event clusters (kept per document the clusters file names, not the whole record)."""

@@ -122,6 +122,13 @@ class Reader:
             found[annotator] = rec
         return found
 
+    def done(self, doc: str, annotators) -> None:
+        """The caller has read this document and its layers (read_layers, from align.collect) and will
+        not come back to it: what the validator kept to find duplicates of them is dropped, so that
+        memory does not grow with the corpus (collect gives one file per document and annotator)."""
+        self.validator.forget(doc, annotators)
+
+
 def read(path: str | Path, kind: str | Iterable[str] | None = None, corpus_dir: str | Path = "corpus", level: int = 3) -> dict:
     """One record, checked (a Reader for a single file)."""
     return Reader(corpus_dir, level).read(path, kind)
