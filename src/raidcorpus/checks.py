@@ -328,6 +328,12 @@ class Validator:
         for annotator in annotators:
             self._seen_layers.pop((doc, annotator), None)
 
+    def forget_seen(self) -> None:
+        """Drop every record kept to find duplicates: what follows is checked as by a new validator
+        (the corpus listing and the small document cache are kept)."""
+        self._seen_docs.clear()
+        self._seen_layers.clear()
+
     def gold(self, doc: str) -> dict | None:
         """What the cluster checks need of a document's gold layer: its events, TIME mentions and
         event clusters (kept per document the clusters file names, not the whole record)."""

@@ -327,13 +327,14 @@ def adjudicate(
 def status(
     root: Path = typer.Option(Path("."), "--root", help="Repository holding corpus/ and annotations/."),
     fmt: str = typer.Option("text", "--format", help="text, or json (one object per document, then the totals)."),
+    jobs: int = typer.Option(0, "--jobs", min=0, help="Worker processes (0: one per CPU); the output does not depend on it."),
 ):
     """Where the corpus stands: per document its tasks, layers, quarantine, agreement, undecided items and gold; totals."""
     from . import status as mod
 
     if fmt not in ("text", "json"):
         raise UserError(f"unknown --format {fmt!r}: use text or json", 2)
-    mod.run(root, fmt, write=lambda text: sys.stdout.write(text + "\n"))
+    mod.run(root, fmt, write=lambda text: sys.stdout.write(text + "\n"), jobs=jobs or None)
 
 
 @app.command()

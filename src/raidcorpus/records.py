@@ -128,6 +128,12 @@ class Reader:
         memory does not grow with the corpus (collect gives one file per document and annotator)."""
         self.validator.forget(doc, annotators)
 
+    def forget_seen(self) -> None:
+        """Check what follows as a new Reader would (no duplicate found against earlier records), keeping
+        the corpus listing and the cache of recent documents: for a command that looks at each
+        document on its own."""
+        self.validator.forget_seen()
+
 
 def read(path: str | Path, kind: str | Iterable[str] | None = None, corpus_dir: str | Path = "corpus", level: int = 3) -> dict:
     """One record, checked (a Reader for a single file)."""

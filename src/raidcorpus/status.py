@@ -5,11 +5,20 @@ are in place, the layers waiting in quarantine and their problem counts, agreeme
 the layers, the disagreements no decision settles yet, and whether gold.json is what
 `adjudicate` would write now. Totals at the end. Documents are read one at a time and only
 counters are kept, so memory does not grow with the corpus.
+
+The documents are looked at in runs of CHUNK by `jobs` worker processes (default: one per CPU),
+forked after the corpus is listed; their rows come back, and are printed, in document order, so
+the output does not depend on `jobs`.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -20,6 +29,8 @@ from .ontology import load as load_ontology
 from .records import Reader
 
 MEASURES = ("entity_exact", "trigger", "argument")
+CHUNK = 32  # documents per run given to a worker
+WORKER_DIED = "status: a worker process died (killed, or out of memory?); run again, or with --jobs 1"
 
 
 @dataclass
@@ -47,16 +58,18 @@ class Totals:
                 "undecided": self.undecided, "gold": dict(sorted(self.gold.items()))}
 
 
-def _agreement(records: dict[str, dict], length: int, onto) -> dict[str, float | None]:
-    layers = {a: align.index_layer(r) for a, r in sorted(records.items())}
+def _agreement(layers: dict[str, align.Layer], length: int, onto) -> dict[str, float | None]:
+    layers = dict(sorted(layers.items()))
     names = sorted(layers)
     tally = agree.document_tally(layers, length, names, onto, unitizing=False)
     rows = agree.figures(tally, names, onto, len(names))
     return {r["measure"]: r["value"] for r in rows if r["label"] == agree.ALL and r["measure"] in MEASURES}
 
 
-def document_status(root: Path, doc: str, onto=None) -> dict:
-    """The status of one document (a plain dict, the JSON form)."""
+def document_status(root: Path, doc: str, onto=None, reader: Reader | None = None) -> dict:
+    """The status of one document (a plain dict, the JSON form). `reader`, when given, is one
+    Reader for the whole run (the corpus listed once); each document is checked on its own, as by
+    a new Reader."""
     onto = onto or load_ontology()
     folder = root / "annotations" / doc
     files = {p.stem: p for p in sorted(folder.glob("*.json")) if p.name not in align.NOT_LAYERS and not p.name.startswith(".")} \
@@ -72,7 +85,10 @@ def document_status(root: Path, doc: str, onto=None) -> dict:
         except (io.ReadError, AttributeError):
             pass
     records = {}
-    reader = Reader(root / "corpus")  # layers checked as validate checks them, text hashes included
+    if reader is None:
+        reader = Reader(root / "corpus")  # layers checked as validate checks them, text hashes included
+    else:
+        reader.forget_seen()
     for name, path in files.items():
         try:
             rec = reader.read(path, "annotation")
@@ -89,12 +105,13 @@ def document_status(root: Path, doc: str, onto=None) -> dict:
         return row
     try:
         document = reader.document(doc)
-        row["agreement"] = _agreement(records, len(document["text"]), onto)
+        layers = {a: align.index_layer(r) for a, r in records.items()}  # for agreement and gold alike (neither changes them)
+        row["agreement"] = _agreement(layers, len(document["text"]), onto)
         where = folder / "decisions.yaml"
         decisions, problems = adjudicate.read_decisions(where) if where.is_file() else ({}, [])
         row["problems"] += problems
         source = {f"sha256:{a}": adjudicate._sha256_file(f) for a, f in files.items()}
-        out = gold.build_gold(doc, {a: align.index_layer(r) for a, r in records.items()}, decisions.get(doc, []),
+        out = gold.build_gold(doc, layers, decisions.get(doc, []),
                                     document, onto, str(where), source)
     except UserError as e:
         row["problems"].append(e.message)
@@ -120,17 +137,63 @@ def documents(root: Path) -> list[str]:
     return sorted(ids)
 
 
-def iter_status(root: str | Path = ".", totals: Totals | None = None) -> Iterator[dict]:
-    """Each document's status in turn; `totals` (if given) is filled in as they go."""
+_RUN: tuple | None = None  # (root, ontology, reader) of the run, set before the workers fork
+
+
+def _chunk_rows(docs: list[str]) -> list[dict]:
+    root, onto, reader = _RUN
+    return [document_status(root, doc, onto, reader) for doc in docs]
+
+
+def iter_status(root: str | Path = ".", totals: Totals | None = None, jobs: int | None = None) -> Iterator[dict]:
+    """Each document's status in turn; `totals` (if given) is filled in as they go. With more than
+    one job, runs of documents are looked at in worker processes and come back in order."""
+    global _RUN
     root = Path(root)
     if not (root / "corpus").is_dir() and not (root / "annotations").is_dir():
         raise UserError(f"no corpus/ or annotations/ under {root}: run it at the repository's top (or give --root)")
     onto = load_ontology()
-    for doc in documents(root):
-        row = document_status(root, doc, onto)
-        if totals is not None:
-            totals.add(row)
-        yield row
+    reader = Reader(root / "corpus")
+    ids = documents(root)
+    chunks = [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(chunks)))
+    _RUN = (root, onto, reader)
+    try:
+        if jobs == 1:
+            rows = (row for chunk in chunks for row in _chunk_rows(chunk))
+            for row in rows:
+                if totals is not None:
+                    totals.add(row)
+                yield row
+            return
+        reader.validator.doc_ids()  # listed once, before the fork, for every worker
+        gc.collect()
+        gc.freeze()
+        try:
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                # a few runs ahead of the one being printed, so memory stays bounded
+                ahead = 2 * jobs
+                pending = [pool.submit(_chunk_rows, c) for c in chunks[:ahead]]
+                nxt = len(pending)
+                try:
+                    while pending:
+                        chunk_rows = pending.pop(0).result()
+                        if nxt < len(chunks):
+                            pending.append(pool.submit(_chunk_rows, chunks[nxt]))
+                            nxt += 1
+                        for row in chunk_rows:
+                            if totals is not None:
+                                totals.add(row)
+                            yield row
+                except BrokenProcessPool:
+                    raise UserError(WORKER_DIED) from None
+                finally:
+                    for f in pending:
+                        f.cancel()
+        finally:
+            gc.unfreeze()
+    finally:
+        _RUN = None
 
 
 def _f(value) -> str:
@@ -153,10 +216,10 @@ def line(row: dict) -> str:
     return text
 
 
-def run(root: str | Path = ".", fmt: str = "text", write=print) -> Totals:
+def run(root: str | Path = ".", fmt: str = "text", write=print, jobs: int | None = None) -> Totals:
     """The CLI's work: one line (or JSON object) per document as it is read, then the totals."""
     totals = Totals()
-    for row in iter_status(root, totals):
+    for row in iter_status(root, totals, jobs):
         write(json.dumps(row, ensure_ascii=False) if fmt == "json" else line(row))
     t = totals.as_dict()
     if fmt == "json":
