@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import status
+from raidcorpus import agree, align, status
+from raidcorpus.ontology import load as load_ontology
+from raidcorpus.records import Reader
 from raidcorpus.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +55,24 @@ def repo(tmp_path, monkeypatch) -> Path:
 def _slow(root: Path) -> list[dict]:
     """The reference: every document looked at by a new Reader, one after the other."""
     return [status.document_status(root, doc) for doc in status.documents(root)]
+
+
+def test_agreement_is_what_the_full_tally_and_figures_give(repo):
+    onto = load_ontology()
+    reader = Reader(repo / "corpus")
+    checked = 0
+    for row in _slow(repo):
+        if not row["agreement"]:
+            continue
+        reader.forget_seen()
+        records = {a: reader.read(repo / "annotations" / row["document"] / f"{a}.json", "annotation") for a in row["annotators"]}
+        layers = {a: align.index_layer(r) for a, r in sorted(records.items())}
+        tally = agree.document_tally(layers, len(reader.document(row["document"])["text"]), sorted(layers), onto)
+        full = {r["measure"]: r["value"] for r in agree.figures(tally, sorted(layers), onto, len(layers))
+                if r["label"] == agree.ALL and r["measure"] in status.MEASURES}
+        assert row["agreement"] == full and list(row["agreement"]) == list(status.MEASURES)
+        checked += 1
+    assert checked >= 3
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

@@ -412,6 +412,29 @@ def _pair_tally(tally: Tally, la: align.Layer, lb: align.Layer, length: int, ont
         tally.coref[(f"coref_{kind}", ALL, pair)] = [r_num, r_den, p_num, p_den, p, r, n, len(common)]
 
 
+def f1_figures(layers: dict[str, align.Layer], onto: Ontology, measures: Iterable[str]) -> dict[str, float | None]:
+    """measure -> the F1 over all labels (mean over pairs) of one document, for the exact-match
+    measures only (entity_exact, trigger, argument): the same counts and figure as document_tally
+    then figures give, without the other measures (status shows only these)."""
+    tally = Tally()
+    for x, y in combinations(sorted(layers), 2):
+        la, lb = layers[x], layers[y]
+        pair = f"{la.annotator}|{lb.annotator}"
+        for measure in measures:
+            pool, field_name, labels = _EXACT[measure](onto)
+            groups = [_by_label(getattr(lay, pool), lambda k, items=getattr(lay, pool): items[k][field_name]) for lay in (la, lb)]
+            _add_f1(tally, measure, labels, pair, *groups, lambda a, b: len(a & b))
+    return {measure: _f1_row(tally, measure, ALL)["value"] for measure in measures}
+
+
+# measure -> (layer pool, the item's label field, the labels), for f1_figures
+_EXACT = {
+    "entity_exact": lambda onto: ("entities", "type", onto.entity_names),
+    "trigger": lambda onto: ("events", "type", onto.event_names),
+    "argument": lambda onto: ("arguments", "role", onto.role_names),
+}
+
+
 def document_tally(layers: dict[str, align.Layer], length: int, annotators: list[str], onto: Ontology,
                    unitizing: bool = True, entity_attributes: bool = True) -> Tally:
     """All counts for one document; `annotators` fixes the order of attribute value tuples.

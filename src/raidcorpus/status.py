@@ -58,12 +58,8 @@ class Totals:
                 "undecided": self.undecided, "gold": dict(sorted(self.gold.items()))}
 
 
-def _agreement(layers: dict[str, align.Layer], length: int, onto) -> dict[str, float | None]:
-    layers = dict(sorted(layers.items()))
-    names = sorted(layers)
-    tally = agree.document_tally(layers, length, names, onto, unitizing=False)
-    rows = agree.figures(tally, names, onto, len(names))
-    return {r["measure"]: r["value"] for r in rows if r["label"] == agree.ALL and r["measure"] in MEASURES}
+def _agreement(layers: dict[str, align.Layer], onto) -> dict[str, float | None]:
+    return agree.f1_figures(layers, onto, MEASURES)
 
 
 def document_status(root: Path, doc: str, onto=None, reader: Reader | None = None) -> dict:
@@ -106,7 +102,7 @@ def document_status(root: Path, doc: str, onto=None, reader: Reader | None = Non
     try:
         document = reader.document(doc)
         layers = {a: align.index_layer(r) for a, r in records.items()}  # for agreement and gold alike (neither changes them)
-        row["agreement"] = _agreement(layers, len(document["text"]), onto)
+        row["agreement"] = _agreement(layers, onto)
         where = folder / "decisions.yaml"
         decisions, problems = adjudicate.read_decisions(where) if where.is_file() else ({}, [])
         row["problems"] += problems
