@@ -13,17 +13,13 @@ the output does not depend on `jobs`.
 
 from __future__ import annotations
 
-import gc
 import json
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from . import adjudicate, agree, align, gold, io, quarantine
+from . import adjudicate, agree, align, gold, io, quarantine, workers
 from .errors import UserError
 from .ontology import load as load_ontology
 from .records import Reader
@@ -155,39 +151,15 @@ def iter_status(root: str | Path = ".", totals: Totals | None = None, jobs: int 
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(chunks)))
     _RUN = (root, onto, reader)
     try:
-        if jobs == 1:
-            rows = (row for chunk in chunks for row in _chunk_rows(chunk))
-            for row in rows:
-                if totals is not None:
-                    totals.add(row)
-                yield row
-            return
-        reader.validator.doc_ids()  # listed once, before the fork, for every worker
-        gc.collect()
-        gc.freeze()
-        try:
-            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-                # a few runs ahead of the one being printed, so memory stays bounded
-                ahead = 2 * jobs
-                pending = [pool.submit(_chunk_rows, c) for c in chunks[:ahead]]
-                nxt = len(pending)
-                try:
-                    while pending:
-                        chunk_rows = pending.pop(0).result()
-                        if nxt < len(chunks):
-                            pending.append(pool.submit(_chunk_rows, chunks[nxt]))
-                            nxt += 1
-                        for row in chunk_rows:
-                            if totals is not None:
-                                totals.add(row)
-                            yield row
-                except BrokenProcessPool:
-                    raise UserError(WORKER_DIED) from None
-                finally:
-                    for f in pending:
-                        f.cancel()
-        finally:
-            gc.unfreeze()
+        if jobs > 1:
+            reader.validator.doc_ids()  # listed once, before the fork, for every worker
+        with workers.forked(jobs) as pool:
+            # a few runs ahead of the one being printed, so memory stays bounded
+            for chunk_rows in workers.in_order(pool, _chunk_rows, chunks, 2 * jobs, WORKER_DIED):
+                for row in chunk_rows:
+                    if totals is not None:
+                        totals.add(row)
+                    yield row
     finally:
         _RUN = None
 

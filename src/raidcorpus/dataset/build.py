@@ -8,19 +8,15 @@ by split and written in row-group batches, so memory does not grow with the corp
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
-from collections import Counter, deque
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
 import pyarrow as pa
 
-from .. import agree, align, ontology
+from .. import agree, align, ontology, workers
 from ..checks import split_leaks
 from ..errors import Problem, ProblemError, UserError
 from . import card, outdir, release, rows
@@ -320,78 +316,44 @@ WORKER_DIED = ("build: a worker process ended without its result (killed, or out
 
 
 class _Workers:
-    """Runs tasks over chunks in `jobs` forked processes (or in this one), results in task order;
-    a failure carried back from a worker is raised here, at its place in document order.
-
-    An executor, not multiprocessing.Pool: on an error the pool's terminate() kills workers, and
-    one killed while it held the lock of the result queue left the pool waiting for ever; the
-    executor cancels the chunks not started and lets the running ones (at most one per worker)
-    end."""
+    """Runs tasks over chunks in `jobs` forked processes (or in this one, see raidcorpus.workers),
+    results in task order; a failure carried back from a worker is raised here, at its place in
+    document order."""
 
     def __init__(self, state: _State, jobs: int | None, documents: int):
         self.state = state
         jobs = jobs or os.cpu_count() or 1
         self.jobs = max(1, min(jobs, -(-documents // CHUNK_DOCS)))
+        self._forked = workers.forked(self.jobs)
         self.pool = None
 
     def __enter__(self):
         global _STATE
         _STATE = self.state
-        if self.jobs > 1:
-            # the parent's objects (parsed clusters, indexes) moved out of the collector's reach:
-            # its passes in a worker would otherwise write to every page they sit on (copy-on-write)
-            gc.collect()
-            gc.freeze()
-            self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"))
+        self.pool = self._forked.__enter__()
         return self
 
     def submit(self, fn, arg):
         """fn(arg) in a worker beside the chunks (here, at once, without workers); returns a
         function that waits for the result."""
-        if self.pool is None:
-            value = fn(arg)
-            return lambda: value
-        future = self.pool.submit(fn, arg)
-
-        def wait():
-            try:
-                return future.result()
-            except BrokenProcessPool:
-                raise UserError(WORKER_DIED) from None
-        return wait
-
-    def _ordered(self, fn, chunks: list):
-        """fn over chunks in the workers, results in chunk order, at most jobs x (1 + AHEAD) chunks
-        out at once: when the parent writes slower than the workers convert, the shards do not
-        pile up in its memory (an unbounded map held them all)."""
-        chunks = iter(chunks)
-        pending = deque(self.pool.submit(fn, c) for c in islice(chunks, self.jobs * (1 + AHEAD)))
-        while pending:
-            result = pending.popleft().result()
-            for c in islice(chunks, 1):
-                pending.append(self.pool.submit(fn, c))
-            yield result
+        return workers.later(self.pool, fn, arg, WORKER_DIED)
 
     def run(self, fn, chunks: list):
-        results = self._ordered(fn, chunks) if self.pool else map(fn, chunks)
-        try:
-            for result in results:
-                if isinstance(result, Shard):
-                    failed = result.failed
-                else:
-                    failed = next((x for x in result if isinstance(x, _Failed)), None)
-                if failed is not None:
-                    raise UserError(failed.line)
-                yield result
-        except BrokenProcessPool:
-            raise UserError(WORKER_DIED) from None
+        for result in workers.in_order(self.pool, fn, chunks, self.jobs * (1 + AHEAD), WORKER_DIED):
+            if isinstance(result, Shard):
+                failed = result.failed
+            else:
+                failed = next((x for x in result if isinstance(x, _Failed)), None)
+            if failed is not None:
+                raise UserError(failed.line)
+            yield result
 
     def __exit__(self, *exc):
         global _STATE
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=exc[0] is not None)
-            gc.unfreeze()
-        _STATE = None
+        try:
+            return self._forked.__exit__(*exc)
+        finally:
+            _STATE = None
 
 
 @dataclass
