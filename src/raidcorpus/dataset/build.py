@@ -182,7 +182,8 @@ _STATE: _State | None = None
 
 @dataclass
 class Shard:
-    """A run of documents converted: one Arrow table per (variant, config), the agreement shares
+    """A run of documents converted: one Arrow table per ("full", config) (the parent makes the
+    standoff twins, see with_standoff), the agreement shares
     (combined), the cross-document cluster shares of the documents clusters name, and the counts,
     all in document order."""
 
@@ -272,20 +273,29 @@ def _document_shard(ids: list[str]) -> Shard:
             for config, derived in rows.derived_rows(row, st.nlp).items():
                 for r in derived:
                     emit("full", config, r)
+            gold_fields = {k: row[k] for k in ("entities", "events", "entity_clusters", "event_clusters")}
             for ann in layers:
-                emit("full", "annotators", rows.annotator_row(ann, st.cross))
+                emit("full", "annotators", rows.annotator_row(ann, st.cross, gold_fields if ann is gold else None))
             stats.documents += 1
             stats.layers += len(names)
             stats.annotators.update(names)
             stats.entity_types.update(e["type"] for e in row["entities"])
             stats.event_types.update(v["type"] for v in row["events"])
         tables = {key: st.encoder(key[1]).table_of_rows(rs) for key, rs in out.items()}
-        for config in ("documents", "annotators"):  # the standoff twins: the same rows less their text
-            if ("full", config) in tables:
-                tables[("standoff", config)] = strip_table(tables[("full", config)], config)
     except UserError as e:
         return Shard({}, None, [], stats, _Failed(str(e)))
     return Shard(tables, agree.combine(shares), cluster_shares, stats)
+
+
+def with_standoff(tables: dict) -> list:
+    """A shard's tables and the standoff twins of its documents and annotators tables: the same
+    rows less their text, made here from the full tables rather than carried back from the
+    worker (they were a third of what a shard's pickle held)."""
+    out = list(tables.items())
+    for config in ("documents", "annotators"):
+        if ("full", config) in tables:
+            out.append((("standoff", config), strip_table(tables[("full", config)], config)))
+    return out
 
 
 def strip_table(table: pa.Table, config: str) -> pa.Table:
@@ -471,7 +481,7 @@ def _build(version: str, root: Path, jobs: int | None, full: Writer, off: Writer
             off.open_split(split)
             for _ in range(sum(1 for s, _ in tasks if s == split)):
                 shard = next(shards)
-                for (variant, config), t in shard.tables.items():
+                for (variant, config), t in with_standoff(shard.tables):
                     writers[variant].add_table(config, t)
                 agreement.take(shard.agreement)
                 for doc_id, share in shard.clusters:

@@ -31,24 +31,31 @@ def _provenance(p: dict | None) -> dict | None:
     return {"method": p["method"], "annotators": list(p.get("annotators", [])), "decision": p.get("decision")}
 
 
-def entity_row(e: dict) -> dict:
+def _names(attributes) -> tuple[str, ...]:
+    return tuple(a.name for a in attributes)
+
+
+def entity_row(e: dict, attributes: tuple[str, ...] | None = None) -> dict:
     row = {"id": e["id"], "type": e["type"], "start": e["start"], "end": e["end"], "text": e["text"]}
-    for attr in ontology.load().entity_attributes:
-        row[attr.name] = e.get("attributes", {}).get(attr.name)
+    values = e.get("attributes", {})
+    for name in attributes if attributes is not None else _names(ontology.load().entity_attributes):
+        row[name] = values.get(name)
     norm = e.get("normalized")
     row["normalized"] = None if norm is None else str(norm)
     row["provenance"] = _provenance(e.get("provenance"))
     return row
 
 
-def event_row(v: dict, cluster_id: str | None, cross_id: str | None) -> dict:
+def event_row(v: dict, cluster_id: str | None, cross_id: str | None, attributes: tuple[str, ...] | None = None) -> dict:
     attrs = v.get("attributes", {})
+    if attributes is None:
+        attributes = _names(ontology.load().event_attributes)
     return {
         "id": v["id"],
         "type": v["type"],
         "trigger": dict(v["trigger"]),
         "arguments": [{"role": a["role"], "entity_id": a["entity"], "entity_type": a["type"]} for a in v["arguments"]],
-        "attributes": {a.name: attrs.get(a.name) for a in ontology.load().event_attributes},
+        "attributes": {name: attrs.get(name) for name in attributes},
         "cluster_id": cluster_id,
         "cross_document_id": cross_id,
         "provenance": _provenance(v.get("provenance")),
@@ -59,9 +66,11 @@ def layer_fields(ann: dict, cross: dict[tuple[str, str], str]) -> dict:
     """The entities / events / clusters part shared by the documents and annotators rows."""
     doc = ann["document"]
     cluster_of = {m: c["id"] for c in ann["event_clusters"] for m in c["members"]}
+    onto = ontology.load()
+    entity_attrs, event_attrs = _names(onto.entity_attributes), _names(onto.event_attributes)
     return {
-        "entities": [entity_row(e) for e in ann["entities"]],
-        "events": [event_row(v, cluster_of.get(v["id"]), cross.get((doc, v["id"]))) for v in ann["events"]],
+        "entities": [entity_row(e, entity_attrs) for e in ann["entities"]],
+        "events": [event_row(v, cluster_of.get(v["id"]), cross.get((doc, v["id"])), event_attrs) for v in ann["events"]],
         "entity_clusters": [{"id": c["id"], "members": list(c["members"])} for c in ann["entity_clusters"]],
         "event_clusters": [{"id": c["id"], "members": list(c["members"])} for c in ann["event_clusters"]],
     }
@@ -82,8 +91,11 @@ def document_row(doc: dict, gold: dict, annotators: Iterable[str], cross: dict[t
     }
 
 
-def annotator_row(ann: dict, cross: dict[tuple[str, str], str]) -> dict:
-    fields = layer_fields(ann, cross if ann["annotator"] == "gold" else {})
+def annotator_row(ann: dict, cross: dict[tuple[str, str], str], fields: dict | None = None) -> dict:
+    """`fields`: the layer's layer_fields when the caller has them (the gold layer's are in its
+    documents row)."""
+    if fields is None:
+        fields = layer_fields(ann, cross if ann["annotator"] == "gold" else {})
     return {"document": ann["document"], "annotator": ann["annotator"], "text_sha256": ann["text_sha256"], **fields}
 
 
