@@ -256,3 +256,46 @@ def test_convert_writes_records_and_reports_the_ones_that_fail_validation(tmp_pa
     assert (ann / doc["id"] / "quarantine" / "annotator-1.json").exists() and (ann / doc["id"] / "annotator-2.json").exists()
     assert not (ann / doc["id"] / "annotator-1.json").exists()
     assert "@" not in (ann / "annotators.yaml").read_text()
+
+
+def test_convert_in_two_processes_writes_and_says_what_one_process_does(tmp_path, monkeypatch):
+    """convert converts and checks the later half of the tasks in a forked worker (which sends back
+    the bytes of each clean record): same files, same report, quarantine and superseded included."""
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from raidcorpus import io, pull
+    from raidcorpus.cli import app
+
+    corpus = Path(__file__).resolve().parents[1] / "corpus"
+    tasks = []
+    for n, path in enumerate(sorted(corpus.glob("*.json")), 1):
+        doc = io.read_json(path)
+        start = doc["text"].index(" ") + 1
+        end = doc["text"].index(" ", start)
+        region = {"id": "r1", "from_name": "entity", "to_name": "text", "type": "labels",
+                  "value": {"start": start, "end": end, "labels": ["PER"]}}
+        good = [region, _choice("r1", "mention", "NAM")]
+        tasks.append({"id": n, "data": {"doc_id": doc["id"], "text": doc["text"], "sha256": doc["sha256"]},
+                      "annotations": [
+                          {"id": 10 * n, "completed_by": 3, "result": good, "updated_at": "2026-01-02"},
+                          {"id": 10 * n + 1, "completed_by": 3, "result": [region], "updated_at": "2026-01-01"},  # superseded
+                          {"id": 10 * n + 2, "completed_by": 4 + n % 2, "result": [region] if n == 3 else good},
+                          {"id": 10 * n + 3, "completed_by": 6, "was_cancelled": True, "result": []}]})
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(tasks))
+
+    def run(folder: str, fork_from: int):
+        monkeypatch.setattr(pull, "FORK_MIN_TASKS", fork_from)
+        monkeypatch.setattr(pull.os, "cpu_count", lambda: 2)
+        ann = tmp_path / folder
+        got = CliRunner().invoke(app, ["convert", str(export), "--annotations", str(ann), "--corpus", str(corpus)])
+        files = {p.relative_to(ann): p.read_bytes() for p in ann.rglob("*") if p.is_file()}
+        return got.exit_code, got.output.replace(str(ann), "ANN"), files
+
+    alone, forked = run("alone", 10_000), run("forked", 1)
+    assert alone == forked
+    code, output, files = forked
+    assert code == 1 and "invalid:" in output and "not converted: task=" in output and "cancelled (skipped)" in output
+    assert sum(1 for p in files if p.parent.name != "quarantine" and p.suffix == ".json") == 2 * len(tasks) - 1

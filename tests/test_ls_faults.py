@@ -191,3 +191,74 @@ def test_pull_keeps_no_email_address_even_from_drafts(label_studio, corpus, tmp_
     res = cli(env, "convert", raw[0], "--annotations", again, "--corpus", corpus)
     assert res.exit_code == 0, res.output
     assert {p.relative_to(again): p.read_bytes() for p in again.rglob("*.json")} == before
+
+
+def test_pull_in_export_parts_writes_what_one_whole_export_gives_and_a_failing_part_writes_nothing(
+        label_studio, proxy, corpus, tmp_path, monkeypatch):
+    """pull asks for the export a few task ids at a time (converting each part while the next one
+    downloads): the records and the kept export are those of one whole export; a part lost on the
+    way is asked for again, and a part that keeps failing stops the pull in one line, nothing written."""
+    import gzip
+
+    from raidcorpus import labelstudio, pull
+
+    title = "export in parts"
+    env = label_studio.cli_env() | {"LABEL_STUDIO_URL": proxy.url}
+    assert cli(env, "push", "--project", title, "--corpus", corpus).exit_code == 0
+    server = Server(label_studio.url, label_studio.token)
+    for task in tasks_of(label_studio, title):
+        doc = io.read_json(corpus / f"{task['data']['doc_id']}.json")
+        server.create_annotation(task["id"], convert.record_to_results(_valid_record(doc, "x")))
+
+    monkeypatch.setattr(labelstudio, "EXPORT_PART", 1)  # one task per part: three parts
+    proxy.fail("GET", r"/export\?.*ids", "502")  # the first part fails once, then comes
+    parted = tmp_path / "parted"
+    res = cli(env, "pull", "--project", title, "--annotations", parted, "--corpus", corpus)
+    assert res.exit_code == 0, res.output
+    parts = [path for method, path, _ in proxy.seen if method == "GET" and "/export?" in path]
+    assert len(parts) == n_docs(corpus) + 1 and all("ids" in p for p in parts), parts
+
+    monkeypatch.setattr(labelstudio, "EXPORT_PART", 1000)  # all in one part
+    whole = tmp_path / "whole"
+    assert cli(env, "pull", "--project", title, "--annotations", whole, "--corpus", corpus).exit_code == 0
+    records = lambda root: {p.relative_to(root): p.read_bytes() for p in root.rglob("*.json")}  # noqa: E731
+    assert records(parted) == records(whole) and len(records(whole)) == n_docs(corpus) + 0
+    raw = lambda root: pull._without_volatile(gzip.decompress(next((root / "raw").glob("*.gz")).read_bytes()))  # noqa: E731
+    assert raw(parted) == raw(whole)
+    server_export = orjson_loads(server.export(server.project(title).id))
+    assert [t["id"] for t in orjson_loads(raw(parted))] == [t["id"] for t in server_export]
+
+    monkeypatch.setattr(labelstudio, "EXPORT_PART", 1)
+    proxy.fail("GET", r"/export\?.*ids", "502", times=100)
+    broken = tmp_path / "broken"
+    res = cli(env, "pull", "--project", title, "--annotations", broken, "--corpus", corpus)
+    assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+    assert len(res.stderr.strip().splitlines()) == 1 and "export the project" in res.stderr
+    assert not broken.exists()
+
+
+def orjson_loads(data: bytes):
+    import orjson
+
+    return orjson.loads(data)
+
+
+def test_lost_replies_to_some_of_several_import_batches_never_duplicate_and_the_rest_still_goes(
+        label_studio, proxy, corpus, monkeypatch):
+    """push sends its batches from a thread, making the next one meanwhile: a reply lost or a
+    connection dropped on any batch is read back before going on, each task arriving once."""
+    from raidcorpus import push as mod
+
+    monkeypatch.setattr(mod, "BATCH", 1)  # one task per batch: three batches
+    title = "lost replies in batches"
+    proxy.fail("POST", r"/api/projects/\d+/import", "lose-reply")
+    proxy.fail("POST", r"/api/projects/\d+/import", "drop")
+    env = label_studio.cli_env() | {"LABEL_STUDIO_URL": proxy.url}
+    res = cli(env, "push", "--project", title, "--corpus", corpus)
+    n = n_docs(corpus)
+    assert res.exit_code == 0, res.output
+    assert [f for _, _, f in proxy.faults()] == ["lose-reply", "drop"]
+    assert sum(1 for m, p, _ in proxy.seen if m == "POST" and re.search(r"/import", p)) == n  # nothing sent twice
+    tasks = tasks_of(label_studio, title)
+    assert sorted(t["data"]["doc_id"] for t in tasks) == sorted(p.stem for p in corpus.glob("*.json"))
+    assert f"{n} tasks imported" in res.output

@@ -354,15 +354,37 @@ def annotation_user(annotation: dict) -> tuple[int | None, str | None]:
     return who, None
 
 
-def convert_export(tasks: list[dict], pseudonym, onto=None) -> ExportResult:
+def annotations_to_convert(tasks: list[dict]):
+    """(task, document id, text, annotation) for each annotation convert_export converts."""
+    for task in tasks:
+        data = task.get("data") or {}
+        doc, text = data.get("doc_id"), data.get("text")
+        if not isinstance(doc, str) or not isinstance(text, str):
+            continue
+        for ann in task.get("annotations") or ():
+            if isinstance(ann, dict) and not ann.get("was_cancelled"):
+                yield task, doc, text, ann
+
+
+def convert_annotation(task: dict, doc: str, text: str, ann: dict, annotator: str, onto=None) -> Converted:
+    """One exported annotation as a record of `annotator`."""
+    source = {"label_studio_task": task.get("id"), "label_studio_annotation": ann.get("id")}
+    return results_to_record(ann.get("result") or [], text, document=doc, annotator=annotator, source=source,
+                             task=task.get("id"), annotation=ann.get("id"), onto=onto)
+
+
+def convert_export(tasks: list[dict], pseudonym, onto=None, converted: dict | None = None) -> ExportResult:
     """Convert a full JSON export. `pseudonym(task, annotation)` gives the annotator id of an annotation.
 
     One record per (document, annotator): when an annotator has several annotations of a document
     (in one task or in several), the latest is kept and each other one is named in `superseded`.
+    `converted` maps id(annotation) to its conversion made earlier (convert_annotation, under any
+    annotator name: the name is set here), for annotations converted while the export downloaded.
     """
     out = ExportResult()
     latest: dict[tuple[str, str], tuple[str, dict, dict, Converted]] = {}
     older: list[tuple[tuple[str, str], dict, dict]] = []
+    converted = converted or {}
     for task in tasks:
         data = task.get("data") or {}
         doc, text = data.get("doc_id"), data.get("text")
@@ -376,9 +398,11 @@ def convert_export(tasks: list[dict], pseudonym, onto=None) -> ExportResult:
             continue
         for ann in live:
             name = pseudonym(task, ann)
-            source = {"label_studio_task": task.get("id"), "label_studio_annotation": ann.get("id")}
-            conv = results_to_record(ann.get("result") or [], text, document=doc, annotator=name, source=source,
-                                     task=task.get("id"), annotation=ann.get("id"), onto=onto)
+            conv = converted.get(id(ann))
+            if conv is None:
+                conv = convert_annotation(task, doc, text, ann, name, onto)
+            else:
+                conv.record["annotator"] = name
             stamp = (str(ann.get("updated_at") or ann.get("created_at") or ""), str(ann.get("id")))
             key = (doc, name)
             if key in latest and latest[key][0] > stamp:

@@ -12,6 +12,7 @@ import hashlib
 import os
 import time
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from .errors import UserError
 from .records import Reader
 from .text import sha256_text
 
-BATCH = 100
+BATCH = 1000  # tasks per import request (1,000 tasks: 10.0 s in batches of 100, 7.1 s in one)
 
 
 @dataclass
@@ -139,6 +140,12 @@ def used_values(export: list[dict]) -> set[tuple[str, str]]:
 
 
 def _layer(annotations_dir: Path, doc: dict, layer: str, report: PushReport, reader: Reader) -> list[dict] | None:
+    record = _layer_record(annotations_dir, doc, layer, report, reader)
+    return None if record is None else convert.record_to_results(record)
+
+
+def _layer_record(annotations_dir: Path, doc: dict, layer: str, report: PushReport, reader: Reader) -> dict | None:
+    """A document's prediction layer, read and checked (a broken one stops the push in one line)."""
     path = annotations_dir / doc["id"] / f"{layer}.json"
     if not path.exists():
         report.predictions_missing.append(doc["id"])
@@ -147,7 +154,7 @@ def _layer(annotations_dir: Path, doc: dict, layer: str, report: PushReport, rea
     if record.get("text_sha256") != doc["sha256"]:
         report.predictions_stale.append(doc["id"])
         return None
-    return convert.record_to_results(record)
+    return record
 
 
 def ensure_project(server, title: str, config: str, report: PushReport, settings: dict | None = None):
@@ -255,6 +262,15 @@ def import_exactly_once(server, project_id: int, batch: list[dict], what: str = 
                     "run push again (it imports only what is missing)")
 
 
+def _sent(sending: tuple, report: PushReport) -> int:
+    """Wait for an import sent from the thread (its error, if any, raised here); the tasks it took."""
+    future, batch = sending
+    future.result()
+    report.imported += len(batch)
+    report.predictions_added += sum(1 for t in batch if "predictions" in t)
+    return len(batch)
+
+
 def _push(server, title, corpus_dir, annotations_dir, predictions, config, progress, overlap=2) -> PushReport:
     docs = read_corpus(corpus_dir)
     layers = Reader(corpus_dir, level=2)
@@ -271,16 +287,14 @@ def _push(server, title, corpus_dir, annotations_dir, predictions, config, progr
             by_doc.setdefault(doc_id, []).append(task)
     report.duplicated = sorted(d for d, ts in by_doc.items() if len(ts) > 1)
 
-    new_tasks, old_predictions = [], []
+    new_docs, old_predictions = [], []
     for doc in docs:
         present = by_doc.get(doc["id"])
-        results = _layer(annotations_dir, doc, predictions, report, layers) if predictions else None
         if not present:
-            task = {"data": task_data(doc)}
-            if results is not None:
-                task["predictions"] = [{"model_version": predictions, "result": results}]
-            new_tasks.append(task)
+            # read and checked now, before anything is imported; converted batch by batch below
+            new_docs.append((doc, _layer_record(annotations_dir, doc, predictions, report, layers) if predictions else None))
             continue
+        results = _layer(annotations_dir, doc, predictions, report, layers) if predictions else None
         # the text itself, not only its stored hash: a task edited in Label Studio keeps the old hash field
         same = [t for t in present if task_key(t.get("data") or {}) == (doc["id"], doc["sha256"])
                 and sha256_text(str((t.get("data") or {}).get("text"))) == doc["sha256"]]
@@ -296,18 +310,35 @@ def _push(server, title, corpus_dir, annotations_dir, predictions, config, progr
         if results is not None:
             old_predictions.append((same[0], results))
 
-    total = len(new_tasks)
+    def batches():
+        """The new tasks, BATCH at a time, each batch made (its layers converted) only when asked for."""
+        for i in range(0, len(new_docs), BATCH):
+            batch = []
+            for doc, record in new_docs[i:i + BATCH]:
+                task = {"data": task_data(doc)}
+                if record is not None:
+                    task["predictions"] = [{"model_version": predictions, "result": convert.record_to_results(record)}]
+                batch.append(task)
+            yield batch
+
+    total = len(new_docs)
     done = 0
     if progress:
         progress(0, total)
-    for i in range(0, total, BATCH):
-        batch = new_tasks[i:i + BATCH]
-        import_exactly_once(server, project.id, batch)
-        done += len(batch)
-        report.imported += len(batch)
-        report.predictions_added += sum(1 for t in batch if "predictions" in t)
-        if progress:
-            progress(done, total)
+    # One import request at a time (the server takes them one after another anyway), sent from a
+    # thread: the next batch is made here while the server imports the one before.
+    with ThreadPoolExecutor(1, thread_name_prefix="import") as sender:
+        sending = None
+        for batch in batches():
+            if sending is not None:
+                done += _sent(sending, report)
+                if progress:
+                    progress(done, total)
+            sending = (sender.submit(import_exactly_once, server, project.id, batch), batch)
+        if sending is not None:
+            done += _sent(sending, report)
+            if progress:
+                progress(done, total)
 
     fresh = []
     for task, results in old_predictions:
