@@ -101,6 +101,15 @@ def latest_raw(raw_dir: Path, project_slug: str) -> Path | None:
 def save_raw(data: bytes, tasks: list, raw_dir: str | Path, title: str, now: datetime | None = None) -> tuple[Path, bool]:
     """Keep the export (`data`, already parsed as `tasks`) gzip-compressed, unless it says what the
     latest kept one says. (path, written)."""
+    path, packed = raw_to_keep(data, tasks, raw_dir, title, now)
+    if packed is not None:
+        io.write_bytes_atomic(path, packed)
+    return path, packed is not None
+
+
+def raw_to_keep(data: bytes, tasks: list, raw_dir: str | Path, title: str, now: datetime | None = None) -> tuple[Path, bytes | None]:
+    """What save_raw writes, without writing it: (new path, gzip bytes), or (latest kept path, None)
+    when the export says what that one says."""
     raw_dir = io.inside(Path(raw_dir).parent, Path(raw_dir).name)  # a symlinked raw/ is refused
     last = latest_raw(raw_dir, slug(title))
     if last is not None:
@@ -111,13 +120,11 @@ def save_raw(data: bytes, tasks: list, raw_dir: str | Path, title: str, now: dat
             # again, decided without parsing). Same length: perhaps only keys in another order, so
             # compare the parsed exports. A different length is a different export.
             if same == ours or (len(same) == len(ours) and _strip(io.loads_json(kept)) == _strip(tasks)):
-                return last, False
+                return last, None
         except (io.ReadError, orjson.JSONDecodeError):
             pass
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S%fZ")
-    path = io.inside(raw_dir, f"{slug(title)}-{stamp}.json.gz")
-    io.write_bytes_atomic(path, compress(data))
-    return path, True
+    return io.inside(raw_dir, f"{slug(title)}-{stamp}.json.gz"), compress(data)
 
 
 GZIP_PIECE = 16 << 20  # bytes of the export per gzip member
@@ -459,6 +466,7 @@ def download(server, project_id: int, title: str, annotations_dir, corpus_dir) -
     while it downloads (Staged)."""
     staged = Staged(annotations_dir, corpus_dir)
     tasks: list = []
+    whole = False  # whether a part failed the check: said of the whole export, once it is in
     for data in server.export_parts(project_id):
         try:
             part = io.loads_json(data)
@@ -471,9 +479,11 @@ def download(server, project_id: int, title: str, annotations_dir, corpus_dir) -
         try:
             check_export(part, f"the export of {title!r}")
         except UserError:
-            continue  # said below, of the whole export (its line points into the whole list)
+            whole = True  # said below, of the whole export (its line points into the whole list)
+            continue
         staged.add(part)
-    check_export(tasks, f"the export of {title!r}")
+    if whole or not tasks:
+        check_export(tasks, f"the export of {title!r}")
     return tasks, staged
 
 
@@ -485,14 +495,22 @@ def pull(server, title: str, annotations_dir: str | Path = "annotations", corpus
     report = PullReport()
     with io.gc_frozen():
         tasks, staged = download(server, project.id, title, annotations_dir, corpus_dir)
-        plan = plan_records(tasks, annotations_dir, identity, report, staged)
+        named = name_annotators(tasks, annotations_dir, identity)
         try:
             email_ids = {u["email"]: u["id"] for u in server.users() if u.get("email")}
         except UserError:
             email_ids = {}  # a token that may not list users: addresses still go, as unknown-user
-        kept = scrub.scrub(tasks, lambda uid: plan.names.lookup(str(uid)), email_ids)
-        path, written = save_raw(orjson.dumps(kept), kept, Path(annotations_dir) / "raw", title)
-        report.raw_file, report.raw_unchanged = str(path), not written
+        kept = scrub.scrub(tasks, lambda uid: named[0].lookup(str(uid)), email_ids)
+        # The raw export compared with the latest kept one (and compressed, if new) in a thread while
+        # the records are planned here (zlib lets go of the interpreter lock); written once the plan
+        # stands, before any record.
+        with ThreadPoolExecutor(1, thread_name_prefix="raw-export") as pool:
+            raw = pool.submit(raw_to_keep, orjson.dumps(kept), kept, Path(annotations_dir) / "raw", title)
+            plan = plan_records(tasks, annotations_dir, identity, report, staged, named)
+            path, packed = raw.result()
+        if packed is not None:
+            io.write_bytes_atomic(path, packed)
+        report.raw_file, report.raw_unchanged = str(path), packed is None
         return apply_plan(plan, corpus_dir, report, url=lambda task: feedback.task_url(server.shown, project.id, task))
 
 
