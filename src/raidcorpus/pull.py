@@ -334,23 +334,41 @@ def place_records(records: list[tuple[Path, dict]], corpus_dir: str | Path, repo
             continue
         for p in reader.problems(r, str(path), "annotation"):
             problems.setdefault(p.path, []).append(p)
-    for path, record in records:
-        annotations_dir = path.parent.parent
-        task, ann = record["source"].get("label_studio_task"), record["source"].get("label_studio_annotation")
-        issues, found = by_annotation.get((task, ann), []), problems.get(str(path), [])
-        if not issues and not found:
-            made = data.get(id(record))
-            if io.write_bytes_atomic(path, made) if made is not None else io.write_json(path, record):
-                report.written.append(str(path))
-            if quarantine.release(annotations_dir, record["document"], record["annotator"]):
-                report.released.append(str(path))
-            continue
-        words = feedback.findings(record, issues, found, feedback.record_texts(record), task, ann)
-        link = url(task) if url and task is not None else None
-        lines = [f.line(link) for f in words]
-        where, _ = quarantine.place(annotations_dir, record, lines)
-        report.quarantined.append(str(where))
-        report.invalid += [f"{where}: {line}" for line in lines]
+
+    def put(path: Path, record: dict) -> bool:
+        made = data.get(id(record))
+        return io.write_bytes_atomic(path, made) if made is not None else io.write_json(path, record)
+
+    # Clean records are written by a few threads (the time goes in system calls, which let go of the
+    # interpreter lock), their lines in record order; the first error stops the writes not started.
+    # Quarantine folders are changed here only, one record after another.
+    puts = []
+    with ThreadPoolExecutor(WRITERS, thread_name_prefix="write") as pool:
+        try:
+            for path, record in records:
+                annotations_dir = path.parent.parent
+                task, ann = record["source"].get("label_studio_task"), record["source"].get("label_studio_annotation")
+                issues, found = by_annotation.get((task, ann), []), problems.get(str(path), [])
+                if not issues and not found:
+                    puts.append((path, record, pool.submit(put, path, record)))
+                    continue
+                words = feedback.findings(record, issues, found, feedback.record_texts(record), task, ann)
+                link = url(task) if url and task is not None else None
+                lines = [f.line(link) for f in words]
+                where, _ = quarantine.place(annotations_dir, record, lines)
+                report.quarantined.append(str(where))
+                report.invalid += [f"{where}: {line}" for line in lines]
+            for path, record, put_done in puts:
+                if put_done.result():
+                    report.written.append(str(path))
+                if quarantine.release(path.parent.parent, record["document"], record["annotator"]):
+                    report.released.append(str(path))
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+WRITERS = 4  # threads writing records (system calls most of the time)
 
 
 def write_records(tasks: list[dict], annotations_dir: str | Path, corpus_dir: str | Path, server: str | None = None,
