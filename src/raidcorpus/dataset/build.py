@@ -20,7 +20,7 @@ from .. import agree, align, ontology, workers
 from ..checks import split_leaks
 from ..errors import Problem, ProblemError, UserError
 from . import card, outdir, release, rows
-from ..io import ReadError, is_id, refuse_link
+from ..io import ReadError, is_id, read_ahead, refuse_link
 from ..records import Reader, RecordError
 from .layout import HUB_REPO, REPO_RE, NAME
 from .writer import Encoder, Writer, writing
@@ -248,6 +248,21 @@ def _document_task(ids: list[str]):
         return _document_shard(ids)
 
 
+def _files_of(root: Path, ids: list[str]):
+    """The files a run of documents reads (for read_ahead), in the order it reads them."""
+    for doc_id in ids:
+        if not is_id(doc_id):
+            continue
+        yield root / "corpus" / f"{doc_id}.json"
+        try:
+            with os.scandir(root / "annotations" / doc_id) as entries:
+                names = sorted(e.name for e in entries if e.name.endswith(".json"))
+        except OSError:
+            continue
+        for name in names:
+            yield root / "annotations" / doc_id / name
+
+
 def _document_shard(ids: list[str]) -> Shard:
     """Everything one run of documents adds to the dataset (new configs add their rows here)."""
     st = _STATE
@@ -260,6 +275,8 @@ def _document_shard(ids: list[str]) -> Shard:
 
     def emit(variant: str, config: str, row: dict) -> None:
         out.setdefault((variant, config), []).append(row)
+
+    read_ahead(_files_of(st.root, ids))
 
     try:
         for doc_id in ids:
