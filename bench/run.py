@@ -97,10 +97,12 @@ def _session_pids(sid: int) -> list[int]:
     return pids
 
 
-def tree_pss_mb(sid: int) -> float:
-    """The summed proportional set size (PSS) of every process of a session: pages shared between
-    a parent and its forked workers count once in all, unlike adding up their RSS."""
-    kb = 0
+def tree_memory_mb(sid: int) -> tuple[float, float]:
+    """(the summed proportional set size (PSS) of every process of a session, the largest peak RSS
+    of one of them (VmHWM)): pages shared between a parent and its forked workers count once in
+    the sum, unlike adding up their RSS. Read from /proc, after exec: the peak RSS that wait4
+    reports also counts the bench's own pages, which a child holds between fork and exec."""
+    kb, largest = 0, 0
     for pid in _session_pids(sid):
         try:
             with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
@@ -108,9 +110,14 @@ def tree_pss_mb(sid: int) -> float:
                     if line.startswith(b"Pss:"):
                         kb += int(line.split()[1])
                         break
+            with open(f"/proc/{pid}/status", "rb") as f:
+                for line in f:
+                    if line.startswith(b"VmHWM:"):
+                        largest = max(largest, int(line.split()[1]))
+                        break
         except OSError:
             continue
-    return kb / 1024
+    return kb / 1024, largest / 1024
 
 
 def run(cmd: list, cwd: Path | None = None, env: dict | None = None, timeout: float | None = None, tree: bool = False) -> Timing:
@@ -125,7 +132,7 @@ def run(cmd: list, cwd: Path | None = None, env: dict | None = None, timeout: fl
         start = time.perf_counter()
         proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, stdout=out, stderr=err,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
-        peak = 0.0
+        peak = hwm = 0.0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG if (timeout or sample) else 0)
             if pid:
@@ -136,7 +143,8 @@ def run(cmd: list, cwd: Path | None = None, env: dict | None = None, timeout: fl
                 proc.returncode = -9
                 raise BenchError(f"{Path(str(cmd[0])).name} {cmd[1]} took longer than {timeout:.0f} s: stopped")
             if sample:
-                peak = max(peak, tree_pss_mb(proc.pid))
+                total, largest = tree_memory_mb(proc.pid)
+                peak, hwm = max(peak, total), max(hwm, largest)
                 time.sleep(0.1)
             else:
                 time.sleep(0.05)
@@ -144,9 +152,11 @@ def run(cmd: list, cwd: Path | None = None, env: dict | None = None, timeout: fl
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Timing(seconds, usage.ru_maxrss / 1024, proc.returncode,
+        # sampled, the memory is the command's own; wait4's peak RSS is kept only unsampled (it can
+        # be the bench's own size, see tree_memory_mb)
+        return Timing(seconds, hwm if sample and hwm else usage.ru_maxrss / 1024, proc.returncode,
                       out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
-                      max(peak, usage.ru_maxrss / 1024) if sample else None)
+                      peak if sample and peak else None)
 
 
 def timed(fn, *args, **kwargs) -> tuple[float, object]:
@@ -261,8 +271,8 @@ def bench_agree(data: Path, n: int, rows: list[Row]) -> None:
         rows.append(Row("agree", "skipped: `raidcorpus agree` is not there yet"))
         return
     tenth = file_list(data, "annotations/synth-*", n // 10)
-    part = run([RAIDCORPUS, "agree", *tenth, "--corpus", "corpus"], cwd=data).check("agree (a tenth)")
-    t = run([RAIDCORPUS, "agree", "annotations", "--corpus", "corpus"], cwd=data).check("agree")
+    part = run([RAIDCORPUS, "agree", *tenth, "--corpus", "corpus"], cwd=data, tree=True).check("agree (a tenth)")
+    t = run([RAIDCORPUS, "agree", "annotations", "--corpus", "corpus"], cwd=data, tree=True).check("agree")
     rows.append(Row(f"agree {n:,} docs (2 annotators)", f"{t.seconds:.1f} s, {n / t.seconds:,.0f} docs/s, peak RSS {t.rss_mb:,.0f} MB"))
     ratio = t.rss_mb / part.rss_mb
     rows.append(Row(f"agree peak RSS, {n:,} / {len(tenth):,} docs", f"{t.rss_mb:,.0f} MB / {part.rss_mb:,.0f} MB",
@@ -296,7 +306,7 @@ def bench_adjudicate(data: Path, n: int, rows: list[Row]) -> None:
     try:
         shutil.copytree(data / "corpus", copy / "corpus")
         shutil.copytree(data / "annotations", copy / "annotations", ignore=shutil.ignore_patterns("gold.json", "clusters.yaml"))
-        t = run([RAIDCORPUS, "adjudicate", "annotations", "--corpus", "corpus"], cwd=copy).check("adjudicate")
+        t = run([RAIDCORPUS, "adjudicate", "annotations", "--corpus", "corpus"], cwd=copy, tree=True).check("adjudicate")
     finally:
         shutil.rmtree(copy, ignore_errors=True)
     written = t.stdout.count(": wrote ")
