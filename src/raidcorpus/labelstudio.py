@@ -103,6 +103,20 @@ def _ahead(items: list, fetch) -> Iterator:
             pass
 
 
+def _answer(resp):
+    """A REST reply's JSON (None when empty), or the SDK's ApiError for an error status, which
+    Server.call's retry policy knows."""
+    from label_studio_sdk.core.api_error import ApiError
+
+    if resp.status_code >= 400:
+        try:
+            detail = resp.json()
+        except ValueError:
+            detail = resp.text
+        raise ApiError(status_code=resp.status_code, body=detail)
+    return resp.json() if resp.content else None
+
+
 class Ambiguous(UserError):
     """A request that may or may not have taken effect (its reply was lost): read back before retrying."""
 
@@ -293,19 +307,10 @@ class Server:
     def post_json(self, what: str, path: str, body, retry: bool = True):
         """POST a JSON body encoded by orjson (the SDK's encoder walks every value in Python: a batch
         of 1,000 tasks took about 40% longer to import through it); the JSON answer or None."""
-        from label_studio_sdk.core.api_error import ApiError
-
         data = orjson.dumps(body)
 
         def send():
-            resp = self.http.request(path, method="POST", content=data, headers={"Content-Type": "application/json"})
-            if resp.status_code >= 400:
-                try:
-                    detail = resp.json()
-                except ValueError:
-                    detail = resp.text
-                raise ApiError(status_code=resp.status_code, body=detail)
-            return resp.json() if resp.content else None
+            return _answer(self.http.request(path, method="POST", content=data, headers={"Content-Type": "application/json"}))
         return self.call(what, send, retry=retry)
 
     def delete_prediction(self, prediction_id: int):
@@ -367,17 +372,8 @@ class Server:
 
     def rest(self, what: str, method: str, path: str, body=None, params: dict | None = None):
         """One REST call through the SDK's HTTP client and retry policy; the JSON answer or None."""
-        from label_studio_sdk.core.api_error import ApiError
-
         def send():
-            resp = self.http.request(path, method=method, json=body, params=params)
-            if resp.status_code >= 400:
-                try:
-                    detail = resp.json()
-                except ValueError:
-                    detail = resp.text
-                raise ApiError(status_code=resp.status_code, body=detail)
-            return resp.json() if resp.content else None
+            return _answer(self.http.request(path, method=method, json=body, params=params))
         return self.call(what, send)
 
     def name_user(self, user_id: int, name: str) -> None:
