@@ -457,7 +457,6 @@ class Staged:
                             self.data[id(conv.record)] = made
         finally:
             _FORKED = None
-            gc.freeze()  # the executor's exit unfroze what io.gc_frozen had frozen
 
 
 FORK_MIN_TASKS = 500  # tasks per worker process below which convert works alone

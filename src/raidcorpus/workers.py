@@ -24,10 +24,12 @@ def forked(jobs: int) -> Iterator[ProcessPoolExecutor | None]:
     """An executor of `jobs` forked processes, or None for one job (the work then runs here).
 
     The parent's objects are moved out of the collector's reach first: its passes in a worker
-    would otherwise write to every page they sit on (copy-on-write)."""
+    would otherwise write to every page they sit on (copy-on-write). A caller that had frozen
+    objects already (io.gc_frozen) keeps them frozen: only a freeze made here is undone here."""
     if jobs <= 1:
         yield None
         return
+    outer = gc.get_freeze_count() > 0
     gc.collect()
     gc.freeze()
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
@@ -39,7 +41,8 @@ def forked(jobs: int) -> Iterator[ProcessPoolExecutor | None]:
     else:
         pool.shutdown(wait=True)
     finally:
-        gc.unfreeze()
+        if not outer:
+            gc.unfreeze()
 
 
 def in_order(pool: ProcessPoolExecutor | None, fn: Callable, runs: Iterable, ahead: int, died: str) -> Iterator:
