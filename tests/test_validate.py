@@ -197,3 +197,84 @@ def test_check_jsonschema_accepts_every_record_in_the_repository():
         [str(CHECK_JSONSCHEMA), "--schemafile", str(SCHEMA_PATH), *files], capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _mixed_listing(tmp_path: Path) -> list[str]:
+    """Valid and invalid files of every kind, twice under other paths (a second record of each
+    document id and annotator layer, in a later run), the invalid layers once more each under an
+    annotator of its own (so that each is checked in full), a JSON Lines file with duplicates
+    inside it, and a path that does not exist."""
+    for copy_name in ("a", "b"):
+        shutil.copytree(INVALID, tmp_path / copy_name)
+    (tmp_path / "layers").mkdir()
+    for i, path in enumerate(sorted(INVALID.glob("*.json"))):
+        try:
+            record = io.read_json(path)
+        except io.ReadError:
+            continue
+        if isinstance(record, dict) and record.get("kind") == "annotation" and record.get("annotator") == "annotator-1":
+            record["annotator"] = f"annotator-{i + 10}"
+            (tmp_path / "layers" / path.name).write_text(json.dumps(record), encoding="utf-8")
+    doc = io.read_json(INVALID / "corpus" / "tiny-doc.json")
+    layer = io.read_json(VALID / "annotations" / "tiny-doc" / "annotator-1.json")
+    (tmp_path / "mixed.jsonl").write_text("\n".join(json.dumps(r) for r in (doc, layer, doc, layer)) + "\n", encoding="utf-8")
+    a, b = tmp_path / "a", tmp_path / "b"
+    return [str(p) for p in (a, VALID, b / "corpus", tmp_path / "mixed.jsonl", tmp_path / "layers", b,
+                             a / "duplicate-annotation", tmp_path / "missing.json", a)]
+
+
+def _validate(listing: list[str], corpus: Path, *options: str) -> tuple[int, str]:
+    result = run_cli("validate", *listing, "--corpus", str(corpus), *options)
+    return result.exit_code, result.stdout
+
+
+@pytest.mark.parametrize("run_files", [1, 4, 25])
+def test_output_does_not_depend_on_jobs(tmp_path, monkeypatch, run_files):
+    """Checked in two worker processes, by runs of every size, the same lines, summary and exit
+    code as in one, for text and JSON, duplicates across runs and files included."""
+    import raidcorpus.validate as mod
+
+    listing = _mixed_listing(tmp_path)
+    corpus = tmp_path / "a" / "corpus"
+    one = {fmt: _validate(listing, corpus, "--jobs", "1", "--format", fmt) for fmt in ("text", "json")}
+    code, text = one["text"]
+    assert code == 1
+    # the cross-file checks are exercised: a second record of a layer or a document id in another file
+    assert f"already has a record for tiny-doc in {tmp_path / 'a'}" in text
+    assert f"already has a record for tiny-doc in {tmp_path / 'b'}" in text
+    assert f"[duplicate-id] document id already used by {tmp_path / 'a' / 'corpus' / 'tiny-doc.json'}" in text
+    assert f"{tmp_path / 'mixed.jsonl'}:3 doc=tiny-doc /id [duplicate-id]" in text
+    for slug in ("span-text-mismatch", "offset-out-of-range", "text-hash-mismatch", "unknown-document", "dangling-reference"):
+        assert f"{tmp_path / 'layers' / slug}.json doc=" in text  # each layer checked in full
+    forked = []
+    monkeypatch.setattr(mod, "RUN_FILES", run_files)
+    monkeypatch.setattr(mod, "FORK_AT", 2)
+    real = mod._in_workers
+    monkeypatch.setattr(mod, "_in_workers", lambda *a: forked.append(a[-1]) or real(*a))
+    for fmt in ("text", "json"):
+        assert _validate(listing, corpus, "--jobs", "2", "--format", fmt) == one[fmt]
+    assert forked == [2, 2]
+
+
+def test_output_does_not_depend_on_jobs_from_the_command_line(tmp_path):
+    """The installed command on enough files to fork with the default run size: same bytes, same exit code."""
+    import raidcorpus.validate as mod
+
+    listing = _mixed_listing(tmp_path)
+    many = tmp_path / "many"
+    many.mkdir()
+    layer = io.read_json(VALID / "annotations" / "tiny-doc" / "annotator-1.json")
+    broken = io.read_json(INVALID / "span-text-mismatch.json")
+    for i in range(mod.FORK_AT + mod.RUN_FILES):  # one layer per annotator: each is checked in full
+        record = dict(broken if i % 97 == 0 else layer, annotator=f"bulk-{i}")
+        (many / f"{i:04d}.json").write_text(json.dumps(record), encoding="utf-8")
+    listing[1:1] = [str(many)]
+
+    def cli(jobs: str):
+        return subprocess.run([sys.executable, "-m", "raidcorpus.cli", "validate", *listing, "--corpus",
+                               str(tmp_path / "a" / "corpus"), "--jobs", jobs], capture_output=True, text=True, cwd=ROOT)
+
+    one, two = cli("1"), cli("2")
+    assert (one.returncode, one.stdout, one.stderr) == (two.returncode, two.stdout, two.stderr)
+    assert one.returncode == 1 and "[duplicate-annotation]" in one.stdout
+    assert one.stdout.count(f"{many}/") == 9  # i = 0, 97, ... 776: the others are valid

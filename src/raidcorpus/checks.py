@@ -286,6 +286,9 @@ class Validator:
         self._gold: dict[str, dict | None] = {}
         self._published: dict[str, str | None] = {}
         self._clusters_seen: tuple[str, dict] | None = None  # the repository's clusters file, once checked
+        # when a list: each record kept to find duplicates is noted in it, (is a document, key, path)
+        # (validate's workers tell the parent what they kept, see validate.py)
+        self.noted: list[tuple[bool, object, str]] | None = None
 
     # -- the corpus, read lazily -------------------------------------------------------
     def doc_ids(self) -> set[str]:
@@ -327,6 +330,23 @@ class Validator:
         self._seen_docs.pop(doc, None)
         for annotator in annotators:
             self._seen_layers.pop((doc, annotator), None)
+
+    def _earlier(self, seen: dict, key, path: str) -> str | None:
+        """The path of an earlier record kept under `key` if it is another file (None if none),
+        and this record kept in its place."""
+        before = seen.get(key, path)
+        seen[key] = path
+        if self.noted is not None:
+            self.noted.append((seen is self._seen_docs, key, path))
+        return None if before == path else before
+
+    def keep(self, is_document: bool, key, path: str) -> None:
+        """Keep a record another process checked, as if it had been checked here (see `noted`)."""
+        (self._seen_docs if is_document else self._seen_layers)[key] = path
+
+    def kept(self, is_document: bool, key):
+        """The path kept under `key`, or None."""
+        return (self._seen_docs if is_document else self._seen_layers).get(key)
 
     def forget_seen(self) -> None:
         """Drop every record kept to find duplicates: what follows is checked as by a new validator
@@ -417,10 +437,9 @@ class Validator:
     def _annotation(self, record: dict, path: str) -> list[Problem]:
         doc = record["document"]
         problems = structure_problems(record, path)
-        key = (doc, record["annotator"])
-        if self._seen_layers.get(key, path) != path:
-            problems.append(Problem(path, doc, "/annotator", "duplicate-annotation", f"{record['annotator']} already has a record for {doc} in {self._seen_layers[key]}"))
-        self._seen_layers[key] = path
+        before = self._earlier(self._seen_layers, (doc, record["annotator"]), path)
+        if before is not None:
+            problems.append(Problem(path, doc, "/annotator", "duplicate-annotation", f"{record['annotator']} already has a record for {doc} in {before}"))
         known = self._known(doc, path, "/document", doc)
         problems += known
         if self.level >= 3 and not known and not problems:
@@ -432,9 +451,9 @@ class Validator:
     def _document(self, record: dict, path: str) -> list[Problem]:
         doc = record["id"]
         problems = []
-        if self._seen_docs.get(doc, path) != path:
-            problems.append(Problem(path, doc, "/id", "duplicate-id", f"document id already used by {self._seen_docs[doc]}"))
-        self._seen_docs[doc] = path
+        before = self._earlier(self._seen_docs, doc, path)
+        if before is not None:
+            problems.append(Problem(path, doc, "/id", "duplicate-id", f"document id already used by {before}"))
         if Path(path).suffix == ".json" and Path(path).stem != doc:
             problems.append(Problem(path, doc, "/id", "bad-id", f"a corpus file must be named after its id ({doc}.json)"))
         if self.level >= 3:

@@ -114,6 +114,7 @@ def validate(
     corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder for hashes and offsets."),
     fmt: str = typer.Option("text", "--format", help="text or json."),
     level: int = typer.Option(3, "--level", min=1, max=3, help="Stop after this level (1 schema, 2 structure, 3 content)."),
+    jobs: int = typer.Option(0, "--jobs", min=0, help="Worker processes (0: one per CPU); the output does not depend on it."),
 ):
     """Check records in levels: L1 JSON Schema, L2 ids and references, L3 offsets and hashes."""
     from . import validate as mod
@@ -125,7 +126,7 @@ def validate(
         raise UserError("nothing to validate: no corpus/ or annotations/ here (run it at the repository's top, or name paths)")
     if level >= 2 and not corpus_dir.is_dir():
         raise UserError(f"no corpus folder at {corpus_dir}: references and offsets are checked against it (see --corpus)")
-    summary = mod.run(targets, corpus_dir, fmt=fmt, level=level, stream=sys.stdout)
+    summary = mod.run(targets, corpus_dir, fmt=fmt, level=level, stream=sys.stdout, jobs=jobs or None)
     if summary.files == 0:
         raise UserError(f"no record files (.json, .yaml, .jsonl) under {', '.join(map(str, targets))}")
     if summary.errors:
