@@ -24,7 +24,7 @@ from typing import IO, Iterable, Iterator
 
 import orjson
 
-from . import io, workers
+from . import io
 from .checks import Validator, compiled
 from .errors import Problem
 from .ontology import load as load_ontology
@@ -109,6 +109,8 @@ def _in_workers(validator: Validator, files: Iterable[Path], jobs: int) -> Itera
     record of its run under some key that `validator` already keeps for another file; that file
     is checked again here (its duplicate is reported, and the checks a duplicate stops are skipped)."""
     global _VALIDATOR
+    from . import workers  # here: the process pool's modules cost every run of one process 5 ms
+
     compiled()  # the schema, ontology and corpus listing made once, before the fork, for every worker
     load_ontology()
     if validator.level >= 2:
