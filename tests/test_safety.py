@@ -288,6 +288,55 @@ def test_build_refuses_a_symlinked_layer_from_outside(build_repo, tmp_path):
     assert not (build_repo / "dist" / "x").exists()
 
 
+@pytest.mark.parametrize("case", ["layer link inside", "folder link inside", "folder link outside", "annotations link outside"])
+def test_build_refuses_links_to_records_wherever_they_point(build_repo, tmp_path, case):
+    """A layer that is a link, a document folder that is a link, and an annotations folder that
+    leads outside are each one [unsafe-path] line (the reader remembers resolved folders, and
+    opens files without following a link)."""
+    annotations = build_repo / "annotations"
+    folder = next(p for p in sorted(annotations.iterdir()) if (p / "annotator-1.json").is_file())
+    if case == "layer link inside":
+        spare = build_repo / "spare.json"
+        shutil.move(folder / "annotator-1.json", spare)
+        (folder / "annotator-1.json").symlink_to(spare)
+        shown = "annotator-1.json"
+    elif case.startswith("folder link"):
+        target = (build_repo / "kept" if case.endswith("inside") else tmp_path / "kept")
+        shutil.move(folder, target)
+        folder.symlink_to(target)
+        shown = folder.name
+    else:
+        target = tmp_path / "annotations"
+        shutil.move(annotations, target)
+        annotations.symlink_to(target)
+        shown = "leads outside"
+    proc = run(["build", "--version", "0.1.0", "--out", "dist/x"], build_repo, cap=False)
+    one_line_error(proc, "[unsafe-path]", shown)
+    assert not (build_repo / "dist" / "x").exists()
+
+
+def test_the_reader_allows_a_linked_folder_inside_the_root_and_refuses_one_outside(tmp_path):
+    from raidcorpus.records import Reader, RecordError
+
+    root = tmp_path / "root"
+    (root / "real").mkdir(parents=True)
+    (root / "real" / "r.json").write_text("{}")
+    (root / "alias").symlink_to(root / "real")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "r.json").write_text("{}")
+    (root / "away").symlink_to(tmp_path / "out")
+    (root / "real" / "l.json").symlink_to(root / "real" / "r.json")
+    reader = Reader(root / "corpus", level=1, shown_root=root)
+    for _ in range(2):  # the second time from the remembered folders
+        for path, refused in (("alias/r.json", None), ("away/r.json", "leads outside"), ("real/l.json", "symbolic link")):
+            if refused is None:
+                with pytest.raises(RecordError, match="schema-mismatch|required"):
+                    reader.read(root / path)
+            else:
+                with pytest.raises(RecordError, match=refused):
+                    reader.read(root / path)
+
+
 def test_rebuilding_its_own_folder_works_and_the_marker_is_not_published(build_repo):
     out = build_repo / "dist" / "x"
     build.build("0.1.0", out, build_repo)

@@ -14,6 +14,7 @@ Everything read here is bounded and everything written is kept inside its folder
 
 from __future__ import annotations
 
+import errno
 import gc
 import pickle
 import re
@@ -85,11 +86,22 @@ def gunzip(path, data: bytes) -> bytes:
     return bytes(out)
 
 
-def read_bytes(path: str | Path) -> bytes:
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def _open_nofollow(path, flags: int) -> int:
+    return os.open(path, flags | _NOFOLLOW)
+
+
+def read_bytes(path: str | Path, follow: bool = True) -> bytes:
+    """A file's bytes; with follow=False a symbolic link is refused by the open itself (O_NOFOLLOW),
+    without a separate lstat before it."""
     try:
-        with open(path, "rb") as f:
+        with open(path, "rb", opener=None if follow else _open_nofollow) as f:
             data = f.read()
     except OSError as e:
+        if not follow and e.errno == errno.ELOOP and os.path.islink(path):
+            raise _link_refused(path) from None
         raise _problem(path, "unreadable-file", f"cannot read: {e.strerror or e}") from None
     if str(path).endswith(".gz"):
         if data[:2] != b"\x1f\x8b":
@@ -237,11 +249,12 @@ def read_yaml(path: str | Path) -> Any:
 
 def read_record(path: str | Path) -> Any:
     """A JSON or YAML record, chosen by extension; a symbolic link is refused (records are regular files)."""
-    refuse_link(path)
-    p = str(path)
-    if p.endswith((".yaml", ".yml")):
-        return read_yaml(path)
-    return read_json(path)
+    if not _NOFOLLOW:
+        refuse_link(path)
+    data = read_bytes(path, follow=False)
+    if str(path).endswith((".yaml", ".yml")):
+        return parse_yaml(path, _decode(path, data))
+    return parse_json(path, data)
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
@@ -320,11 +333,15 @@ def is_id(value, kind: str = "DocumentId") -> bool:
     return isinstance(value, str) and "\n" not in value and bool(id_pattern(kind).fullmatch(value))
 
 
+def _link_refused(path) -> UnsafePath:
+    return UnsafePath(path, f"is a symbolic link (to {os.readlink(path)}): refused, records are regular files")
+
+
 def refuse_link(path: str | Path, root: str | Path | None = None) -> Path:
     """A path to read, refused when it is a symbolic link (or, with `root`, resolves outside it)."""
     path = Path(path)
     if path.is_symlink():
-        raise UnsafePath(path, f"is a symbolic link (to {os.readlink(path)}): refused, records are regular files")
+        raise _link_refused(path)
     if root is not None and not path.resolve().is_relative_to(Path(root).resolve()):
         raise UnsafePath(path, f"leads outside {root}: refused")
     return path

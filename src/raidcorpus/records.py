@@ -10,6 +10,8 @@ written anything.
 
 from __future__ import annotations
 
+import os
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
@@ -43,8 +45,9 @@ class Reader:
         self.validator = Validator(corpus_dir, level)
         self.corpus_dir = Path(corpus_dir)
         self.shown_root = str(shown_root) if shown_root is not None else None
-        self._root: Path | None = None
-        self._inside: dict[str, bool] = {}  # folder -> whether it resolves inside shown_root (a few recent ones)
+        self._root: str | None = None  # shown_root resolved, once
+        self._prefix = ""
+        self._folders: dict[str, str] = {}  # folder -> its resolved path (a few hundred recent ones)
 
     def problems(self, record, path: str, kind: str | Iterable[str] | None = None) -> list[Problem]:
         """Every problem of an in-memory record, as validate would report it, plus a kind the caller did not expect."""
@@ -81,26 +84,52 @@ class Reader:
             self.validator.level = kept
 
     def _refuse_link(self, path: Path) -> None:
-        """io.refuse_link(path, shown_root), with the resolved root and the resolved folders of
-        recent files remembered: a file that is no link resolves to its resolved folder plus its name."""
-        if path.name in ("", ".", ".."):
-            io.refuse_link(path, self.shown_root)
-            return
-        if self._root is None:
-            self._root = Path(self.shown_root).resolve()
-        folder = str(path.parent)
-        inside = self._inside.get(folder)
-        if inside is None:
-            if len(self._inside) >= 64:
-                self._inside.clear()
-            inside = self._inside[folder] = path.parent.resolve().is_relative_to(self._root)
-        if not inside or path.is_symlink():
+        """io.refuse_link(path, shown_root), cheaply: the file itself is opened without following a
+        link (io.read_record), and its folder resolves inside the root (see `inside`)."""
+        if path.name in ("", ".", "..") or not self.inside(str(path.parent)):
             io.refuse_link(path, self.shown_root)  # raises, with its message
+
+    def inside(self, folder: str) -> bool:
+        """Whether a folder resolves inside shown_root. Resolved folders are remembered (a few
+        hundred): a folder that is no link resolves to its resolved parent plus its name, one
+        lstat instead of one per component of the path."""
+        if self._root is None:
+            self._root = os.path.realpath(self.shown_root)
+            self._prefix = self._root if self._root.endswith(os.sep) else self._root + os.sep
+        resolved = self._resolved(folder)
+        return resolved == self._root or resolved.startswith(self._prefix)
+
+    def _resolved(self, folder: str) -> str:
+        got = self._folders.get(folder)
+        if got is None:
+            parent, name = os.path.split(folder)
+            link = True
+            if parent and name not in ("", ".", "..") and parent != folder:
+                try:
+                    link = stat.S_ISLNK(os.lstat(folder).st_mode)
+                except OSError:
+                    pass
+            got = os.path.realpath(folder) if link else os.path.join(self._resolved(parent), name)
+            if len(self._folders) >= 256:
+                self._folders.clear()
+            self._folders[folder] = got
+        return got
+
+    def refuse_linked_folder(self, folder: Path) -> None:
+        """io.refuse_link(folder, shown_root) for a document's folder: a link is refused, and so is
+        a folder that resolves outside the root."""
+        try:
+            link = stat.S_ISLNK(os.lstat(folder).st_mode)
+        except OSError:
+            link = False
+        if link or not self.inside(str(folder)):
+            io.refuse_link(folder, self.shown_root)
+            raise io.UnsafePath(folder, f"leads outside {self.shown_root}: refused")
 
     def document(self, doc: str) -> dict:
         """The corpus record of a document (its text is what offsets point into), checked."""
         path = self.corpus_dir / f"{doc}.json"
-        if not path.is_file():
+        if not os.path.isfile(path):
             raise UserError(f"{path} doc={doc}: no corpus record for this document (needed for its text)")
         record = self.read(path, "document")
         if record["id"] != doc:

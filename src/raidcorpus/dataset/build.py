@@ -20,7 +20,7 @@ from .. import agree, align, ontology, workers
 from ..checks import split_leaks
 from ..errors import Problem, ProblemError, UserError
 from . import card, outdir, release, rows
-from ..io import ReadError, is_id, read_ahead, refuse_link
+from ..io import ReadError, is_id, read_ahead
 from ..records import Reader, RecordError
 from .layout import HUB_REPO, REPO_RE, NAME
 from .writer import Encoder, Writer, writing
@@ -90,7 +90,12 @@ def read_clusters(root: Path, reader: Reader | None = None, level: int | None = 
 
 def layer_paths(root: Path, doc: str) -> list[Path]:
     folder = root / "annotations" / doc
-    return sorted(p for p in folder.glob("*.json") if not p.name.startswith(".")) if folder.is_dir() else []
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(e.name for e in entries if e.name.endswith(".json") and not e.name.startswith("."))
+    except OSError:  # no folder: no layers (a gold layer is asked for by name first)
+        return []
+    return [folder / name for name in names]
 
 
 def load_document(root: Path, doc_id: str, reader: Reader | None = None) -> tuple[dict, dict, list[dict]]:
@@ -99,14 +104,14 @@ def load_document(root: Path, doc_id: str, reader: Reader | None = None) -> tupl
         raise ProblemError(Problem("splits.yaml", None, "/splits", "bad-id", f"document {doc_id!r} is not a document id"))
     reader = reader or _reader(root)
     doc = reader.document(doc_id)
-    gold_path = root / "annotations" / doc_id / "gold.json"
-    if not gold_path.is_file():
+    folder = root / "annotations" / doc_id
+    if not os.path.isfile(folder / "gold.json"):
         raise UserError(
             f"annotations/{doc_id}/gold.json: document {doc_id} has no gold layer: adjudicate it "
             f"('raidcorpus adjudicate') or leave it out of splits.yaml"
         )
     try:
-        refuse_link(root / "annotations" / doc_id, root)  # once for the document's folder
+        reader.refuse_linked_folder(folder)  # once for the document's folder
     except ReadError as e:
         raise UserError(e.problem.line().replace(str(root) + "/", "", 1)) from None
     layers = list(reader.read_layers(doc_id, {p.stem: p for p in layer_paths(root, doc_id)}).values())
