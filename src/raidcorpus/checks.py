@@ -312,6 +312,8 @@ class Validator:
         if path.is_file():
             try:
                 rec = io.read_json(path)
+                if doc not in self._published and isinstance(rec, dict):  # read once for both
+                    self._published[doc] = rec.get("published") if isinstance(rec.get("published"), str) else None
                 # a malformed corpus record is reported where it is validated; offsets need a sound one
                 found = None if schema_problems(rec, str(path), doc) else (rec["text"], rec["sha256"])
             except (io.ReadError, KeyError, TypeError):
