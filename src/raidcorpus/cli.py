@@ -35,12 +35,17 @@ class _Console:
         self._options = options
         self._console = None
 
-    def __getattr__(self, name):
+    @property
+    def console(self):
+        """The rich Console itself, for what needs the object (a Progress enters it as a context)."""
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(**self._options)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name):
+        return getattr(self.console, name)
 
 
 err = _Console(stderr=True, highlight=False, soft_wrap=True)
@@ -198,7 +203,7 @@ def push(
     from . import push as mod
 
     server = _server(url)
-    with Progress(console=err, transient=True) as bar:
+    with Progress(console=err.console, transient=True) as bar:
         job = bar.add_task("importing tasks", total=None)
         report = mod.push(server, _project_title(project), corpus_dir, annotations_dir, predictions,
                           progress=lambda done, total: bar.update(job, completed=done, total=total), overlap=overlap)
