@@ -4,7 +4,7 @@ The checks themselves are in checks.py (shared with every command's reader); thi
 streams files through them one at a time, prints each problem as one line (or JSON) and
 ends with a one-line summary.
 
-With more than one job and more than FORK_AT files, runs of RUN_FILES files in listing order
+With more than one job and at least FORK_AT files, runs of RUN_FILES files in listing order
 are checked in worker processes forked once the schema is compiled and the corpus listed, and
 their problems come back, and are printed, in listing order. A worker checks each run as a
 new validator would; the few things a validator keeps between files (the records kept to find
@@ -29,8 +29,8 @@ from .checks import Validator, compiled
 from .errors import Problem
 from .ontology import load as load_ontology
 
-RUN_FILES = 200  # files a worker checks at a time
-FORK_AT = 600  # fewer files are checked in this process: forking would cost more than it saves
+RUN_FILES = 100  # files a worker checks at a time
+FORK_AT = 1000  # fewer files are checked in this process: forking would cost more than it saves
 WORKER_DIED = "validate: a worker process died (killed, or out of memory?); run again, or with --jobs 1"
 
 
@@ -59,7 +59,7 @@ class Summary:
 def iter_problems(paths: Iterable[Path], corpus_dir: Path | str = "corpus", level: int = 3,
                   summary: Summary | None = None, jobs: int | None = 1) -> Iterator[Problem]:
     """Stream the problems of every record file under `paths`, in listing order. `jobs` worker
-    processes (None: one per CPU) check them when there are more than FORK_AT files."""
+    processes (None: one per CPU) check them when there are at least FORK_AT files."""
     validator = Validator(corpus_dir, level)
     summary = summary if summary is not None else Summary()
     files = io.iter_files(paths)
