@@ -433,6 +433,14 @@ def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | 
 
 def _build(version: str, root: Path, jobs: int | None, full: Writer, off: Writer, repo: str) -> tuple[Stats, list[str]]:
     """Both folders' files written into the writers' temporary folders, each release manifest checked."""
+    jobs = jobs or os.cpu_count() or 1
+    # the walk of annotations/ for every annotator's name (the agreement tallies need them all from
+    # the first document) runs in a process of its own while clusters.yaml and splits.yaml are read
+    with workers.beside(align.annotator_names, root / "annotations", jobs, WORKER_DIED) as annotator_names:
+        return _build_with(version, root, jobs, full, off, repo, annotator_names)
+
+
+def _build_with(version: str, root: Path, jobs: int, full: Writer, off: Writer, repo: str, annotator_names) -> tuple[Stats, list[str]]:
     date, notes = release.changelog_section(root / "CHANGELOG.md", version)
     reader = _reader(root)
     _splits_file(root)
@@ -456,7 +464,7 @@ def _build(version: str, root: Path, jobs: int | None, full: Writer, off: Writer
     cross = rows.cross_index(clusters)
     warnings: list[str] = []
     table = rows.ClusterTable(clusters)
-    everyone = align.annotator_names(root / "annotations")
+    everyone = annotator_names()
     # the card shows no per-document figures, no unitizing alpha and no entity attributes
     agreement = agree.Accumulator(everyone, per_document=False, unitizing=False, entity_attributes=False)
     state = _State(root, cross, table, agreement, record, nlp=_nlp())  # made once, before workers inherit it
