@@ -258,15 +258,12 @@ def test_convert_writes_records_and_reports_the_ones_that_fail_validation(tmp_pa
     assert "@" not in (ann / "annotators.yaml").read_text()
 
 
-def test_convert_in_two_processes_writes_and_says_what_one_process_does(tmp_path, monkeypatch):
-    """convert converts and checks the later half of the tasks in a forked worker (which sends back
-    the bytes of each clean record): same files, same report, quarantine and superseded included."""
+def _two_process_export(tmp_path):
+    """An export of one task per corpus document (4): clean, superseded, quarantined and cancelled
+    annotations; convert forks a worker for the later half when FORK_MIN_TASKS is 1."""
     from pathlib import Path
 
-    from typer.testing import CliRunner
-
-    from raidcorpus import io, pull
-    from raidcorpus.cli import app
+    from raidcorpus import io
 
     corpus = Path(__file__).resolve().parents[1] / "corpus"
     tasks = []
@@ -285,17 +282,73 @@ def test_convert_in_two_processes_writes_and_says_what_one_process_does(tmp_path
                           {"id": 10 * n + 3, "completed_by": 6, "was_cancelled": True, "result": []}]})
     export = tmp_path / "export.json"
     export.write_text(json.dumps(tasks))
+    return export, corpus, tasks
 
-    def run(folder: str, fork_from: int):
-        monkeypatch.setattr(pull, "FORK_MIN_TASKS", fork_from)
-        monkeypatch.setattr(pull.os, "cpu_count", lambda: 2)
-        ann = tmp_path / folder
-        got = CliRunner().invoke(app, ["convert", str(export), "--annotations", str(ann), "--corpus", str(corpus)])
-        files = {p.relative_to(ann): p.read_bytes() for p in ann.rglob("*") if p.is_file()}
-        return got.exit_code, got.output.replace(str(ann), "ANN"), files
 
-    alone, forked = run("alone", 10_000), run("forked", 1)
+def _convert_cli(monkeypatch, export, corpus, ann, fork_from: int = 1):
+    from typer.testing import CliRunner
+
+    from raidcorpus import pull
+    from raidcorpus.cli import app
+
+    monkeypatch.setattr(pull, "FORK_MIN_TASKS", fork_from)
+    monkeypatch.setattr(pull.os, "cpu_count", lambda: 2)
+    got = CliRunner().invoke(app, ["convert", str(export), "--annotations", str(ann), "--corpus", str(corpus)])
+    files = {p.relative_to(ann): p.read_bytes() for p in ann.rglob("*") if p.is_file()} if ann.exists() else {}
+    return got.exit_code, got.output.replace(str(ann), "ANN"), files
+
+
+def test_convert_in_two_processes_writes_and_says_what_one_process_does(tmp_path, monkeypatch):
+    """convert converts and checks the later half of the tasks in a forked worker, which keeps the
+    bytes of each clean record and writes them once told: same files, same report, quarantine and
+    superseded included."""
+    export, corpus, tasks = _two_process_export(tmp_path)
+    alone = _convert_cli(monkeypatch, export, corpus, tmp_path / "alone", fork_from=10_000)
+    forked = _convert_cli(monkeypatch, export, corpus, tmp_path / "forked")
     assert alone == forked
     code, output, files = forked
     assert code == 1 and "invalid:" in output and "not converted: task=" in output and "cancelled (skipped)" in output
     assert sum(1 for p in files if p.parent.name != "quarantine" and p.suffix == ".json") == 2 * len(tasks) - 1
+
+
+def test_a_failure_in_either_half_of_a_two_process_convert_writes_nothing(tmp_path, monkeypatch):
+    """The worker writes only when told, after every record of both halves is checked: an error in
+    the worker's half, a worker that dies, or an error here after the worker is done, each stop
+    convert with one line and no file written (no record, no pseudonym table)."""
+    import os
+
+    from raidcorpus import pull
+    from raidcorpus.errors import UserError
+
+    export, corpus, tasks = _two_process_export(tmp_path)
+    last = tasks[-1]["id"]  # in the worker's half
+    real = pull.convert.convert_annotation
+
+    def failing(task, *args, **kwargs):
+        if task.get("id") == last:
+            raise UserError(f"task={last}: cannot be converted here")
+        return real(task, *args, **kwargs)
+
+    def dying(task, *args, **kwargs):
+        if task.get("id") == last:
+            os._exit(9)
+        return real(task, *args, **kwargs)
+
+    monkeypatch.setattr(pull.convert, "convert_annotation", failing)
+    code, output, files = _convert_cli(monkeypatch, export, corpus, tmp_path / "raised")
+    assert (code, files) == (1, {}) and output.strip() == f"error: task={last}: cannot be converted here"
+
+    monkeypatch.setattr(pull.convert, "convert_annotation", dying)
+    code, output, files = _convert_cli(monkeypatch, export, corpus, tmp_path / "died")
+    assert (code, files) == (1, {})
+    assert output.strip() == "error: convert: a worker process ended without its result (out of memory?): nothing was written"
+
+    # The worker has converted and checked its half; the plan here fails before anyone is told to write.
+    monkeypatch.setattr(pull.convert, "convert_annotation", real)
+
+    def refused(*args, **kwargs):
+        raise UserError("the plan is refused")
+
+    monkeypatch.setattr(pull, "apply_plan", refused)
+    code, output, files = _convert_cli(monkeypatch, export, corpus, tmp_path / "refused")
+    assert (code, files) == (1, {}) and output.strip() == "error: the plan is refused"

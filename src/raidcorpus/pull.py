@@ -13,9 +13,11 @@ import gzip
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 import orjson
 import yaml
@@ -211,7 +213,7 @@ class Plan:
     stale: list[tuple[Path, object, object]] = field(default_factory=list)  # (path, task, annotation)
     orphans: list[tuple[Path, object, object]] = field(default_factory=list)  # records whose task is not in the export
     clean: set[int] = field(default_factory=set)  # id() of records already checked and found clean (Staged)
-    data: dict[int, bytes] = field(default_factory=dict)  # id() of a clean record -> its file's bytes, made in a worker (Staged)
+    remote: dict[int, tuple] = field(default_factory=dict)  # id() of a clean record made in a worker -> (partner, slot) (Staged)
 
 
 def _existing(annotations_dir: Path, names: Annotators) -> dict[Path, tuple]:
@@ -280,7 +282,7 @@ def plan_records(tasks: list[dict], annotations_dir: str | Path, server: str | N
     report.issues = result.issues
     report.tasks_without_doc = result.tasks_without_doc
 
-    plan = Plan(names, clean=staged.clean if staged else set(), data=staged.data if staged else {})
+    plan = Plan(names, clean=staged.clean if staged else set(), remote=staged.remote if staged else {})
     for record in result.records:
         doc, who, task = record["document"], record["annotator"], record["source"].get("label_studio_task")
         if not io.is_id(doc, "DocumentId") or not io.is_id(who, "AnnotatorId"):
@@ -303,7 +305,7 @@ def apply_plan(plan: Plan, corpus_dir: str | Path, report: PullReport, url=None)
     report.invalid += plan.refused  # records whose ids could not become file names: not written
     if plan.records or plan.stale:
         io.write_bytes_atomic(plan.names.path, plan.names.dump())
-    place_records(plan.records, corpus_dir, report, url, plan.clean, plan.data)
+    place_records(plan.records, corpus_dir, report, url, plan.clean, plan.remote)
     for path, task, ann in plan.stale:
         path.unlink(missing_ok=True)
         report.removed.append(f"{path}: task={task} annotation={ann} is no longer a submitted annotation in Label Studio "
@@ -318,12 +320,13 @@ def apply_plan(plan: Plan, corpus_dir: str | Path, report: PullReport, url=None)
 
 
 def place_records(records: list[tuple[Path, dict]], corpus_dir: str | Path, report: PullReport, url=None,
-                  clean: set[int] = frozenset(), data: dict[int, bytes] | None = None) -> None:
+                  clean: set[int] = frozenset(), remote: dict[int, tuple] | None = None) -> None:
     """Write each clean record to annotations/<doc>/<annotator>.json (taking it out of quarantine), and
     each record with problems or unconverted results to quarantine with its problem lines. Records
-    whose id() is in `clean` were checked before (Staged) and are not checked again; `data` holds the
-    bytes of those a worker process made (their record here is only its ids, see Staged.add_forked)."""
-    data = data or {}
+    whose id() is in `clean` were checked before (Staged) and are not checked again; `remote` names
+    those a worker process made and keeps (their record here is only its ids, see Staged.forked):
+    each worker is told to write its own once every record has been checked here."""
+    remote = remote or {}
     by_annotation: dict[tuple, list[convert.Issue]] = {}
     for issue in report.issues:
         by_annotation.setdefault((issue.task, issue.annotation), []).append(issue)
@@ -335,31 +338,42 @@ def place_records(records: list[tuple[Path, dict]], corpus_dir: str | Path, repo
         for p in reader.problems(r, str(path), "annotation"):
             problems.setdefault(p.path, []).append(p)
 
-    def put(path: Path, record: dict) -> bool:
-        made = data.get(id(record))
-        return io.write_bytes_atomic(path, made) if made is not None else io.write_json(path, record)
+    def findings(path: Path, record: dict) -> tuple[list, list]:
+        task, ann = record["source"].get("label_studio_task"), record["source"].get("label_studio_annotation")
+        return by_annotation.get((task, ann), []), problems.get(str(path), [])
 
-    # Clean records are written by a few threads (the time goes in system calls, which let go of the
-    # interpreter lock), their lines in record order; the first error stops the writes not started.
+    # The workers write the clean records they made (told now: every check is done), this process
+    # the others, with a few threads (the time goes in system calls, which let go of the interpreter
+    # lock); the report lists them in record order. The first error stops the writes not started.
     # Quarantine folders are changed here only, one record after another.
+    theirs: dict[object, list] = {}
+    for path, record in records:
+        if id(record) in remote and not any(findings(path, record)):
+            partner, slot = remote[id(record)]
+            theirs.setdefault(partner, []).append((slot, str(path)))
+    for partner, files in theirs.items():
+        partner.tell(files)
     puts = []
     with ThreadPoolExecutor(WRITERS, thread_name_prefix="write") as pool:
         try:
             for path, record in records:
-                annotations_dir = path.parent.parent
-                task, ann = record["source"].get("label_studio_task"), record["source"].get("label_studio_annotation")
-                issues, found = by_annotation.get((task, ann), []), problems.get(str(path), [])
+                issues, found = findings(path, record)
                 if not issues and not found:
-                    puts.append((path, record, pool.submit(put, path, record)))
+                    local = id(record) not in remote
+                    puts.append((path, record, pool.submit(io.write_json, path, record) if local else None))
                     continue
+                task, ann = record["source"].get("label_studio_task"), record["source"].get("label_studio_annotation")
                 words = feedback.findings(record, issues, found, feedback.record_texts(record), task, ann)
                 link = url(task) if url and task is not None else None
                 lines = [f.line(link) for f in words]
-                where, _ = quarantine.place(annotations_dir, record, lines)
+                where, _ = quarantine.place(path.parent.parent, record, lines)
                 report.quarantined.append(str(where))
                 report.invalid += [f"{where}: {line}" for line in lines]
+            changed = {}
+            for partner, files in theirs.items():
+                changed.update(zip((path for _, path in files), partner.answer()))
             for path, record, put_done in puts:
-                if put_done.result():
+                if put_done.result() if put_done is not None else changed[str(path)]:
                     report.written.append(str(path))
                 if quarantine.release(path.parent.parent, record["document"], record["annotator"]):
                     report.released.append(str(path))
@@ -413,7 +427,7 @@ class Staged:
         self.onto = ontology.load()
         self.converted: dict[int, convert.Converted] = {}  # id(annotation) -> its conversion
         self.clean: set[int] = set()  # id() of converted records without a problem
-        self.data: dict[int, bytes] = {}  # id() of a clean record made in a worker -> its file's bytes
+        self.remote: dict[int, tuple] = {}  # id() of a clean record made in a worker -> (workers.Partner, slot of its file)
 
     def _one(self, task, doc, text, ann, name) -> tuple[convert.Converted, bool]:
         conv = convert.convert_annotation(task, doc, text, ann, name, self.onto)
@@ -433,49 +447,66 @@ class Staged:
             if clean:
                 self.clean.add(id(conv.record))
 
-    def add_forked(self, tasks: list[dict], who: dict, jobs: int) -> None:
-        """add(tasks, who), the later tasks in a forked worker process: it sends back, for a clean
-        record, only its ids and the bytes of its file (io.dumps_json), which cost far less to pass
-        than the record; a record with problems comes whole (it goes to quarantine)."""
-        global _FORKED
+    @contextmanager
+    def forked(self, tasks: list[dict], who: dict, jobs: int) -> Iterator[None]:
+        """add(tasks, who), the later tasks in forked worker processes, which live on to the end of
+        the block. A worker sends back, for a clean record, only its ids (the record here) and keeps
+        the bytes of its file (io.dumps_json), which place_records then tells it to write; a record
+        with problems comes whole (it goes to quarantine). A worker that fails, dies or is not told
+        to write by the end of the block writes nothing."""
         jobs = max(1, min(jobs, len(tasks) // FORK_MIN_TASKS))
         if jobs < 2:
             self.add(tasks, who)
+            yield
             return
-        cut = [len(tasks) * i // jobs for i in range(jobs + 1)]
-        _FORKED = (self, tasks, who)
-        try:
-            with workers.forked(jobs) as pool:
-                later = [workers.later(pool, _staged_run, (cut[i], cut[i + 1]), "convert: a worker process ended without "
-                                       "its result (out of memory?): nothing was written") for i in range(1, jobs)]
-                self.add(tasks[:cut[1]], who)
-                for (lo, hi), wait in zip(zip(cut[1:], cut[2:]), later):
-                    for (task, _, _, ann), (conv, clean, made) in zip(convert.annotations_to_convert(tasks[lo:hi]), wait()):
-                        self.converted[id(ann)] = conv
-                        if clean:
-                            self.clean.add(id(conv.record))
-                            self.data[id(conv.record)] = made
-        finally:
-            _FORKED = None
+        mine = len(tasks) * (100 - WORKER_SHARE) // 100
+        cut = [0, *(mine + (len(tasks) - mine) * i // (jobs - 1) for i in range(jobs))]
+        runs = [(self, tasks, who, cut[i], cut[i + 1]) for i in range(1, jobs)]
+        with workers.partners(_staged_run, runs, "convert: a worker process ended without its result (out of memory?): "
+                              "nothing was written") as partners:
+            self.add(tasks[:cut[1]], who)
+            for (_, _, _, lo, hi), partner in zip(runs, partners):
+                for (task, _, _, ann), (conv, clean, slot) in zip(convert.annotations_to_convert(tasks[lo:hi]), partner.answer()):
+                    self.converted[id(ann)] = conv
+                    if clean:
+                        self.clean.add(id(conv.record))
+                        self.remote[id(conv.record)] = (partner, slot)
+            yield
 
 
 FORK_MIN_TASKS = 500  # tasks per worker process below which convert works alone
-_FORKED = None  # (Staged, tasks, who) for the forked workers of Staged.add_forked
+WORKER_SHARE = 50  # percent of the tasks the worker processes take together (the rest: this process)
 
 
-def _staged_run(bounds: tuple[int, int]) -> list:
-    """In a worker: (conversion, clean, bytes of a clean record's file) for the annotations of a run of tasks."""
-    staged, tasks, who = _FORKED
-    out = []
-    for task, doc, text, ann in convert.annotations_to_convert(tasks[bounds[0]:bounds[1]]):
+def _staged_run(run: tuple) -> Iterator:
+    """In a worker (see workers.Partner): yields (conversion, clean, slot of a clean record's file)
+    for the annotations of a run of tasks, the conversion of a clean record only its ids; then,
+    told [(slot, path)], writes those files and yields whether each changed (write_files)."""
+    staged, tasks, who, lo, hi = run
+    out, made = [], []
+    for task, doc, text, ann in convert.annotations_to_convert(tasks[lo:hi]):
         conv, clean = staged._one(task, doc, text, ann, who[(task.get("id"), ann.get("id"))])
         if clean:
             record = conv.record
             ids = {"document": record["document"], "annotator": record["annotator"], "source": record["source"]}
-            out.append((convert.Converted(ids, []), True, io.dumps_json(record)))
+            out.append((convert.Converted(ids, []), True, len(made)))
+            made.append(io.dumps_json(record))
         else:
             out.append((conv, False, None))
-    return out
+    writes = yield out
+    del out
+    yield write_files([(Path(path), made[slot]) for slot, path in writes])
+
+
+def write_files(files: list[tuple[Path, bytes]]) -> list[bool]:
+    """Write each (path, bytes) with WRITERS threads; whether each changed, in order. The first error
+    stops the writes not started (those started end) and is raised."""
+    with ThreadPoolExecutor(WRITERS, thread_name_prefix="write") as pool:
+        try:
+            return list(pool.map(lambda item: io.write_bytes_atomic(*item), files))
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def download(server, project_id: int, title: str, annotations_dir, corpus_dir) -> tuple[list, Staged]:
@@ -540,5 +571,5 @@ def convert_file(export: str | Path, annotations_dir: str | Path = "annotations"
         report = PullReport()
         named = name_annotators(tasks, annotations_dir, server)
         staged = Staged(annotations_dir, corpus_dir)
-        staged.add_forked(tasks, named[2], os.cpu_count() or 1)
-        return apply_plan(plan_records(tasks, annotations_dir, server, report, staged, named), corpus_dir, report)
+        with staged.forked(tasks, named[2], os.cpu_count() or 1):
+            return apply_plan(plan_records(tasks, annotations_dir, server, report, staged, named), corpus_dir, report)
