@@ -304,19 +304,36 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> bool:
 
 def inside(base: str | Path, *parts: str) -> Path:
     """base/parts..., refused with an [unsafe-path] line when a part is absolute, empty, '.' or
-    '..', or when any existing component below `base` is a symbolic link (which could lead out)."""
+    '..', or when any existing component below `base` is a symbolic link (which could lead out).
+
+    Below a component that is not there nothing is there either, so the checks stop at the first
+    missing one (a pull or convert into a new folder: one lstat per record, not two); names are
+    checked as text and a Path is made once (this ran 10,000 times per convert)."""
     base = Path(base)
-    target = base
+    names: list[str] = []
+    here = os.fspath(base)
+    missing = False
     for part in parts:
         text = str(part)
-        pieces = Path(text).parts
-        if not text or Path(text).is_absolute() or "\0" in text or any(p in ("", ".", "..") for p in pieces) or text != "/".join(pieces):
+        pieces = text.split("/")
+        if not text or text.startswith("/") or "\0" in text or any(p in ("", ".", "..") for p in pieces):
             raise UnsafePath(base / text if text and not Path(text).is_absolute() else base, f"{text!r} is not a plain relative name: refused")
         for piece in pieces:
-            target = target / piece
-            if target.is_symlink():
+            names.append(piece)
+            if missing:
+                continue
+            here = os.path.join(here, piece)
+            try:
+                link = stat.S_ISLNK(os.lstat(here).st_mode)
+            except OSError as e:
+                if e.errno not in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+                    raise
+                missing = True  # (what Path.is_symlink says of such a path: not a link)
+                continue
+            if link:
+                target = base.joinpath(*names)
                 raise UnsafePath(target, f"is a symbolic link (to {os.readlink(target)}): refused, nothing is written through links")
-    return target
+    return base.joinpath(*names)
 
 
 def id_pattern(kind: str) -> re.Pattern:
