@@ -103,6 +103,8 @@ def beside(fn: Callable, arg, jobs: int, died: str) -> Iterator[Callable]:
             ok, value = recv.recv()
         except (EOFError, OSError):
             raise UserError(died) from None
+        finally:
+            recv.close()  # not inherited by processes forked after this
         process.join()
         if not ok:
             raise value
