@@ -86,46 +86,29 @@ def later(pool: ProcessPoolExecutor | None, fn: Callable, arg, died: str) -> Cal
 
 @contextmanager
 def beside(fn: Callable, arg, jobs: int, died: str) -> Iterator[Callable]:
-    """fn(arg) in one forked process while the caller goes on with other work; yields a function
-    that waits for its result (with one job, fn runs here when the result is asked for). An error
-    in fn is raised where the result is asked for; leaving the block early ends the process."""
+    """fn(arg) in one forked process (a Partner) while the caller goes on with other work; yields a
+    function that waits for its result (with one job, fn runs here when the result is asked for).
+    An error in fn is raised where the result is asked for; leaving the block early ends the process."""
     if jobs <= 1:
         yield lambda: fn(arg)
         return
-    ctx = multiprocessing.get_context("fork")
-    recv, send = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_send_result, args=(fn, arg, send), daemon=True)
-    process.start()
-    send.close()
+    partner = Partner(_once, (fn, arg), died)
 
     def result():
         try:
-            ok, value = recv.recv()
-        except (EOFError, OSError):
-            raise UserError(died) from None
+            return partner.answer()
         finally:
-            recv.close()  # not inherited by processes forked after this
-        process.join()
-        if not ok:
-            raise value
-        return value
+            partner.end()  # its pipe closed, so processes forked later do not inherit it
 
     try:
         yield result
     finally:
-        if process.is_alive():
-            process.terminate()
-        process.join()
-        recv.close()
+        partner.end()
 
 
-def _send_result(fn: Callable, arg, send) -> None:
-    try:
-        reply = (True, fn(arg))
-    except BaseException as e:  # carried to the parent, raised where it asks for the result
-        reply = (False, e)
-    send.send(reply)
-    send.close()
+def _once(job: tuple) -> Iterator:
+    fn, arg = job
+    yield fn(arg)
 
 
 class Partner:
