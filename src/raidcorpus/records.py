@@ -89,27 +89,24 @@ class Reader:
         if path.name in ("", ".", "..") or not self.inside(str(path.parent)):
             io.refuse_link(path, self.shown_root)  # raises, with its message
 
-    def inside(self, folder: str) -> bool:
+    def inside(self, folder: str, link: bool | None = None) -> bool:
         """Whether a folder resolves inside shown_root. Resolved folders are remembered (a few
         hundred): a folder that is no link resolves to its resolved parent plus its name, one
-        lstat instead of one per component of the path."""
+        lstat instead of one per component of the path (none when the caller says `link`)."""
         if self._root is None:
             self._root = os.path.realpath(self.shown_root)
             self._prefix = self._root if self._root.endswith(os.sep) else self._root + os.sep
-        resolved = self._resolved(folder)
+        resolved = self._resolved(folder, link)
         return resolved == self._root or resolved.startswith(self._prefix)
 
-    def _resolved(self, folder: str) -> str:
+    def _resolved(self, folder: str, link: bool | None = None) -> str:
         got = self._folders.get(folder)
         if got is None:
             parent, name = os.path.split(folder)
-            link = True
-            if parent and name not in ("", ".", "..") and parent != folder:
-                try:
-                    link = stat.S_ISLNK(os.lstat(folder).st_mode)
-                except OSError:
-                    pass
-            got = os.path.realpath(folder) if link else os.path.join(self._resolved(parent), name)
+            plain = bool(parent) and name not in ("", ".", "..") and parent != folder
+            if plain and link is None:
+                link = _is_link(folder)
+            got = os.path.realpath(folder) if link or not plain else os.path.join(self._resolved(parent), name)
             if len(self._folders) >= 256:
                 self._folders.clear()
             self._folders[folder] = got
@@ -118,11 +115,8 @@ class Reader:
     def refuse_linked_folder(self, folder: Path) -> None:
         """io.refuse_link(folder, shown_root) for a document's folder: a link is refused, and so is
         a folder that resolves outside the root."""
-        try:
-            link = stat.S_ISLNK(os.lstat(folder).st_mode)
-        except OSError:
-            link = False
-        if link or not self.inside(str(folder)):
+        link = _is_link(folder)
+        if link or not self.inside(str(folder), link):  # the folder's lstat made once, here
             io.refuse_link(folder, self.shown_root)
             raise io.UnsafePath(folder, f"leads outside {self.shown_root}: refused")
 
@@ -162,6 +156,14 @@ class Reader:
         the corpus listing and the cache of recent documents: for a command that looks at each
         document on its own."""
         self.validator.forget_seen()
+
+
+def _is_link(path) -> bool:
+    """Whether a path is a symbolic link (not one when it cannot be looked at: there is nothing there)."""
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def read(path: str | Path, kind: str | Iterable[str] | None = None, corpus_dir: str | Path = "corpus", level: int = 3) -> dict:
