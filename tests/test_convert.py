@@ -260,7 +260,7 @@ def test_convert_writes_records_and_reports_the_ones_that_fail_validation(tmp_pa
 
 def _two_process_export(tmp_path):
     """An export of one task per corpus document (4): clean, superseded, quarantined and cancelled
-    annotations; convert forks a worker for the later half when FORK_MIN_TASKS is 1."""
+    annotations; convert forks a worker for the later half when FORK_MIN_BYTES is 1."""
     from pathlib import Path
 
     from raidcorpus import io
@@ -291,7 +291,7 @@ def _convert_cli(monkeypatch, export, corpus, ann, fork_from: int = 1):
     from raidcorpus import pull
     from raidcorpus.cli import app
 
-    monkeypatch.setattr(pull, "FORK_MIN_TASKS", fork_from)
+    monkeypatch.setattr(pull, "FORK_MIN_BYTES", fork_from)
     monkeypatch.setattr(pull.os, "cpu_count", lambda: 2)
     got = CliRunner().invoke(app, ["convert", str(export), "--annotations", str(ann), "--corpus", str(corpus)])
     files = {p.relative_to(ann): p.read_bytes() for p in ann.rglob("*") if p.is_file()} if ann.exists() else {}
@@ -303,7 +303,7 @@ def test_convert_in_two_processes_writes_and_says_what_one_process_does(tmp_path
     bytes of each clean record and writes them once told: same files, same report, quarantine and
     superseded included."""
     export, corpus, tasks = _two_process_export(tmp_path)
-    alone = _convert_cli(monkeypatch, export, corpus, tmp_path / "alone", fork_from=10_000)
+    alone = _convert_cli(monkeypatch, export, corpus, tmp_path / "alone", fork_from=1 << 40)
     forked = _convert_cli(monkeypatch, export, corpus, tmp_path / "forked")
     assert alone == forked
     code, output, files = forked
@@ -352,3 +352,56 @@ def test_a_failure_in_either_half_of_a_two_process_convert_writes_nothing(tmp_pa
     monkeypatch.setattr(pull, "apply_plan", refused)
     code, output, files = _convert_cli(monkeypatch, export, corpus, tmp_path / "refused")
     assert (code, files) == (1, {}) and output.strip() == "error: the plan is refused"
+
+
+def test_an_export_cut_between_tasks_gives_what_the_whole_gives(tmp_path, monkeypatch):
+    """convert cuts the export's bytes where a task seems to begin and lets each process parse its
+    part; a cut that falls inside a task (annotations written like tasks, id first and then the
+    same key) or inside a string cannot parse, and the whole is parsed instead: every layout gives
+    the files and report of one process, gzip included."""
+    import gzip
+
+    from raidcorpus import pull
+
+    _, corpus, tasks = _two_process_export(tmp_path)
+    lookalike = [{**t, "annotations": [{"id": a["id"], "data": {"doc_id": t["data"]["doc_id"]}, **a} for a in t["annotations"]]}
+                 for t in tasks]
+    for name, data in (("spaced.json", json.dumps(tasks).encode()),
+                       ("compact.json", json.dumps(tasks, separators=(",", ":")).encode()),
+                       ("indented.json", json.dumps(tasks, indent=2).encode()),
+                       ("lookalike.json", json.dumps(lookalike).encode()),
+                       ("zipped.json.gz", gzip.compress(json.dumps(tasks).encode()))):
+        export = tmp_path / name
+        export.write_bytes(data)
+        plain = gzip.decompress(data) if name.endswith(".gz") else data
+        cuts = pull.task_cuts(plain, 3)
+        assert cuts and cuts == sorted(set(cuts))
+        if name == "lookalike.json":  # the first candidate after the middle lies inside a task
+            assert any(pull.parse_part(plain, 0, c) is None for c in cuts)
+        for parts in (2, 3):
+            monkeypatch.setattr(pull.os, "cpu_count", lambda parts=parts: parts)
+            alone = _convert_cli(monkeypatch, export, corpus, tmp_path / f"{name}-{parts}-alone", fork_from=1 << 40)
+            monkeypatch.setattr(pull.os, "cpu_count", lambda parts=parts: parts)
+            parted = _convert_cli(monkeypatch, export, corpus, tmp_path / f"{name}-{parts}", fork_from=1)
+            assert alone == parted, name
+
+
+def test_a_broken_part_of_a_cut_export_gives_the_line_of_the_whole(tmp_path, monkeypatch):
+    """An export broken in the worker's part (cut short, a task of the wrong shape, bytes after the
+    list) stops convert with the line one process gives, pointing into the whole list, and writes
+    nothing."""
+    _, corpus, tasks = _two_process_export(tmp_path)
+    text = json.dumps(tasks)
+    wrong = [*tasks[:-1], {**tasks[-1], "annotations": {"not": "a list"}}]
+    lines = {}
+    for name, data in (("short.json", text[:-40]), ("shape.json", json.dumps(wrong)), ("trailing.json", text + " []")):
+        export = tmp_path / name
+        export.write_text(data)
+        alone = _convert_cli(monkeypatch, export, corpus, tmp_path / f"{name}-alone", fork_from=1 << 40)
+        parted = _convert_cli(monkeypatch, export, corpus, tmp_path / f"{name}-parted")
+        assert alone == parted and parted[0] != 0 and parted[2] == {}, name
+        assert parted[1].count("\n") == 1 and name in parted[1], parted[1]
+        lines[name] = parted[1]
+    last = len(tasks) - 1
+    assert f" /{last}/annotations [wrong-type] task={tasks[last]['id']}:" in lines["shape.json"]
+    assert "[trailing-garbage]" in lines["trailing.json"]

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import orjson
 import yaml
@@ -324,7 +324,7 @@ def place_records(records: list[tuple[Path, dict]], corpus_dir: str | Path, repo
     """Write each clean record to annotations/<doc>/<annotator>.json (taking it out of quarantine), and
     each record with problems or unconverted results to quarantine with its problem lines. Records
     whose id() is in `clean` were checked before (Staged) and are not checked again; `remote` names
-    those a worker process made and keeps (their record here is only its ids, see Staged.forked):
+    those a worker process made and keeps (their record here is only its ids, see Staged.parted):
     each worker is told to write its own once every record has been checked here."""
     remote = remote or {}
     by_annotation: dict[tuple, list[convert.Issue]] = {}
@@ -350,7 +350,7 @@ def place_records(records: list[tuple[Path, dict]], corpus_dir: str | Path, repo
     for path, record in records:
         if id(record) in remote and not any(findings(path, record)):
             partner, slot = remote[id(record)]
-            theirs.setdefault(partner, []).append((slot, str(path)))
+            theirs.setdefault(partner, []).append((slot, str(path), record["annotator"]))
     for partner, files in theirs.items():
         partner.tell(files)
     puts = []
@@ -371,7 +371,7 @@ def place_records(records: list[tuple[Path, dict]], corpus_dir: str | Path, repo
                 report.invalid += [f"{where}: {line}" for line in lines]
             changed = {}
             for partner, files in theirs.items():
-                changed.update(zip((path for _, path in files), partner.answer()))
+                changed.update(zip((path for _, path, _ in files), partner.answer()))
             for path, record, put_done in puts:
                 if put_done.result() if put_done is not None else changed[str(path)]:
                     report.written.append(str(path))
@@ -412,7 +412,7 @@ class CorpusHashes:
 
 class Staged:
     """An export's annotations converted and checked ahead of the plan: part by part as the parts
-    arrive (pull, while the next part downloads), or in two processes (convert).
+    arrive (pull, while the next part downloads), or a part in each process (convert).
 
     During a pull the pseudonyms are known only once every part is in, so each annotation is
     converted under a stand-in annotator name of its own and checked at a stand-in path; the plan
@@ -448,59 +448,150 @@ class Staged:
                 self.clean.add(id(conv.record))
 
     @contextmanager
-    def forked(self, tasks: list[dict], who: dict, jobs: int) -> Iterator[None]:
-        """add(tasks, who), the later tasks in forked worker processes, which live on to the end of
-        the block. A worker sends back, for a clean record, only its ids (the record here) and keeps
-        the bytes of its file (io.dumps_json), which place_records then tells it to write; a record
-        with problems comes whole (it goes to quarantine). A worker that fails, dies or is not told
-        to write by the end of the block writes nothing."""
-        jobs = max(1, min(jobs, len(tasks) // FORK_MIN_TASKS))
-        if jobs < 2:
-            self.add(tasks, who)
-            yield
-            return
-        mine = len(tasks) * (100 - WORKER_SHARE) // 100
-        cut = [0, *(mine + (len(tasks) - mine) * i // (jobs - 1) for i in range(jobs))]
-        runs = [(self, tasks, who, cut[i], cut[i + 1]) for i in range(1, jobs)]
-        with workers.partners(_staged_run, runs, "convert: a worker process ended without its result (out of memory?): "
-                              "nothing was written") as partners:
-            self.add(tasks[:cut[1]], who)
-            for (_, _, _, lo, hi), partner in zip(runs, partners):
-                for (task, _, _, ann), (conv, clean, slot) in zip(convert.annotations_to_convert(tasks[lo:hi]), partner.answer()):
-                    self.converted[id(ann)] = conv
-                    if clean:
-                        self.clean.add(id(conv.record))
-                        self.remote[id(conv.record)] = (partner, slot)
-            yield
+    def parted(self, export: str | Path, jobs: int) -> Iterator[list]:
+        """The export's tasks, checked (check_export), with their annotations converted and checked
+        under stand-in names (see add) in `jobs` processes. The file's bytes are cut between two
+        tasks (task_cuts) and each forked worker parses, checks and converts its part, sending back
+        only what naming and the plan read of its tasks (slim_task) and, for a clean record, its
+        ids: it keeps the record and writes it once told its name and path (place_records), so no
+        process parses or frees the whole export. Yields the tasks, slim beyond the first part.
+
+        A part that does not parse, or is not of the export's shape, and an export too small to
+        share, are parsed whole here: a broken export gets the line one process gives. A worker
+        that fails, dies or is not told to write by the end of the block writes nothing."""
+        data = io.read_bytes(export)
+        cuts = task_cuts(data, max(1, min(jobs, len(data) // FORK_MIN_BYTES)))
+        if cuts:
+            bounds = [0, *cuts, len(data)]
+            runs = [(self, data, bounds[i], bounds[i + 1]) for i in range(1, len(bounds) - 1)]
+            with workers.partners(_part_run, iter(runs), "convert: a worker process ended without its result (out of memory?): "
+                                  "nothing was written") as partners:
+                del runs
+                tasks = parse_part(data, 0, cuts[0])
+                del data  # the workers hold their own view of it
+                if tasks is not None:
+                    gc.freeze()  # the parsed part out of the collector's passes (io.gc_frozen)
+                    self.add(tasks)
+                    for partner in partners:
+                        part = partner.answer()
+                        if part is None:
+                            tasks = None
+                            break
+                        slim, results = part
+                        for (_, _, _, ann), (conv, clean, slot) in zip(convert.annotations_to_convert(slim), results):
+                            self.converted[id(ann)] = conv
+                            if clean:
+                                self.clean.add(id(conv.record))
+                                self.remote[id(conv.record)] = (partner, slot)
+                        tasks += slim
+                if tasks is not None:
+                    yield tasks
+                    return
+            self.converted.clear()
+            self.clean.clear()
+            self.remote.clear()
+            data = io.read_bytes(export)
+        tasks = check_export(io.parse_json(export, data), export)
+        del data
+        gc.freeze()
+        self.add(tasks)
+        yield tasks
 
 
-FORK_MIN_TASKS = 500  # tasks per worker process below which convert works alone
-WORKER_SHARE = 50  # percent of the tasks the worker processes take together (the rest: this process)
+FORK_MIN_BYTES = 8 << 20  # export bytes per process below which convert works alone (about 600 tasks)
 
 
-def _staged_run(run: tuple) -> Iterator:
-    """In a worker (see workers.Partner): yields (conversion, clean, slot of a clean record's file)
-    for the annotations of a run of tasks, the conversion of a clean record only its ids; then,
-    told [(slot, path)], writes those files and yields whether each changed (write_files)."""
-    staged, tasks, who, lo, hi = run
+def task_cuts(data: bytes, parts: int) -> list[int]:
+    """Offsets of commas that cut a JSON export into about `parts` equal parts between two tasks.
+
+    Candidates only: a comma followed by a task's opening as the export writes every task (its
+    id, then the key the first task has second). Parsing the parts proves them: a part closed
+    with ']' parses only if its cut lay between two elements of the top-level list, not inside a
+    task or a string (parse_part)."""
+    first = _FIRST_TASK.match(data) if parts > 1 else None
+    if first is None:
+        return []
+    opening = re.compile(rb',\s*\{\s*"id"\s*:\s*-?\d+\s*,\s*"' + re.escape(first.group(1)) + rb'"\s*:')
+    cuts: list[int] = []
+    for i in range(1, parts):
+        lo = cuts[-1] + 1 if cuts else 0
+        at = max(len(data) * i // parts, lo)
+        found = opening.search(data, at)
+        if found is None:  # the last one before, if any
+            for found in opening.finditer(data, lo, at):
+                pass
+        if found is None:
+            break
+        cuts.append(found.start())
+    return cuts
+
+
+_FIRST_TASK = re.compile(rb'\s*\[\s*\{\s*"id"\s*:\s*-?\d+\s*,\s*"([^"\\]{1,64})"\s*:')
+
+
+def parse_part(data: bytes, lo: int, hi: int) -> list | None:
+    """The tasks of data[lo:hi] (cut at task_cuts offsets), checked to have the export's shape;
+    None when the part does not parse as a list or has a problem (the whole is then parsed, for
+    its line)."""
+    text = (b"[" if lo else b"") + data[lo + (1 if lo else 0):hi] + (b"]" if hi < len(data) else b"")
+    try:
+        tasks = io.loads_json(text)
+    except orjson.JSONDecodeError:
+        return None
+    del text
+    try:
+        return check_export(tasks, "") if isinstance(tasks, list) else None
+    except UserError:
+        return None
+
+
+def slim_task(task: dict) -> dict:
+    """What naming and the plan read of a task (convert.convert_export, name_annotators): its ids,
+    whether it names a document and has a text, and its annotations' ids, users, times and
+    cancellation; not the text nor the results, which stay in the worker that parsed them."""
+    data = task.get("data")
+    if isinstance(data, dict):
+        data = {"doc_id": data.get("doc_id"), "text": "" if isinstance(data.get("text"), str) else None}
+    anns = task.get("annotations")
+    if isinstance(anns, list):
+        anns = [{k: a[k] for k in _SLIM_ANNOTATION if k in a} if isinstance(a, dict) else a for a in anns]
+    return {"id": task.get("id"), "data": data, "annotations": anns}
+
+
+_SLIM_ANNOTATION = ("id", "completed_by", "was_cancelled", "created_at", "updated_at")
+
+
+def _part_run(run: tuple) -> Iterator:
+    """In a worker (see workers.Partner): parses and checks its part of the export and yields None
+    when it cannot, else (slim tasks, [(conversion, clean, slot of a clean record)]), the
+    conversion of a clean record only its ids; then, told [(slot, path, annotator)], names and
+    writes those records and yields whether each changed (write_files)."""
+    staged, data, lo, hi = run
+    tasks = parse_part(data, lo, hi)
+    del data, run
+    if tasks is None:
+        yield None
+        return
+    gc.freeze()  # as in the parent: the parsed part out of the collector's passes
     out, made = [], []
-    for task, doc, text, ann in convert.annotations_to_convert(tasks[lo:hi]):
-        conv, clean = staged._one(task, doc, text, ann, who[(task.get("id"), ann.get("id"))])
+    for task, doc, text, ann in convert.annotations_to_convert(tasks):
+        conv, clean = staged._one(task, doc, text, ann, f"pending-{len(out)}")
         if clean:
             record = conv.record
             ids = {"document": record["document"], "annotator": record["annotator"], "source": record["source"]}
             out.append((convert.Converted(ids, []), True, len(made)))
-            made.append(io.dumps_json(record))
+            made.append(record)
         else:
             out.append((conv, False, None))
-    writes = yield out
-    del out
-    yield write_files([(Path(path), made[slot]) for slot, path in writes])
+    writes = yield [slim_task(t) for t in tasks], out
+    del out, tasks
+    yield write_files((Path(path), io.dumps_json({**made[slot], "annotator": name})) for slot, path, name in writes)
 
 
-def write_files(files: list[tuple[Path, bytes]]) -> list[bool]:
-    """Write each (path, bytes) with WRITERS threads; whether each changed, in order. The first error
-    stops the writes not started (those started end) and is raised."""
+def write_files(files: Iterable[tuple[Path, bytes]]) -> list[bool]:
+    """Write each (path, bytes) with WRITERS threads, the items made here while earlier ones are
+    written; whether each changed, in order. The first error stops the writes not started (those
+    started end) and is raised."""
     with ThreadPoolExecutor(WRITERS, thread_name_prefix="write") as pool:
         try:
             return list(pool.map(lambda item: io.write_bytes_atomic(*item), files))
@@ -566,10 +657,9 @@ def convert_file(export: str | Path, annotations_dir: str | Path = "annotations"
                  server: str | None = None) -> PullReport:
     """Convert a saved full JSON export (.json or .json.gz) without a server. `server`: the key of the
     server it came from (default: the only one the pseudonym table knows)."""
-    tasks = check_export(io.read_json(export), export)
     with io.gc_frozen():
         report = PullReport()
-        named = name_annotators(tasks, annotations_dir, server)
         staged = Staged(annotations_dir, corpus_dir)
-        with staged.forked(tasks, named[2], os.cpu_count() or 1):
+        with staged.parted(export, os.cpu_count() or 1) as tasks:
+            named = name_annotators(tasks, annotations_dir, server)
             return apply_plan(plan_records(tasks, annotations_dir, server, report, staged, named), corpus_dir, report)

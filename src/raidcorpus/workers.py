@@ -201,6 +201,7 @@ def partners(fn: Callable[..., Generator], args: Iterable, died: str) -> Iterato
     try:
         for arg in args:
             started.append(Partner(fn, arg, died))
+        arg = None  # the last one's data is the workers' now: not held here
         yield started
     finally:
         try:
