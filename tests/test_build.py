@@ -341,9 +341,10 @@ def test_reports_from_documents_of_another_split(tmp_path):
     assert verviers["killed"] == 2 and brussels["killed"] == 2  # the lowest report wins
 
 
-def test_clusters_checked_in_a_worker_give_the_line_one_process_gives(tmp_path, monkeypatch):
-    """clusters.yaml is checked beyond its schema in a worker beside the documents: a broken one
-    stops the build with the same line as with one process, before any cluster row is written."""
+def test_clusters_checked_with_what_the_workers_read_give_the_line_one_process_gives(tmp_path, monkeypatch):
+    """clusters.yaml is checked beyond its schema with what the workers took of the documents it
+    names: a broken one stops the build with the same line as with one process, before any cluster
+    row is written."""
     from raidcorpus import synth
 
     root = tmp_path / "repo"
@@ -361,6 +362,77 @@ def test_clusters_checked_in_a_worker_give_the_line_one_process_gives(tmp_path, 
         assert not (tmp_path / f"o{jobs}").exists()
     assert lines[0] == lines[1]
     assert lines[0].startswith("annotations/clusters.yaml doc=") and "/clusters/0/members/0/event [dangling-reference]" in lines[0]
+
+
+def _synth_with_clusters(tmp_path, monkeypatch):
+    from raidcorpus import synth
+
+    root = tmp_path / "repo"
+    synth.synth(40, 3, root, annotators=2)
+    monkeypatch.setattr(build, "CHUNK_DOCS", 3)
+    path = root / "annotations" / "clusters.yaml"
+    return root, path, yaml.safe_load(path.read_text())
+
+
+def test_the_build_reads_no_clustered_document_twice(tmp_path, monkeypatch):
+    """The checks of clusters.yaml take what they read of the documents it names from the main pass
+    (checks.ClusterFacts): every corpus record and layer is read once, and only named documents
+    send facts back."""
+    from collections import Counter
+    from raidcorpus import io
+
+    root, _, record = _synth_with_clusters(tmp_path, monkeypatch)
+    named = {m["document"] for c in record["clusters"] for m in c["members"]} | {
+        r["document"] for c in record["clusters"] for r in c.get("reports", [])}
+    reads: Counter = Counter()
+    for name in ("read_json", "read_record"):
+        real = getattr(io, name)
+
+        def counted(path, real=real):
+            reads[Path(path).relative_to(root).as_posix()] += 1
+            return real(path)
+        monkeypatch.setattr(io, name, counted)
+    sent: set = set()
+    shard = build._document_shard
+
+    def facts_seen(ids):
+        out = shard(ids)
+        sent.update(out.facts)
+        return out
+    monkeypatch.setattr(build, "_document_shard", facts_seen)
+    build.build("0.0.0", tmp_path / "out", root, jobs=1)
+    documents = {k: n for k, n in reads.items() if k.startswith(("corpus/", "annotations/synth-"))}
+    assert documents and set(documents.values()) == {1}
+    assert named and sent == named
+
+
+def test_a_problem_only_the_report_evidence_shows_stops_the_build_first(tmp_path, monkeypatch):
+    """A report whose evidence starts inside a word (found only by the span check the workers make
+    where the text is at hand) stops the build with validate's line, for one process and two, before
+    any cluster row is written, and before a broken document of a later split is reported."""
+    from raidcorpus.checks import check_records
+
+    root, path, record = _synth_with_clusters(tmp_path, monkeypatch)
+    cluster = next(i for i, c in enumerate(record["clusters"]) if c.get("reports"))
+    report = record["clusters"][cluster]["reports"][0]
+    text = json.loads((root / "corpus" / f"{report['document']}.json").read_text())["text"]
+    ev = report["evidence"]
+    assert text[ev["start"] - 1].isalnum() is False and text[ev["start"] + 1].isalnum()
+    ev["start"] += 1
+    ev["text"] = text[ev["start"]:ev["end"]]
+    path.write_text(yaml.safe_dump(record, sort_keys=False))
+    expected = check_records([(str(path), record)], root / "corpus")
+    assert [p.slug for p in expected] == ["span-inside-word"]
+    last = yaml.safe_load((root / "splits.yaml").read_text())["splits"]["test"][-1]
+    gold = root / "annotations" / last / "gold.json"
+    broken = json.loads(gold.read_text())
+    broken["entities"][0]["start"] += 1
+    gold.write_text(json.dumps(broken))
+    monkeypatch.setattr(writer.Writer, "add_clusters", lambda *a, **k: pytest.fail("a cluster row before the check"))
+    for jobs in (1, 2):
+        with pytest.raises(UserError) as e:
+            build.build("0.0.0", tmp_path / f"o{jobs}", root, jobs=jobs)
+        assert str(e.value) == expected[0].line().replace(str(root) + "/", "", 1)
 
 
 def test_a_worker_that_dies_is_one_line_and_nothing_is_written(tmp_path, monkeypatch):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -276,6 +277,58 @@ def stale_decisions(path: Path, record: dict, text: str, sha256: str, min_layers
     return [Problem(str(path), doc, f"/decisions/{i}/item", "stale-decision", message) for i, message in out.stale]
 
 
+def published_of(record) -> str | None:
+    """A corpus record's publication date as the cluster checks read it (None when it has none)."""
+    value = record.get("published") if isinstance(record, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def report_problems(text: str, report: dict, i: int, j: int, path: str) -> list[Problem]:
+    """L3 of report j of cluster i: its evidence is a span of its document's text."""
+    return span_problems(text, report["evidence"], ["clusters", i, "reports", j, "evidence"], path, report["document"])
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterFacts:
+    """What the checks of clusters.yaml read of one document it names, for a caller that has its
+    records at hand (build's workers, see Validator.take_facts): crosscheck.gold_facts of its gold
+    layer, its publication date, and the problems of the report evidence in it, by (cluster, report)
+    index (only reports with one)."""
+
+    gold: object  # crosscheck.GoldFacts (crosscheck is imported when used)
+    published: str | None
+    evidence: dict[tuple[int, int], list[Problem]]
+
+
+class Clustered:
+    """What a clusters record names in each document: the events that are members of its clusters,
+    and the reports whose evidence is in it (cluster index, report index, report)."""
+
+    def __init__(self, record: dict, path: str):
+        self.path = path
+        self.events: dict[str, set[str]] = {}
+        self.reports: dict[str, list[tuple[int, int, dict]]] = {}
+        for i, c in enumerate(record.get("clusters") or []):
+            for m in c["members"]:
+                self.events.setdefault(m["document"], set()).add(m["event"])
+            for j, rep in enumerate(c.get("reports", [])):
+                self.reports.setdefault(rep["document"], []).append((i, j, rep))
+
+    def __contains__(self, doc: str) -> bool:
+        return doc in self.events or doc in self.reports
+
+    def facts(self, doc: str, record: dict, gold: dict) -> ClusterFacts:
+        """A named document's facts from its corpus record and gold layer, both read and checked in full."""
+        from . import crosscheck
+
+        evidence = {}
+        for i, j, rep in self.reports.get(doc, ()):
+            found = report_problems(record["text"], rep, i, j, self.path)
+            if found:
+                evidence[(i, j)] = found
+        return ClusterFacts(crosscheck.gold_facts(gold, self.events.get(doc, ())), published_of(record), evidence)
+
+
 class Validator:
     """Validates a stream of files against the schema and the corpus, keeping little state."""
 
@@ -287,8 +340,8 @@ class Validator:
         self._doc_ids: set[str] | None = None
         self._seen_docs: dict[str, str] = {}
         self._seen_layers: dict[tuple[str, str], str] = {}
-        self._gold: dict[str, dict | None] = {}
         self._published: dict[str, str | None] = {}
+        self._given: dict[str, ClusterFacts] = {}
         self._clusters_seen: tuple[str, dict] | None = None  # the repository's clusters file, once checked
         # when a list: each record kept to find duplicates is noted in it, (is a document, key, path)
         # (validate's workers tell the parent what they kept, see validate.py)
@@ -313,7 +366,7 @@ class Validator:
             try:
                 rec = io.read_json(path)
                 if doc not in self._published and isinstance(rec, dict):  # read once for both
-                    self._published[doc] = rec.get("published") if isinstance(rec.get("published"), str) else None
+                    self._published[doc] = published_of(rec)
                 # a malformed corpus record is reported where it is validated; offsets need a sound one
                 found = None if schema_problems(rec, str(path), doc) else (rec["text"], rec["sha256"])
             except (io.ReadError, KeyError, TypeError):
@@ -362,36 +415,35 @@ class Validator:
         self._seen_docs.clear()
         self._seen_layers.clear()
 
-    def gold(self, doc: str) -> dict | None:
-        """What the cluster checks need of a document's gold layer: its events, TIME mentions and
-        event clusters (kept per document the clusters file names, not the whole record)."""
-        if doc not in self._gold:
-            path = self.corpus_dir.parent / "annotations" / doc / "gold.json"
-            try:
-                rec = io.read_json(path)
-                if check_record(rec, str(path), level=2):
-                    raise TypeError("a malformed gold layer")  # reported where it is validated
-                self._gold[doc] = {
-                    "events": [{k: e[k] for k in ("id", "type", "attributes", "arguments") if k in e} for e in rec["events"]],
-                    "entities": [e for e in rec.get("entities", []) if e.get("type") == "TIME"],
-                    "event_clusters": [{"id": c["id"], "members": c["members"]} for c in rec.get("event_clusters", [])],
-                }
-            except (io.ReadError, KeyError, TypeError):
-                self._gold[doc] = None
-        return self._gold[doc]
+    def take_facts(self, facts: dict[str, ClusterFacts]) -> None:
+        """The facts of documents a clusters record names, from a caller that read and checked their
+        records (build's workers): the cluster checks take them from here, not from the files."""
+        self._given = facts
 
-    def gold_events(self, doc: str) -> set[str] | None:
-        found = self.gold(doc)
-        return None if found is None else {e["id"] for e in found["events"]}
+    def gold(self, doc: str, events):
+        """crosscheck.gold_facts of a document's gold layer for `events`, or None when it has no sound one."""
+        if doc in self._given:
+            return self._given[doc].gold
+        from . import crosscheck
+
+        path = self.corpus_dir.parent / "annotations" / doc / "gold.json"
+        try:
+            rec = io.read_json(path)
+            if check_record(rec, str(path), level=2):
+                raise TypeError("a malformed gold layer")  # reported where it is validated
+            return crosscheck.gold_facts(rec, events)
+        except (io.ReadError, KeyError, TypeError):
+            return None
 
     def published(self, doc: str) -> str | None:
         """A corpus document's publication date (YYYY-MM-DD), or None."""
+        if doc in self._given:
+            return self._given[doc].published
         if doc not in self._published:
             try:
-                value = io.read_json(self.corpus_dir / f"{doc}.json").get("published")
-            except (io.ReadError, AttributeError):
-                value = None
-            self._published[doc] = value if isinstance(value, str) else None
+                self._published[doc] = published_of(io.read_json(self.corpus_dir / f"{doc}.json"))
+            except io.ReadError:
+                self._published[doc] = None
         return self._published[doc]
 
     # -- checks ------------------------------------------------------------------------
@@ -470,6 +522,12 @@ class Validator:
         return problems
 
     def _clusters(self, record: dict, path: str) -> list[Problem]:
+        named = Clustered(record, path)
+
+        @lru_cache(maxsize=None)  # for this record only: another names other events
+        def gold(doc: str):
+            return self.gold(doc, named.events.get(doc, ()))
+
         problems = list(_duplicates(record["clusters"], "clusters", path, None))
         for i, cluster in enumerate(record["clusters"]):
             if self.level >= 3:
@@ -480,20 +538,21 @@ class Validator:
                 problems += unknown
                 if unknown:
                     continue
-                events = self.gold_events(m["document"])
-                if events is not None and m["event"] not in events:
+                found = gold(m["document"])
+                if found is not None and m["event"] not in found.events:
                     problems.append(Problem(path, m["document"], at + "/event", "dangling-reference", f"event {m['event']!r} is not in the gold layer of {m['document']}"))
             for j, rep in enumerate(cluster.get("reports", [])):
                 at = ["clusters", i, "reports", j]
                 unknown = self._known(rep["document"], path, pointer(at + ["document"]), rep["document"])
                 problems += unknown
                 if not unknown and self.level >= 3:
-                    found = self.document(rep["document"])
-                    if found:
-                        problems += span_problems(found[0], rep["evidence"], at + ["evidence"], path, rep["document"])
+                    if rep["document"] in self._given:
+                        problems += self._given[rep["document"]].evidence.get((i, j), [])
+                    elif found := self.document(rep["document"]):
+                        problems += report_problems(found[0], rep, i, j, path)
         from . import crosscheck
 
-        problems += crosscheck.cluster_problems(record, path, self.gold, self.published, self.level)
+        problems += crosscheck.cluster_problems(record, path, gold, self.published, self.level)
         return problems
 
     def _clusters_file(self, path: Path):

@@ -7,15 +7,17 @@ exist, have the same type and form no loop (12.3), dates are real, in their prec
 within what the sources allow (12.4), and the change log names real days and clusters (12.8).
 Whether two events are the same, or a date the right one, is left to the reviewer.
 
-The functions are pure: the caller passes how to read a document's gold layer and publication
-date, so the checks run the same on the repository and on the test fixtures.
+The functions are pure: the caller passes how to read a document's gold layer (as gold_facts
+gives it) and publication date, so the checks run the same on the repository and on the test
+fixtures, and build can hand them what its workers took of each document in passing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Callable, Iterator
+import sys
+from typing import Callable, Iterator, NamedTuple
 
 from . import isotime
 from .errors import Problem, pointer
@@ -34,7 +36,46 @@ _FORMS = {
 #: precisions whose end must not pass the earliest publication date (month and year are coarser)
 _BOUNDED = ("day", "week", "interval")
 
-Gold = Callable[[str], "dict | None"]
+
+
+class Event(NamedTuple):
+    """What the checks read of a gold event a cluster names: its type, whether it is generic,
+    negative or known only from unconfirmed mentions (GUIDELINES 12.1), and its Time mentions with a
+    normalized value, as (text, normalized, start, end)."""
+
+    type: str
+    generic: bool
+    negative: bool
+    unconfirmed: bool
+    times: tuple[tuple[str, str, int, int], ...]
+
+
+class GoldFacts(NamedTuple):
+    """What the checks read of a document's gold layer: the events clusters name that are in it (an
+    event not here is not in the layer), and its event clusters that hold one, as (id, members)."""
+
+    events: dict[str, Event]
+    event_clusters: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def gold_facts(record: dict, named) -> GoldFacts:
+    """The GoldFacts of a sound gold layer for the events `named` in it (a few hundred bytes a
+    document: build's workers send them back for every document a cluster names)."""
+    times = {e["id"]: e for e in record.get("entities", []) if e.get("type") == "TIME" and e.get("normalized")}
+    events = {}
+    for e in record["events"]:
+        if e["id"] not in named:
+            continue
+        attrs = e.get("attributes", {})
+        mentions = tuple((t["text"], t["normalized"], t["start"], t["end"]) for a in e.get("arguments", [])
+                         if a.get("role") == "Time" and (t := times.get(a["entity"])))
+        events[e["id"]] = Event(sys.intern(e["type"]), attrs.get("genericity") == "generic", attrs.get("polarity") == "negative",
+                                attrs.get("evidentiality") == "unconfirmed", mentions)
+    clusters = tuple((c["id"], tuple(c["members"])) for c in record.get("event_clusters", []) if any(m in named for m in c["members"]))
+    return GoldFacts(events, clusters)
+
+
+Gold = Callable[[str], "GoldFacts | None"]
 Published = Callable[[str], "str | None"]
 
 
@@ -74,11 +115,9 @@ def cluster_problems(record: dict, path: str, gold: Gold, published: Published, 
     return problems
 
 
-def _gold_event(gold: Gold, doc: str, event: str) -> dict | None:
+def _gold_event(gold: Gold, doc: str, event: str) -> Event | None:
     record = gold(doc)
-    if not record:
-        return None
-    return next((e for e in record.get("events", []) if e.get("id") == event), None)
+    return None if record is None else record.events.get(event)
 
 
 def _membership(clusters: list[dict], path: str, gold: Gold) -> Iterator[Problem]:
@@ -98,20 +137,19 @@ def _membership(clusters: list[dict], path: str, gold: Gold) -> Iterator[Problem
             if ev is None:
                 confirmed = True  # missing events are reported as dangling references
                 continue
-            if ev["type"] != c["type"]:
-                yield Problem(path, m["document"], at, "cluster-mixed-types", f"event {m['event']} is a {ev['type']}, the cluster is a {c['type']}")
-            attrs = ev.get("attributes", {})
+            if ev.type != c["type"]:
+                yield Problem(path, m["document"], at, "cluster-mixed-types", f"event {m['event']} is a {ev.type}, the cluster is a {c['type']}")
             why = []
-            if ev["type"] in NO_CLUSTER_TYPES:
-                why.append(f"a {ev['type']}")
-            if attrs.get("genericity") == "generic":
+            if ev.type in NO_CLUSTER_TYPES:
+                why.append(f"a {ev.type}")
+            if ev.generic:
                 why.append("generic")
-            if attrs.get("polarity") == "negative":
+            if ev.negative:
                 why.append("negative (the text says it did not happen)")
             if why:
                 yield Problem(path, m["document"], at, "cluster-member-not-eligible",
                               f"event {m['event']} is {' and '.join(why)}; such events get no cross-document cluster (GUIDELINES 12.1)")
-            if attrs.get("evidentiality") != "unconfirmed":
+            if not ev.unconfirmed:
                 confirmed = True
         if c["members"] and not confirmed:
             yield Problem(path, None, pointer(["clusters", i]), "cluster-member-not-eligible",
@@ -119,10 +157,10 @@ def _membership(clusters: list[dict], path: str, gold: Gold) -> Iterator[Problem
     # a within-document event cluster is listed whole, in one cross-document cluster
     for doc in sorted({d for d, _ in where}):
         record = gold(doc)
-        if not record:
+        if record is None:
             continue
-        for ec in record.get("event_clusters", []):
-            homes = {ev: where.get((doc, ev)) for ev in ec["members"]}
+        for ec_id, members in record.event_clusters:
+            homes = {ev: where.get((doc, ev)) for ev in members}
             listed = {h[0] for h in homes.values() if h}
             if not listed:
                 continue
@@ -132,10 +170,10 @@ def _membership(clusters: list[dict], path: str, gold: Gold) -> Iterator[Problem
             if len(listed) > 1:
                 spread = ", ".join(f"{ev} in {h[0]}" for ev, h in homes.items() if h)
                 yield Problem(path, doc, at, "cluster-splits-coreference",
-                              f"gold event cluster {ec['id']} is split across cross-document clusters ({spread}); its mentions are one event (GUIDELINES 12.2)")
+                              f"gold event cluster {ec_id} is split across cross-document clusters ({spread}); its mentions are one event (GUIDELINES 12.2)")
             elif missing:
                 yield Problem(path, doc, at, "cluster-splits-coreference",
-                              f"cluster {first[0]!r} lists part of gold event cluster {ec['id']}: {', '.join(missing)} missing (GUIDELINES 12.2)")
+                              f"cluster {first[0]!r} lists part of gold event cluster {ec_id}: {', '.join(missing)} missing (GUIDELINES 12.2)")
 
 
 def _series(clusters: list[dict], by_id: dict[str, dict], path: str) -> Iterator[Problem]:
@@ -157,14 +195,6 @@ def _series(clusters: list[dict], by_id: dict[str, dict], path: str) -> Iterator
                 break
             seen.append(node)
             node = by_id[node].get("part_of")
-
-
-def _time_mentions(record: dict, event: dict) -> Iterator[dict]:
-    entities = {e["id"]: e for e in record.get("entities", [])}
-    for arg in event.get("arguments", []):
-        ent = entities.get(arg["entity"])
-        if arg.get("role") == "Time" and ent and ent.get("type") == "TIME" and ent.get("normalized"):
-            yield ent
 
 
 def _dates(clusters: list[dict], by_id: dict[str, dict], path: str, gold: Gold, published: Published) -> Iterator[Problem]:
@@ -190,19 +220,18 @@ def _dates(clusters: list[dict], by_id: dict[str, dict], path: str, gold: Gold, 
                               f"date {c['date']} runs past {limit}, the publication date of member document {first_doc} (GUIDELINES 12.4)")
         reported = {(r["document"], r["evidence"]["start"], r["evidence"]["end"]) for r in c.get("reports", []) if r.get("field") == "date"}
         for j, m in enumerate(c["members"]):
-            record = gold(m["document"])
             ev = _gold_event(gold, m["document"], m["event"])
             if ev is None:
                 continue
-            for ent in _time_mentions(record, ev):
-                why = isotime.problem(ent["normalized"])
-                if why or _overlaps(span, _days(ent["normalized"])):
+            for text, normalized, start, end in ev.times:
+                why = isotime.problem(normalized)
+                if why or _overlaps(span, _days(normalized)):
                     continue
-                if (m["document"], ent["start"], ent["end"]) in reported:
+                if (m["document"], start, end) in reported:
                     continue
                 yield Problem(path, m["document"], pointer(["clusters", i, "members", j]), "cluster-date-conflict",
-                              f"event {m['event']} is dated {ent['text']!r} = {ent['normalized']}, outside the cluster's {c['date']}; "
-                              f"record it as a 'date' report with evidence {ent['start']}-{ent['end']} or correct the date (GUIDELINES 12.4)")
+                              f"event {m['event']} is dated {text!r} = {normalized}, outside the cluster's {c['date']}; "
+                              f"record it as a 'date' report with evidence {start}-{end} or correct the date (GUIDELINES 12.4)")
     for i, c in enumerate(clusters):
         parent = c.get("part_of")
         if parent in spans and c["id"] in spans and parent != c["id"]:

@@ -12,7 +12,7 @@ import gc
 import multiprocessing
 import traceback
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from itertools import islice
@@ -66,22 +66,6 @@ def in_order(pool: ProcessPoolExecutor | None, fn: Callable, runs: Iterable, ahe
     finally:
         for future in pending:
             future.cancel()
-
-
-def later(pool: ProcessPoolExecutor | None, fn: Callable, arg, died: str) -> Callable:
-    """fn(arg) in a worker beside the runs (here, at once, without a pool); returns a function
-    that waits for its result. A worker that dies is UserError(died)."""
-    if pool is None:
-        value = fn(arg)
-        return lambda: value
-    future: Future = pool.submit(fn, arg)
-
-    def wait():
-        try:
-            return future.result()
-        except BrokenProcessPool:
-            raise UserError(died) from None
-    return wait
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .. import agree, align, ontology, workers
-from ..checks import split_leaks
+from ..checks import Clustered, split_leaks
 from ..errors import Problem, ProblemError, UserError
 from . import card, outdir, release, rows
 from ..io import ReadError, is_id, read_ahead
@@ -166,7 +166,7 @@ class _State:
     cross: dict
     table: rows.ClusterTable
     agreement: object
-    clusters_record: dict | None = None  # clusters.yaml as read (checked against the schema only)
+    clustered: Clustered | None = None  # what clusters.yaml names in each document (None: no clusters.yaml)
     nlp: object = None
     encoders: dict = field(default_factory=dict)
     checked: Reader | None = None  # one checked reader per process: it lists the corpus once, not per document
@@ -189,12 +189,14 @@ _STATE: _State | None = None
 class Shard:
     """A run of documents converted: one Arrow table per ("full", config) (the parent makes the
     standoff twins, see with_standoff), the agreement shares
-    (combined), the cross-document cluster shares of the documents clusters name, and the counts,
+    (combined), the cross-document cluster shares of the documents clusters name and the facts
+    clusters.yaml's checks read of them (checks.ClusterFacts, by document), and the counts,
     all in document order."""
 
     tables: dict
     agreement: tuple | None
     clusters: list
+    facts: dict
     stats: Stats
     failed: "_Failed | None" = None
 
@@ -235,14 +237,6 @@ def _gc_paused():
             gc.enable()
 
 
-def _clusters_check_task(path: Path) -> list:
-    """The problems of clusters.yaml beyond its schema (ids, references into the gold layers, dates
-    against the corpus): it reads the gold layer of every document a cluster names, so it runs in a
-    worker beside the documents, with a reader of its own that is dropped with what it read."""
-    st = _STATE
-    return _reader(st.root).problems(st.clusters_record, str(path), "event_clusters")
-
-
 def _cluster_task(ids: list[str]):
     with _gc_paused():
         return _cluster_shares(ids)
@@ -276,6 +270,7 @@ def _document_shard(ids: list[str]) -> Shard:
     out: dict[tuple[str, str], list[dict]] = {}
     shares: list = []
     cluster_shares: list = []
+    facts: dict = {}
     stats = Stats()
 
     def emit(variant: str, config: str, row: dict) -> None:
@@ -291,6 +286,8 @@ def _document_shard(ids: list[str]) -> Shard:
             row = rows.document_row(doc, gold, names, st.cross)
             if doc_id in st.table.wanted:
                 cluster_shares.append((doc_id, st.table.share(row)))
+            if st.clustered is not None and doc_id in st.clustered:
+                facts[doc_id] = st.clustered.facts(doc_id, doc, gold)
             emit("full", "documents", row)
             for config, derived in rows.derived_rows(row, st.nlp).items():
                 for r in derived:
@@ -305,8 +302,8 @@ def _document_shard(ids: list[str]) -> Shard:
             stats.event_types.update(v["type"] for v in row["events"])
         tables = {key: st.encoder(key[1]).table_of_rows(rs) for key, rs in out.items()}
     except UserError as e:
-        return Shard({}, None, [], stats, _Failed(str(e)))
-    return Shard(tables, agree.combine(shares), cluster_shares, stats)
+        return Shard({}, None, [], {}, stats, _Failed(str(e)))
+    return Shard(tables, agree.combine(shares), cluster_shares, facts, stats)
 
 
 def with_standoff(tables: dict) -> list:
@@ -364,11 +361,6 @@ class _Workers:
         _STATE = self.state
         self.pool = self._forked.__enter__()
         return self
-
-    def submit(self, fn, arg):
-        """fn(arg) in a worker beside the chunks (here, at once, without workers); returns a
-        function that waits for the result."""
-        return workers.later(self.pool, fn, arg, WORKER_DIED)
 
     def run(self, fn, chunks: list):
         for result in workers.in_order(self.pool, fn, chunks, self.jobs * (1 + AHEAD), WORKER_DIED):
@@ -445,7 +437,7 @@ def _build_with(version: str, root: Path, jobs: int, full: Writer, off: Writer, 
     reader = _reader(root)
     _splits_file(root)
     # clusters.yaml is read first (the split-leak check of splits.yaml uses it: parsed once) and
-    # checked here against its schema only; the rest of its checks runs in a worker (see below)
+    # checked here against its schema only; the rest of its checks runs once the documents are read
     path = clusters_path(root)
     record = reader.read(path, "event_clusters", level=1) if path.is_file() else None
     clusters = record["clusters"] if record else []
@@ -467,68 +459,75 @@ def _build_with(version: str, root: Path, jobs: int, full: Writer, off: Writer, 
     everyone = annotator_names()
     # the card shows no per-document figures, no unitizing alpha and no entity attributes
     agreement = agree.Accumulator(everyone, per_document=False, unitizing=False, entity_attributes=False)
-    state = _State(root, cross, table, agreement, record, nlp=_nlp())  # made once, before workers inherit it
+    clustered = Clustered(record, str(path)) if record else None
+    state = _State(root, cross, table, agreement, clustered, nlp=_nlp())  # made once, before workers inherit it
     stats = Stats()
+    facts: dict = {}  # document -> what clusters.yaml's checks read of it, sent back with its shard
+
+    def check_clusters() -> None:
+        """Raise clusters.yaml's first problem, if it has one: its checks read the documents it
+        names from the facts the workers sent back, and the files of those not read yet (when the
+        build stops before their turn), so the problems are the ones validate finds."""
+        if record is not None:
+            reader.validator.take_facts(facts)
+            problems = reader.problems(record, str(path), "event_clusters")
+            if problems:
+                raise RecordError(problems, str(root))
+
     with _Workers(state, jobs, len(split_of)) as workers:
         run = workers.run
-        clusters_checked = workers.submit(_clusters_check_task, path) if record else list
-        checked = False
-
-        def check_clusters() -> None:
-            """Raise clusters.yaml's first problem, if it has one; it is checked once."""
-            nonlocal checked
-            if not checked:
-                checked = True
-                problems = clusters_checked()
-                if problems:
-                    raise RecordError(problems, str(root))
-
         try:
             cluster_split = _cluster_split(clusters, split_of, warnings)
             unknown = next((d for d in sorted(table.wanted) if d not in split_of), None)
             if unknown is not None:
                 raise ProblemError(Problem("annotations/clusters.yaml", unknown, "/", "unknown-document",
                                            f"document {unknown} is in no split of splits.yaml"))
-        except UserError:
-            check_clusters()  # a broken clusters file is reported as such, not by what it breaks
-            raise
-        # A cluster's row is written after the documents of its split, which hold its members (the
-        # split policy keeps them together) and usually its reports: only a report from a document of
-        # another split is read ahead. The table orders what it is given by document, so the rows do
-        # not depend on when a document's share comes in.
-        early = sorted({r["document"] for c in clusters for r in c.get("reports", [])
-                        if split_of[r["document"]] != cluster_split[c["id"]]})
-        for shares in run(_cluster_task, _chunks(early)):
-            for _, share in shares:
-                table.take(share)
-        early = set(early)
+            # A cluster's row is written after the documents of every split, once clusters.yaml is
+            # checked with what they hold. Its members share a split (the split policy keeps them
+            # together), and so do most reports: only a report from a document of another split is
+            # read ahead. The table orders what it is given by document, so the rows do not depend on
+            # when a document's share comes in.
+            early = sorted({r["document"] for c in clusters for r in c.get("reports", [])
+                            if split_of[r["document"]] != cluster_split[c["id"]]})
+            for shares in run(_cluster_task, _chunks(early)):
+                for _, share in shares:
+                    table.take(share)
+            early = set(early)
 
-        tasks = [(split, ids) for split, all_ids in splits.items() for ids in _chunks(all_ids)]
-        shards = run(_document_task, [ids for _, ids in tasks])
-        writers = {"full": full, "standoff": off}
-        for split in splits:
-            full.open_split(split)
-            off.open_split(split)
-            for _ in range(sum(1 for s, _ in tasks if s == split)):
-                shard = next(shards)
-                for (variant, config), t in with_standoff(shard.tables):
-                    writers[variant].add_table(config, t)
-                agreement.take(shard.agreement)
-                for doc_id, share in shard.clusters:
-                    if doc_id not in early:
-                        table.take(share)
-                stats.merge(shard.stats)
+            tasks = [(split, ids) for split, all_ids in splits.items() for ids in _chunks(all_ids)]
+            shards = run(_document_task, [ids for _, ids in tasks])
+            writers = {"full": full, "standoff": off}
+            for split in splits:
+                full.open_split(split)
+                off.open_split(split)
+                for _ in range(sum(1 for s, _ in tasks if s == split)):
+                    shard = next(shards)
+                    for (variant, config), t in with_standoff(shard.tables):
+                        writers[variant].add_table(config, t)
+                    agreement.take(shard.agreement)
+                    for doc_id, share in shard.clusters:
+                        if doc_id not in early:
+                            table.take(share)
+                    facts.update(shard.facts)
+                    stats.merge(shard.stats)
+                full.close_split(clusters_later=True)
+                off.close_split(clusters_later=True)
+        except UserError:
+            # a broken clusters file is reported as such: not by what it breaks, nor by what stops
+            # the build before it is checked
             check_clusters()
-            if table.problems:
-                raise UserError(table.problems[0])
-            in_split = [c for c in clusters if cluster_split[c["id"]] == split]
-            full.add_clusters(in_split, table)
-            off.add_clusters(in_split, table)
-            table.forget(in_split)
-            for config, count in full.close_split().items():
-                stats.rows.setdefault(config, {})[split] = count
-            for config, count in off.close_split().items():
-                stats.rows.setdefault("standoff/" + config, {})[split] = count
+            raise
+    check_clusters()
+    if table.problems:
+        raise UserError(table.problems[0])
+    for split in splits:
+        in_split = [c for c in clusters if cluster_split[c["id"]] == split]
+        full.add_clusters(in_split, table, split)
+        off.add_clusters(in_split, table, split)
+        table.forget(in_split)
+    for prefix, w in (("", full), ("standoff/", off)):
+        for config in w.configs:
+            stats.rows[prefix + config] = dict(w.counts[config])
 
     facts = {
         "name": NAME,

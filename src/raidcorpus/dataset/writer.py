@@ -151,6 +151,8 @@ class Writer:
         self.counts: dict[str, dict[str, int]] = {}
         self.split: str | None = None
         self.sinks: dict[str, ParquetSink] = {}
+        self.later: dict[str, ParquetSink] = {}  # split -> its file for clusters, open after close_split
+        self.clusters_config = "events" if variant == "full" else "clusters"
 
     def open_split(self, split: str) -> None:
         """One Parquet file per config for the split, written from here until close_split."""
@@ -171,17 +173,23 @@ class Writer:
             for r in derived:
                 self.add(config, r)
 
-    def add_clusters(self, clusters: Iterable[dict], table: rows.ClusterTable) -> None:
+    def add_clusters(self, clusters: Iterable[dict], table: rows.ClusterTable, split: str | None = None) -> None:
         """The split's cross-document clusters, after its documents: an events row each (from the
-        table of their members' shares) in the full variant, the cluster record itself in the standoff."""
+        table of their members' shares) in the full variant, the cluster record itself in the standoff.
+        With `split`, into that split's file close_split left open for them, which is then closed."""
+        sink = self.sinks[self.clusters_config] if split is None else self.later.pop(split)
         for c in clusters:
-            if self.variant == "full":
-                self.add("events", table.row(c))
-            else:
-                self.add("clusters", rows.cluster_record_row(c))
+            sink.add(table.row(c) if self.variant == "full" else rows.cluster_record_row(c))
+        if split is not None:
+            sink.close()
+            self.counts.setdefault(sink.config, {})[split] = sink.count
 
-    def close_split(self) -> dict[str, int]:
-        """Close the split's files; returns (and records) each config's row count."""
+    def close_split(self, clusters_later: bool = False) -> dict[str, int]:
+        """Close the split's files; returns (and records) each config's row count. With
+        `clusters_later`, the file its clusters go to stays open (and uncounted) until add_clusters
+        names the split: build writes them once every split's documents are read."""
+        if clusters_later:
+            self.later[self.split] = self.sinks.pop(self.clusters_config)
         counted = {}
         for config, sink in self.sinks.items():
             sink.close()
