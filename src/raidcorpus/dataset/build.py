@@ -212,18 +212,6 @@ def _chunks(ids: list[str]) -> list[list[str]]:
     return [ids[i : i + CHUNK_DOCS] for i in range(0, len(ids), CHUNK_DOCS)]
 
 
-def _cluster_shares(ids: list[str]) -> list:
-    st = _STATE
-    shares = []
-    try:
-        for doc_id in ids:
-            doc, gold, _ = load_document(st.root, doc_id, st.reader())
-            shares.append((doc_id, st.table.share(rows.document_row(doc, gold, [], st.cross))))
-    except UserError as e:
-        shares.append(_Failed(str(e)))
-    return shares
-
-
 @contextmanager
 def _gc_paused():
     """The cycle collector off while a chunk is converted: its rows are freed by reference
@@ -235,11 +223,6 @@ def _gc_paused():
     finally:
         if was:
             gc.enable()
-
-
-def _cluster_task(ids: list[str]):
-    with _gc_paused():
-        return _cluster_shares(ids)
 
 
 def _document_task(ids: list[str]):
@@ -364,12 +347,8 @@ class _Workers:
 
     def run(self, fn, chunks: list):
         for result in workers.in_order(self.pool, fn, chunks, self.jobs * (1 + AHEAD), WORKER_DIED):
-            if isinstance(result, Shard):
-                failed = result.failed
-            else:
-                failed = next((x for x in result if isinstance(x, _Failed)), None)
-            if failed is not None:
-                raise UserError(failed.line)
+            if result.failed is not None:
+                raise UserError(result.failed.line)
             yield result
 
     def __exit__(self, *exc):
@@ -482,18 +461,10 @@ def _build_with(version: str, root: Path, jobs: int, full: Writer, off: Writer, 
             if unknown is not None:
                 raise ProblemError(Problem("annotations/clusters.yaml", unknown, "/", "unknown-document",
                                            f"document {unknown} is in no split of splits.yaml"))
-            # A cluster's row is written after the documents of every split, once clusters.yaml is
-            # checked with what they hold. Its members share a split (the split policy keeps them
-            # together), and so do most reports: only a report from a document of another split is
-            # read ahead. The table orders what it is given by document, so the rows do not depend on
-            # when a document's share comes in.
-            early = sorted({r["document"] for c in clusters for r in c.get("reports", [])
-                            if split_of[r["document"]] != cluster_split[c["id"]]})
-            for shares in run(_cluster_task, _chunks(early)):
-                for _, share in shares:
-                    table.take(share)
-            early = set(early)
-
+            # A cluster's row is written once every split's documents are read (they hold its members
+            # and reports, a report maybe from a document of another split) and clusters.yaml is
+            # checked with what they hold. The table orders what it is given by document, so the rows
+            # do not depend on when a document's share comes in.
             tasks = [(split, ids) for split, all_ids in splits.items() for ids in _chunks(all_ids)]
             shards = run(_document_task, [ids for _, ids in tasks])
             writers = {"full": full, "standoff": off}
@@ -505,9 +476,8 @@ def _build_with(version: str, root: Path, jobs: int, full: Writer, off: Writer, 
                     for (variant, config), t in with_standoff(shard.tables):
                         writers[variant].add_table(config, t)
                     agreement.take(shard.agreement)
-                    for doc_id, share in shard.clusters:
-                        if doc_id not in early:
-                            table.take(share)
+                    for _, share in shard.clusters:
+                        table.take(share)
                     facts.update(shard.facts)
                     stats.merge(shard.stats)
                 full.close_split(clusters_later=True)
