@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Collection, Iterable, Iterator
 
 import jsonschema_rs
 
@@ -22,6 +22,9 @@ from . import io, isotime
 from .errors import Problem, pointer
 from .ontology import current_path, load as load_ontology, load_schema
 from .text import apply_removed, inside_word, sha256_text, span_fits, word_around
+
+if TYPE_CHECKING:
+    from .crosscheck import GoldFacts
 
 
 def compiled(path: str | Path | None = None):
@@ -295,7 +298,7 @@ class ClusterFacts:
     layer, its publication date, and the problems of the report evidence in it, by (cluster, report)
     index (only reports with one)."""
 
-    gold: object  # crosscheck.GoldFacts (crosscheck is imported when used)
+    gold: GoldFacts | None
     published: str | None
     evidence: dict[tuple[int, int], list[Problem]]
 
@@ -420,7 +423,7 @@ class Validator:
         records (build's workers): the cluster checks take them from here, not from the files."""
         self._given = facts
 
-    def gold(self, doc: str, events):
+    def gold(self, doc: str, events: Collection[str]) -> GoldFacts | None:
         """crosscheck.gold_facts of a document's gold layer for `events`, or None when it has no sound one."""
         if doc in self._given:
             return self._given[doc].gold
@@ -525,7 +528,7 @@ class Validator:
         named = Clustered(record, path)
 
         @lru_cache(maxsize=None)  # for this record only: another names other events
-        def gold(doc: str):
+        def gold(doc: str) -> GoldFacts | None:
             return self.gold(doc, named.events.get(doc, ()))
 
         problems = list(_duplicates(record["clusters"], "clusters", path, None))

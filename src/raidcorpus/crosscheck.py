@@ -37,7 +37,6 @@ _FORMS = {
 _BOUNDED = ("day", "week", "interval")
 
 
-
 class Event(NamedTuple):
     """What the checks read of a gold event a cluster names: its type, whether it is generic,
     negative or known only from unconfirmed mentions (GUIDELINES 12.1), and its Time mentions with a
@@ -59,8 +58,8 @@ class GoldFacts(NamedTuple):
 
 
 def gold_facts(record: dict, named) -> GoldFacts:
-    """The GoldFacts of a sound gold layer for the events `named` in it (a few hundred bytes a
-    document: build's workers send them back for every document a cluster names)."""
+    """The GoldFacts of a sound gold layer for the events `named` in it: under a kilobyte a document,
+    as build's workers send them back for every document a cluster names."""
     times = {e["id"]: e for e in record.get("entities", []) if e.get("type") == "TIME" and e.get("normalized")}
     events = {}
     for e in record["events"]:
