@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import orjson
 import yaml
@@ -377,8 +377,6 @@ def place_records(records: list[tuple[Path, dict]], corpus_dir: str | Path, repo
             report.released.append(str(path))
 
 
-
-
 def write_records(tasks: list[dict], annotations_dir: str | Path, corpus_dir: str | Path, server: str | None = None,
                   report: PullReport | None = None) -> PullReport:
     """Convert an export into annotation records, write the changed ones, remove stale ones, validate them all."""
@@ -559,7 +557,7 @@ def _part_run(run: tuple) -> Iterator:
     """In a worker (see workers.Partner): parses and checks its part of the export and yields None
     when it cannot, else (slim tasks, [(conversion, clean, slot of a clean record)]), the
     conversion of a clean record only its ids; then, told [(slot, path, annotator)], names and
-    writes those records and yields whether each changed (write_files)."""
+    writes those records and yields whether each changed."""
     staged, data, lo, hi = run
     tasks = parse_part(data, lo, hi)
     del data, run
@@ -567,10 +565,11 @@ def _part_run(run: tuple) -> Iterator:
         yield None
         return
     gc.freeze()  # as in the parent: the parsed part out of the collector's passes
+    staged.add(tasks)  # under stand-in names, as in the parent
     out, made = [], []
-    for task, doc, text, ann in convert.annotations_to_convert(tasks):
-        conv, clean = staged._one(task, doc, text, ann, f"pending-{len(out)}")
-        if clean:
+    for _, _, _, ann in convert.annotations_to_convert(tasks):
+        conv = staged.converted[id(ann)]
+        if id(conv.record) in staged.clean:
             record = conv.record
             ids = {"document": record["document"], "annotator": record["annotator"], "source": record["source"]}
             out.append((convert.Converted(ids, []), True, len(made)))
@@ -579,13 +578,8 @@ def _part_run(run: tuple) -> Iterator:
             out.append((conv, False, None))
     writes = yield [slim_task(t) for t in tasks], out
     del out, tasks
-    yield write_files((Path(path), io.dumps_json({**made[slot], "annotator": name})) for slot, path, name in writes)
-
-
-def write_files(files: Iterable[tuple[Path, bytes]]) -> list[bool]:
-    """Write each (path, bytes) in turn (see place_records); whether each changed, in order. The
-    first error stops the writes and is raised."""
-    return [io.write_bytes_atomic(path, data) for path, data in files]
+    # written one after another, as place_records writes this process's records
+    yield [io.write_bytes_atomic(Path(path), io.dumps_json({**made[slot], "annotator": name})) for slot, path, name in writes]
 
 
 def download(server, project_id: int, title: str, annotations_dir, corpus_dir) -> tuple[list, Staged]:

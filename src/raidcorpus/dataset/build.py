@@ -441,14 +441,14 @@ def _build_with(version: str, root: Path, jobs: int, full: Writer, off: Writer, 
     clustered = Clustered(record, str(path)) if record else None
     state = _State(root, cross, table, agreement, clustered, nlp=_nlp())  # made once, before workers inherit it
     stats = Stats()
-    facts: dict = {}  # document -> what clusters.yaml's checks read of it, sent back with its shard
+    cluster_facts: dict = {}  # document -> what clusters.yaml's checks read of it, sent back with its shard
 
     def check_clusters() -> None:
         """Raise clusters.yaml's first problem, if it has one: its checks read the documents it
         names from the facts the workers sent back, and the files of those not read yet (when the
         build stops before their turn), so the problems are the ones validate finds."""
         if record is not None:
-            reader.validator.take_facts(facts)
+            reader.validator.take_facts(cluster_facts)
             problems = reader.problems(record, str(path), "event_clusters")
             if problems:
                 raise RecordError(problems, str(root))
@@ -478,7 +478,7 @@ def _build_with(version: str, root: Path, jobs: int, full: Writer, off: Writer, 
                     agreement.take(shard.agreement)
                     for _, share in shard.clusters:
                         table.take(share)
-                    facts.update(shard.facts)
+                    cluster_facts.update(shard.facts)
                     stats.merge(shard.stats)
                 full.close_split(clusters_later=True)
                 off.close_split(clusters_later=True)
