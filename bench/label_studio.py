@@ -122,14 +122,15 @@ class LabelStudioBench:
         title = f"bench pull {self.stamp}"
         project = self._project(title)
         self.server.import_tasks(project.id, self.payload(data, "annotator-1", "annotations"))
-        # The server's export time moves by up to 25% from one export to the next, so the download
-        # and the pull are each taken twice, alternated, and the best of each compared (as validate's
-        # short commands are); both times of each are in the row.
+        # The server's export time moves by up to a third from one export to the next (42 to 56 s
+        # seen), so the download and the pull are each taken twice, alternated, and the best of each
+        # compared (as validate's short commands are); both times of each are in the row.
+        # A folder for each pull, removed at the end: files made where a tree was just removed are slow here.
+        folders = [WORK / f"pulled-{attempt}" for attempt in range(2)]
         downloads, pulls = [], []
-        for attempt in range(2):
+        for out in folders:
             download, export = timed(self.server.export, project.id)
             downloads.append(download)
-            out = WORK / f"pulled-{attempt}"  # one folder each (removed at the end: files made where a tree was just removed are slow here)
             shutil.rmtree(out, ignore_errors=True)  # left by an interrupted run
             pulls.append(run([RAIDCORPUS, "pull", "--project", title, "--annotations", out / "annotations", "--corpus", "corpus"],
                              cwd=data, env=self.env).check("raidcorpus pull"))
@@ -157,5 +158,5 @@ class LabelStudioBench:
         noop = " 0 files written" in said and "nothing new" in said
         rows.append(Row(f"pull the same {n:,} tasks again (nothing new)", f"{again.seconds:.1f} s",
                         again.seconds / download, "a no-op: 0 files written", noop))
-        for attempt in range(2):
-            shutil.rmtree(WORK / f"pulled-{attempt}", ignore_errors=True)
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
