@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from raidcorpus import convert, io, ontology
 from raidcorpus.cli import app
-from raidcorpus.errors import RESULT_SLUGS, SLUGS, UserError
+from raidcorpus.errors import RESULT_SLUGS, SLUGS, ProblemError, UserError
 from raidcorpus.ontology import SCHEMA_PATH
 from raidcorpus.validate import Summary, iter_problems
 
@@ -27,7 +27,7 @@ CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 
 
 def fixture_for(slug: str) -> Path:
-    for candidate in (INVALID / "labelstudio" / f"{slug}.json", INVALID / f"{slug}.json", INVALID / f"{slug}.yaml", INVALID / f"{slug}.json.gz", INVALID / slug):
+    for candidate in (INVALID / "score" / slug, INVALID / "labelstudio" / f"{slug}.json", INVALID / f"{slug}.json", INVALID / f"{slug}.yaml", INVALID / f"{slug}.json.gz", INVALID / slug):
         if candidate.exists():
             return candidate
     return INVALID / f"{slug}.json"  # unreadable-file: the fixture is a path that does not exist
@@ -38,6 +38,12 @@ def slugs_of(path: Path) -> set[str]:
         with pytest.raises(UserError) as caught:
             ontology.load(path)
         return set(re.findall(r" \[([a-z0-9-]+)\] ", caught.value.message))
+    if path.parent.name == "score":  # scorer inputs: the slugs `raidcorpus score --metric ree` gives the pair
+        from raidcorpus.score import ree  # the dataset extra (scipy)
+
+        with pytest.raises(ProblemError) as caught:
+            ree.score(path / "gold.jsonl", path / "pred.json")
+        return {p.slug for p in caught.value.problems}
     if path.parent.name == "labelstudio":  # a Label Studio task: the slugs convert gives its results
         task = io.read_json(path)
         (annotation,) = task["annotations"]

@@ -443,20 +443,28 @@ def export(
 @app.command()
 @friendly
 def score(
-    gold: Path = typer.Option(..., "--gold", help="Gold: annotation records (a file or folder) or TextEE JSON lines (.jsonl file or folder)."),
-    pred: Path = typer.Option(..., "--pred", help="Predictions, in either of the same forms."),
+    gold: Path = typer.Option(..., "--gold", help="Gold: annotation records (a file or folder), TextEE JSON lines (.jsonl or .json), REE rows or GRIT JSON lines (--metric ree), template rows (--metric templates)."),
+    pred: Path = typer.Option(..., "--pred", help="Predictions, in a form of the same metric (for ree also GRIT's and GTT's prediction object)."),
+    metric: str = typer.Option("mentions", "--metric", help="mentions (triggers, arguments, entities), ree (MUC-4 CEAF-REE) or templates (MUC-4 templates)."),
     gold_layer: Optional[str] = typer.Option(None, "--gold-layer", help="In a folder of records, the layer to use as gold, e.g. gold or annotator-1."),
     pred_layer: Optional[str] = typer.Option(None, "--pred-layer", help="In a folder of records, the layer to score, e.g. annotator-2."),
     corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder (texts, when records are compared with TextEE lines)."),
+    label_map: Optional[Path] = typer.Option(None, "--map", help="A JSON or YAML object mapping foreign labels (event types, roles, entity types) to ours (mentions)."),
+    bootstrap: int = typer.Option(0, "--bootstrap", help="Resample documents N times for 95% confidence intervals of the F1 figures (mentions)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the --bootstrap resampling."),
     fmt: str = typer.Option("table", "--format", help="table or json."),
 ):
-    """Score predictions against gold: trigger and argument identification and classification, entity F1 (P/R/F1, micro and per type), attribute accuracy."""
-    mod = dataset_module("score", "score")
+    """Score predictions against gold: event mentions (Tri-I/C, Arg-I/C, entities, attributes), MUC-4 REE (CEAF-REE) or MUC-4 templates; definitions in docs/scoring.md."""
+    mod = dataset_module("score", "score.run")
 
-    if fmt not in mod.RENDERERS:
+    if fmt not in mod.FORMATS:
         raise UserError(f"unknown --format {fmt!r}: use table or json", 2)
-    report = mod.score(gold, pred, gold_layer, pred_layer, corpus_dir)
-    sys.stdout.write(mod.RENDERERS[fmt](report))
+    if metric not in mod.METRICS:
+        raise UserError(f"unknown --metric {metric!r}: use {', '.join(mod.METRICS)}", 2)
+    if bootstrap < 0:
+        raise UserError("--bootstrap must be 0 (none) or a number of resamples", 2)
+    options = mod.Options(gold_layer, pred_layer, corpus_dir, label_map, bootstrap, seed)
+    sys.stdout.write(mod.run(metric, gold, pred, options, fmt))
 
 
 @app.command()

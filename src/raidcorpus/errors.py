@@ -45,6 +45,7 @@ SLUGS: dict[str, tuple[int, str]] = {
     "unknown-document": (2, "a document id that is not in the corpus"),
     "split-leak": (2, "documents that share a cross-document event cluster are in different splits"),
     "duplicate-annotation": (2, "two records for the same document and annotator"),
+    "unaligned-prediction": (2, "a scored prediction that cannot be placed on the gold side: a document number or a sentence window gold does not have"),
     "bad-span": (3, "a span whose end is not after its start"),
     "offset-out-of-range": (3, "a span outside the document's text"),
     "span-text-mismatch": (3, "text[start:end] differs from the stored span text"),

@@ -258,14 +258,24 @@ def read_record(path: str | Path) -> Any:
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
-    """Yield (line number, record) from a JSON Lines file, streaming."""
-    with open(path, "rb") as f:
+    """Yield (line number, record) from a JSON Lines file, streaming: the project's one JSON Lines
+    reader. A line that is not UTF-8 or not JSON is one [not-utf8] or [invalid-json] problem at
+    `path:line`."""
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise _problem(path, "unreadable-file", f"cannot read: {e.strerror or e}") from None
+    with f:
         for n, line in enumerate(f, 1):
             if line.strip():
                 try:
                     yield n, orjson.loads(line)
                 except orjson.JSONDecodeError as e:
-                    raise _problem(f"{path}:{n}", "invalid-json", e.msg) from None
+                    try:
+                        line.decode("utf-8")
+                    except UnicodeDecodeError as u:
+                        raise _problem(f"{path}:{n}", "not-utf8", f"invalid UTF-8 at byte {u.start} of the line") from None
+                    raise _problem(f"{path}:{n}", "invalid-json", f"{e.msg} at column {e.colno}") from None
 
 
 def dumps_json(obj: Any) -> bytes:

@@ -25,7 +25,7 @@ from typing import Iterator
 
 import pyarrow.parquet as pq
 
-from .. import align, ontology
+from .. import align, io, ontology
 from . import outdir, rows
 from .card import readable
 from .features import for_config
@@ -241,14 +241,8 @@ def records_from_textee(lines: list[dict], where: str, absolute: bool = True) ->
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    lines = []
-    for i, raw in enumerate(path.read_text(encoding="utf-8").splitlines()):
-        if raw.strip():
-            try:
-                lines.append(json.loads(raw))
-            except json.JSONDecodeError as e:
-                raise ProblemError(Problem(f"{path}:{i + 1}", None, "/", "invalid-json", e.msg)) from None
-    return lines
+    """The lines of a JSON Lines file, through the project's one reader (io.iter_jsonl)."""
+    return [obj for _, obj in io.iter_jsonl(path)]
 
 
 # --- brat standoff --------------------------------------------------------------------------

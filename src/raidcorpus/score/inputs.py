@@ -1,0 +1,52 @@
+"""Reading score inputs: one JSON value or JSON Lines, every fault one addressed line.
+
+Scorers read files other tools wrote (GRIT's predictions, TextEE lines, REE rows), so a wrong
+shape must name its file, line, document and JSON pointer with a catalogued slug, never end in
+a traceback. The JSON Lines reader is the project's own (io.iter_jsonl).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .. import io
+from ..errors import Problem, ProblemError, pointer
+
+# A row address: "file:line" for JSON Lines, "file" for a single JSON value.
+Row = tuple[str, Any]
+
+
+def fail(where: str, doc: str | None, parts, slug: str, message: str) -> ProblemError:
+    return ProblemError(Problem(where, doc, pointer(parts), slug, message))
+
+
+def read_rows(path: Path) -> list[Row]:
+    """The rows of a JSON Lines file, or the one value of a JSON file (a `.json` file may be either:
+    GRIT names its JSON Lines files `.json`)."""
+    data = io.read_bytes(path)
+    try:
+        return [(str(path), io.parse_json(path, data))]
+    except io.ReadError as e:
+        if e.problem.slug not in ("trailing-garbage", "not-utf8"):  # JSON Lines, or a line to name
+            raise
+    return [(f"{path}:{n}", obj) for n, obj in io.iter_jsonl(path)]
+
+
+def files_of(path: Path, suffixes: tuple[str, ...], side: str) -> list[Path]:
+    """The file, or the files with one of `suffixes` in a folder (sorted); a missing path is a UserError."""
+    if not path.exists():
+        raise ProblemError(Problem(str(path), None, "/", "unreadable-file", f"no such file or folder (--{side})"))
+    if path.is_file():
+        return [path]
+    found = sorted(f for f in path.rglob("*") if f.is_file() and f.suffix in suffixes)
+    if not found:
+        raise ProblemError(Problem(str(path), None, "/", "unreadable-file", f"no {'/'.join(suffixes)} file in the folder (--{side})"))
+    return found
+
+
+def expect(value, kind: type | tuple[type, ...], where: str, doc: str | None, parts, what: str):
+    """`value` if it is of `kind`, else a [wrong-type] problem naming what was expected."""
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise fail(where, doc, parts, "wrong-type", f"{what}, not {type(value).__name__}")
+    return value

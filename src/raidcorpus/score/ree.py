@@ -1,0 +1,181 @@
+"""MUC-4 role-filler entity extraction (REE), scored with CEAF-REE as GRIT and GTT score it.
+
+Per message and role, gold and predicted entities (each a list of mention strings) are aligned
+one to one by the assignment that maximises the summed similarity; an entity pair scores 1
+when every predicted mention, normalised, is a mention of the gold entity (phi-strict), else 0.
+Matched / predicted entities is P, matched / gold entities is R, summed over messages per role,
+and over roles for the micro average. The definition and its source are in docs/scoring.md;
+the test holds GRIT's published figures to two decimals.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .inputs import Row, expect, fail, files_of, read_rows
+from .prf import prf
+
+# The benchmark's five roles (Du et al. 2021, after the MUC-4 slots they come from), in its order.
+ROLES = ("PerpInd", "PerpOrg", "Target", "Victim", "Weapon")
+MICRO = "micro"
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+# message -> role -> entities, each a list of mention strings
+Extracts = dict[str, dict[str, list[list[str]]]]
+
+
+def normalize(mention: str) -> str:
+    """GRIT's mention normalisation: lower case, ASCII punctuation removed, the articles a, an and
+    the removed as words, runs of white space made one space."""
+    text = mention.lower().translate(_PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def matched_entities(gold: list[list[str]], pred: list[list[str]]) -> int:
+    """How many predicted entities the optimal one-to-one alignment matches to a gold entity
+    (phi-strict: all of the prediction's mentions are among the gold entity's)."""
+    if not gold or not pred:
+        return 0
+    golds = [set(g) for g in gold]
+    phi = np.array([[float(all(m in g for m in p)) for p in pred] for g in golds])
+    rows, cols = linear_sum_assignment(phi, maximize=True)
+    return int(phi[rows, cols].sum())
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def message_number(message_id: str) -> str | None:
+    """GRIT's document number of a TST message: TST3-MUC4-0001 -> "30001" (set digit * 10000 + number)."""
+    m = re.fullmatch(r"TST(\d)-MUC\d-(\d{4})", message_id)
+    return str(int(m.group(1)) * 10000 + int(m.group(2))) if m else None
+
+
+def _mention(value, where: str, doc: str, parts) -> str:
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return value[0]  # GRIT gold: [mention, offset]
+    if isinstance(value, dict):
+        return expect(value.get("text"), str, where, doc, parts + ["text"], "a mention's text must be a string")
+    return expect(value, str, where, doc, parts, "a mention must be a string, [text, offset] or {text, start, end}")
+
+
+def _entities(roles: dict, where: str, doc: str, base: list) -> dict[str, list[list[str]]]:
+    out = {}
+    for role in ROLES:
+        ents = expect(roles.get(role, []), list, where, doc, base + [role], f"{role} must be a list of entities")
+        kept = []
+        for i, ent in enumerate(ents):
+            ent = expect(ent, list, where, doc, base + [role, i], "an entity must be a list of mentions")
+            mentions = [normalize(_mention(m, where, doc, base + [role, i, j])) for j, m in enumerate(ent)]
+            if mentions:  # GRIT drops gold entities without mentions; a prediction without any says nothing
+                kept.append(mentions)
+        out[role] = kept
+    return out
+
+
+def _row(where: str, row) -> tuple[str, dict[str, list[list[str]]]]:
+    """(message id, extracts) of a GRIT JSON Lines row (docid, extracts) or an REE row (message_id, roles)."""
+    row = expect(row, dict, where, None, [], "an REE row must be a JSON object")
+    if "docid" in row:
+        doc = expect(row["docid"], str, where, None, ["docid"], "docid must be a string")
+        roles = expect(row.get("extracts"), dict, where, doc, ["extracts"], "extracts must be an object of roles")
+        return doc, _entities(roles, where, doc, ["extracts"])
+    if "message_id" in row:
+        doc = expect(row["message_id"], str, where, None, ["message_id"], "message_id must be a string")
+        return doc, _entities(row, where, doc, [])
+    raise fail(where, None, [], "missing-field", "an REE row needs docid (GRIT) or message_id (ours)")
+
+
+def _grit_predictions(where: str, obj: dict) -> list[tuple[str, str, dict]]:
+    """(address, document key, extracts) of GRIT's / GTT's prediction object {number: {pred_extracts}}."""
+    out = []
+    for key, value in obj.items():
+        value = expect(value, dict, where, key, [key], "a prediction must be an object with pred_extracts")
+        roles = expect(value.get("pred_extracts"), dict, where, key, [key, "pred_extracts"], "pred_extracts must be an object of roles")
+        out.append((where, key, _entities(roles, where, key, [key, "pred_extracts"])))
+    return out
+
+
+def read_side(path: Path, side: str) -> list[tuple[str, str, dict]]:
+    """(address, document key, extracts) of every message in a file or folder of REE inputs."""
+    out = []
+    for f in files_of(path, (".json", ".jsonl"), side):
+        rows: list[Row] = read_rows(f)
+        if len(rows) == 1 and isinstance(rows[0][1], dict) and "docid" not in rows[0][1] and "message_id" not in rows[0][1]:
+            out += _grit_predictions(*rows[0])
+            continue
+        for where, row in rows:
+            doc, ents = _row(where, row)
+            out.append((where, doc, ents))
+    return out
+
+
+def align_sides(gold: list[tuple[str, str, dict]], pred: list[tuple[str, str, dict]]) -> tuple[Extracts, Extracts]:
+    """Both sides keyed by message id; a prediction keyed by GRIT's number is read as its message,
+    and one that names no gold message is one addressed [unaligned-prediction] line."""
+    g: Extracts = {}
+    for where, doc, ents in gold:
+        if doc in g:
+            raise fail(where, doc, [], "duplicate-id", "this message is given twice in the gold file")
+        g[doc] = ents
+    by_number = {message_number(d): d for d in g if message_number(d)}
+    p: Extracts = {}
+    for where, key, ents in pred:
+        doc = key if key in g else by_number.get(key)
+        if doc is None:
+            raise fail(where, key, [], "unaligned-prediction", "names no message of the gold file (a message id, or GRIT's number such as 30001)")
+        if doc in p:
+            raise fail(where, doc, [], "duplicate-id", "this message is predicted twice")
+        p[doc] = ents
+    return g, p
+
+
+# --- scoring ----------------------------------------------------------------------------------
+
+
+def score_extracts(gold: Extracts, pred: Extracts) -> dict:
+    """Per role and micro-averaged P, R and F1 (0..1); a gold message without prediction is all missed."""
+    counts = {role: [0, 0, 0] for role in ROLES}  # gold, pred, matched
+    for doc, g in gold.items():
+        p = pred.get(doc, {})
+        for role in ROLES:
+            ge, pe = g.get(role, []), p.get(role, [])
+            c = counts[role]
+            c[0] += len(ge)
+            c[1] += len(pe)
+            c[2] += matched_entities(ge, pe)
+    rows = [{"role": role, **prf(*counts[role])} for role in ROLES]
+    total = [sum(counts[r][i] for r in ROLES) for i in range(3)]
+    rows.append({"role": MICRO, **prf(*total)})
+    return {
+        "metric": "ree",
+        "definition": "CEAF-REE, phi-strict (Du, Rush and Cardie 2021): see docs/scoring.md",
+        "documents": {"gold": len(gold), "pred": len(pred), "only_gold": sorted(set(gold) - set(pred))},
+        "scores": rows,
+    }
+
+
+def score(gold: Path, pred: Path) -> dict:
+    g, p = align_sides(read_side(gold, "gold"), read_side(pred, "pred"))
+    return score_extracts(g, p)
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None else f"{100 * v:.2f}"
+
+
+def render_table(report: dict) -> str:
+    d = report["documents"]
+    lines = [f"MUC-4 REE, {report['definition']}", f"messages: gold {d['gold']}, predicted {d['pred']}"]
+    if d["only_gold"]:
+        lines.append(f"  without prediction (all missed): {len(d['only_gold'])}")
+    lines.append(f"{'role':<8} {'P':>6} {'R':>6} {'F1':>6}  gold/pred/matched entities")
+    for r in report["scores"]:
+        lines.append(f"{r['role']:<8} {_pct(r['precision']):>6} {_pct(r['recall']):>6} {_pct(r['f1']):>6}  {r['gold']}/{r['pred']}/{r['matched']}")
+    return "\n".join(lines) + "\n"

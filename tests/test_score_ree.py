@@ -1,0 +1,117 @@
+"""The MUC-4 REE scorer: GRIT's published figures reproduced, and the cases around them."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from raidcorpus.cli import app
+from raidcorpus.errors import UserError
+from raidcorpus.score import ree
+
+ROOT = Path(__file__).resolve().parents[1]
+GRIT = ROOT / "sources" / "grit"
+runner = CliRunner()
+
+# Du, Rush and Cardie (EACL 2021), test set: per-role F1 and micro P / R / F1
+PUBLISHED_F1 = {"PerpInd": 49.55, "PerpOrg": 51.85, "Target": 48.98, "Victim": 67.84, "Weapon": 59.13}
+PUBLISHED_MICRO = (64.19, 47.36, 54.50)
+
+
+def by_role(report):
+    return {r["role"]: r for r in report["scores"]}
+
+
+def test_grit_published_figures_to_two_decimals():
+    report = ree.score(GRIT / "test.json", GRIT / "preds_s_t.out")
+    rows = by_role(report)
+    for role, f1 in PUBLISHED_F1.items():
+        assert round(100 * rows[role]["f1"], 2) == f1, role
+    micro = rows[ree.MICRO]
+    assert tuple(round(100 * micro[k], 2) for k in ("precision", "recall", "f1")) == PUBLISHED_MICRO
+    assert report["documents"] == {"gold": 200, "pred": 200, "only_gold": []}
+
+
+def test_cli_prints_the_figures():
+    res = runner.invoke(app, ["score", "--metric", "ree", "--gold", str(GRIT / "test.json"), "--pred", str(GRIT / "preds_s_t.out")])
+    assert res.exit_code == 0, res.output
+    assert "micro     64.19  47.36  54.50  511/377/242" in res.stdout
+    res = runner.invoke(app, ["score", "--metric", "ree", "--gold", str(GRIT / "test.json"), "--pred", str(GRIT / "preds_s_t.out"), "--format", "json"])
+    assert round(100 * by_role(json.loads(res.stdout))["Victim"]["f1"], 2) == 67.84
+
+
+def test_gold_against_itself_and_our_rows(tmp_path):
+    """GRIT's gold as our REE rows (message_id, text, roles of {text, start, end} mentions), both ways."""
+    rows = []
+    for line in (GRIT / "test.json").read_text().splitlines():
+        g = json.loads(line)
+        row = {"message_id": g["docid"], "text": g["doctext"]}
+        for role, ents in g["extracts"].items():
+            row[role] = [[{"text": m, "start": o, "end": o + len(m)} for m, o in ent] for ent in ents]
+        rows.append(row)
+    ours = tmp_path / "ree.jsonl"
+    ours.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for gold, pred in ((GRIT / "test.json", ours), (ours, GRIT / "test.json"), (ours, ours)):
+        report = ree.score(gold, pred)
+        assert all(r["f1"] == 1.0 for r in report["scores"]), (gold, pred)
+    assert by_role(ree.score(ours, GRIT / "preds_s_t.out"))[ree.MICRO]["matched"] == 242
+
+
+def test_phi_strict_and_the_optimal_assignment():
+    gold = [["shining path", "sendero luminoso"], ["fmln"]]
+    # each prediction fits one gold entity: the optimal assignment matches both
+    assert ree.matched_entities(gold, [["fmln"], ["shining path"]]) == 2
+    assert ree.matched_entities(gold, [["shining path", "fmln"]]) == 0  # a mention outside the gold entity
+    assert ree.matched_entities(gold, [["sendero luminoso"], ["shining path"]]) == 1  # one to one
+    assert ree.matched_entities([], [["x"]]) == 0 and ree.matched_entities(gold, []) == 0
+
+
+def test_normalisation_is_grits():
+    assert ree.normalize("The  F.M.L.N.'s  urban commandos") == "fmlns urban commandos"
+    assert ree.normalize("an attack on THE embassy") == "attack on embassy"
+    assert ree.normalize("theater") == "theater"  # articles only as words
+
+
+def test_counts_by_hand(tmp_path):
+    gold = tmp_path / "g.jsonl"
+    gold.write_text(json.dumps({"docid": "TST3-MUC4-0001", "extracts": {"PerpInd": [[["the guerrillas", 1]], [["two men", 9]]], "Victim": [[["x", 3]]]}}) + "\n"
+                    + json.dumps({"docid": "TST4-MUC4-0002", "extracts": {"Weapon": [[["bomb", 2]]]}}) + "\n")
+    pred = tmp_path / "p.out"
+    pred.write_text(json.dumps({"30001": {"pred_extracts": {"PerpInd": [["guerrillas"], ["police"]], "Victim": []}}}))
+    rows = by_role(ree.score(gold, pred))
+    assert (rows["PerpInd"]["gold"], rows["PerpInd"]["pred"], rows["PerpInd"]["matched"]) == (2, 2, 1)
+    assert rows["Weapon"]["recall"] == 0.0 and rows["Weapon"]["precision"] is None  # 40002 never predicted: all missed
+    micro = rows[ree.MICRO]
+    assert (micro["gold"], micro["pred"], micro["matched"]) == (4, 2, 1) and math.isclose(micro["f1"], 2 / 6)
+
+
+@pytest.mark.parametrize("pred,expected", [
+    ({"30099": {"pred_extracts": {}}}, "doc=30099 / [unaligned-prediction]"),
+    ({"30001": {"pred_extracts": {"Victim": "x"}}}, "doc=30001 /30001/pred_extracts/Victim [wrong-type] Victim must be a list of entities"),
+    ({"30001": {"pred_extracts": {"Victim": [[3]]}}}, "doc=30001 /30001/pred_extracts/Victim/0/0 [wrong-type] a mention must be"),
+    ({"30001": {"gold_extracts": {}}}, "doc=30001 /30001/pred_extracts [wrong-type] pred_extracts must be an object"),
+])
+def test_bad_predictions_are_one_addressed_line(tmp_path, pred, expected):
+    gold = tmp_path / "g.jsonl"
+    gold.write_text(json.dumps({"docid": "TST3-MUC4-0001", "extracts": {}}) + "\n")
+    p = tmp_path / "p.out"
+    p.write_text(json.dumps(pred))
+    with pytest.raises(UserError) as caught:
+        ree.score(gold, p)
+    assert caught.value.message.startswith(f"{p} {expected}"), caught.value.message
+    res = runner.invoke(app, ["score", "--metric", "ree", "--gold", str(gold), "--pred", str(p)])
+    assert res.exit_code == 1 and "Traceback" not in res.output and expected in res.stderr
+
+
+def test_non_utf8_and_broken_lines(tmp_path):
+    gold = tmp_path / "g.json"
+    gold.write_bytes(json.dumps({"docid": "TST3-MUC4-0001", "extracts": {}}).encode() + b"\n{\"docid\": \"caf\xe9\"}\n")
+    res = runner.invoke(app, ["score", "--metric", "ree", "--gold", str(gold), "--pred", str(gold)])
+    assert res.exit_code == 1 and f"{gold}:2 doc=- / [not-utf8]" in res.stderr and "Traceback" not in res.output
+    gold.write_text(json.dumps({"docid": "TST3-MUC4-0001", "extracts": {}}) + "\n{\"docid\": \n")
+    res = runner.invoke(app, ["score", "--metric", "ree", "--gold", str(gold), "--pred", str(gold)])
+    assert res.exit_code == 1 and f"{gold}:2 doc=- / [invalid-json]" in res.stderr
