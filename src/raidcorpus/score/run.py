@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import UserError
 from . import mentions, ree, templates
 
 METRICS = {"mentions": mentions, "ree": ree, "templates": templates}
@@ -25,6 +26,9 @@ class Options:
 def report(metric: str, gold: Path, pred: Path, o: Options) -> dict:
     if metric == "mentions":
         return mentions.score(gold, pred, o.gold_layer, o.pred_layer, o.corpus, o.label_map, o.bootstrap, o.seed)
+    given = [name for name, v in (("--gold-layer", o.gold_layer), ("--pred-layer", o.pred_layer), ("--map", o.label_map), ("--bootstrap", o.bootstrap)) if v]
+    if given:
+        raise UserError(f"{', '.join(given)}: options of --metric mentions, not of {metric}", 2)
     return METRICS[metric].score(gold, pred)
 
 
