@@ -288,3 +288,10 @@ def test_bad_textee_input_is_one_addressed_line(tmp_path, name, data, expected):
     assert res.exit_code == 1 and "Traceback" not in res.output, res.output
     (line,) = res.stderr.strip().splitlines()
     assert line.startswith(f"error: {bad}{expected}") or line.startswith(f"{bad}{expected}"), line
+
+
+def test_a_label_that_is_not_a_string_is_one_line(tmp_path):
+    gold = write_lines(tmp_path / "gold.jsonl", [{"doc_id": "d", "wnd_id": "d-0", "text": "a b", "tokens": ["a", "b"],
+                                                  "event_mentions": [{"trigger": {"start": 0, "end": 1}}]}])
+    with pytest.raises(UserError, match=r"gold.jsonl:1 doc=d /event_mentions/0/event_type \[missing-field\] an item needs its event type"):
+        score.score(gold, gold)

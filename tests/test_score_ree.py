@@ -115,3 +115,31 @@ def test_non_utf8_and_broken_lines(tmp_path):
     gold.write_text(json.dumps({"docid": "TST3-MUC4-0001", "extracts": {}}) + "\n{\"docid\": \n")
     res = runner.invoke(app, ["score", "--metric", "ree", "--gold", str(gold), "--pred", str(gold)])
     assert res.exit_code == 1 and f"{gold}:2 doc=- / [invalid-json]" in res.stderr
+
+
+def test_a_built_folders_ree_split(tmp_path):
+    """The dataset's REE rows in Parquet, as a built folder holds them (ree/test-00000-of-00001.parquet)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = []
+    for line in (GRIT / "test.json").read_text().splitlines():
+        g = json.loads(line)
+        row = {"message_id": g["docid"], "text": g["doctext"]}
+        for role in ree.ROLES:
+            row[role] = [[{"text": m, "start": o, "end": o + len(m)} for m, o in ent] for ent in g["extracts"][role]]
+        rows.append(row)
+    (tmp_path / "ree").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "ree" / "test-00000-of-00001.parquet")
+    micro = by_role(ree.score(tmp_path, GRIT / "preds_s_t.out"))[ree.MICRO]
+    assert tuple(round(100 * micro[k], 2) for k in ("precision", "recall", "f1")) == PUBLISHED_MICRO
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(UserError, match=r"bad.parquet doc=- / \[unreadable-file\] not a readable Parquet file"):
+        ree.score(tmp_path / "bad.parquet", GRIT / "preds_s_t.out")
+
+
+def test_an_empty_file_is_said(tmp_path):
+    empty = tmp_path / "g.jsonl"
+    empty.write_text("\n")
+    res = runner.invoke(app, ["score", "--metric", "ree", "--gold", str(empty), "--pred", str(GRIT / "preds_s_t.out")])
+    assert res.exit_code == 1 and f"{empty} doc=- / [empty-file]" in res.stderr

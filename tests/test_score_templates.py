@@ -122,7 +122,7 @@ def test_optimal_one_to_one_mapping_and_optional_keys(tmp_path):
 
 def test_bad_rows(tmp_path):
     g = write(tmp_path / "g.jsonl", [{"message_id": "m", "templates": [{"incident_type": 3}]}])
-    with pytest.raises(UserError, match=r"g.jsonl doc=m /templates/0/incident_type \[wrong-type\]"):
+    with pytest.raises(UserError, match=r"g.jsonl:1 doc=m /templates/0/incident_type \[wrong-type\]"):
         templates.score(g, g)
     res = runner.invoke(app, ["score", "--metric", "templates", "--gold", str(g), "--pred", str(g)])
     assert res.exit_code == 1 and "[wrong-type]" in res.stderr and "Traceback" not in res.output

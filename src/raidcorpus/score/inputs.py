@@ -24,6 +24,11 @@ def fail(where: str, doc: str | None, parts, slug: str, message: str) -> Problem
 def read_rows(path: Path) -> list[Row]:
     """The rows of a JSON Lines file, or the one value of a JSON file (a `.json` file may be either:
     GRIT names its JSON Lines files `.json`)."""
+    if path.suffix == ".jsonl":
+        rows = [(f"{path}:{n}", obj) for n, obj in io.iter_jsonl(path)]
+        if not rows:
+            raise ProblemError(Problem(str(path), None, "/", "empty-file", "the file has no JSON lines"))
+        return rows
     data = io.read_bytes(path)
     try:
         return [(str(path), io.parse_json(path, data))]

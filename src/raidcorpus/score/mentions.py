@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import align, io
 from ..dataset import export
-from ..errors import UserError
+from ..errors import Problem, ProblemError, UserError
 from ..ontology import load as load_ontology
 from ..records import Reader
 from .inputs import expect, fail, files_of, read_rows
@@ -64,6 +64,9 @@ class Labels:
     unmapped: list[dict] = field(default_factory=list)
 
     def of(self, label, kind: str, names, where: str, doc: str, ptr: str) -> str:
+        if not isinstance(label, str):
+            slug = "missing-field" if label is None else "wrong-type"
+            raise ProblemError(Problem(where, doc, ptr, slug, f"an item needs its {kind} as a string"))
         label = self.mapping.get(label, label)
         if label not in names:
             self.unmapped.append({"where": where, "doc": doc, "pointer": ptr, "kind": kind, "label": label})
@@ -272,7 +275,9 @@ def load_sides(gold: Path, pred: Path, gold_layer: str | None, pred_layer: str |
                 docs[doc] = record_items(where, rec, labels)
         else:
             for where, line in data:
-                textee_items(where, line, known.get(_window(where, line)) if form == "characters" else None, labels, docs)
+                own = line.get(export.CHAR_OFFSET)
+                base = (own if isinstance(own, int) else known.get(_window(where, line))) if form == "characters" else None
+                textee_items(where, line, base, labels, docs)
         out.append(docs)
     return out[0], out[1], form
 

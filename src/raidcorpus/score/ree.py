@@ -102,11 +102,31 @@ def _grit_predictions(where: str, obj: dict) -> list[tuple[str, str, dict]]:
     return out
 
 
+SPLIT = "test"  # the split a built dataset folder is scored on
+
+
+def _parquet_rows(path: Path) -> list[Row]:
+    """The rows of the dataset's REE split in Parquet, each addressed by its row number."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
+        raise fail(str(path), None, [], "unreadable-file", f"not a readable Parquet file: {e}") from None
+    return [(f"{path}:row {n}", row) for n, row in enumerate(table.to_pylist())]
+
+
+def _inputs(path: Path, side: str) -> list[Path]:
+    """A file, a built dataset folder (its ree config's test split), or a folder of JSON / JSON Lines files."""
+    built = sorted((path / "ree").glob(f"{SPLIT}-*.parquet")) if path.is_dir() else []
+    return built or files_of(path, (".json", ".jsonl", ".parquet"), side)
+
+
 def read_side(path: Path, side: str) -> list[tuple[str, str, dict]]:
     """(address, document key, extracts) of every message in a file or folder of REE inputs."""
     out = []
-    for f in files_of(path, (".json", ".jsonl"), side):
-        rows: list[Row] = read_rows(f)
+    for f in _inputs(path, side):
+        rows: list[Row] = _parquet_rows(f) if f.suffix == ".parquet" else read_rows(f)
         if len(rows) == 1 and isinstance(rows[0][1], dict) and "docid" not in rows[0][1] and "message_id" not in rows[0][1]:
             out += _grit_predictions(*rows[0])
             continue
