@@ -271,6 +271,7 @@ OK_LINE = b'{"doc_id": "d", "wnd_id": "d-0", "text": "a", "tokens": ["a"]}\n'
 BAD_INPUTS = [
     # (file name, bytes, what the one line must say)
     ("latin1.jsonl", b'{"doc_id": "d", "wnd_id": "d-0", "text": "caf\xe9", "tokens": []}\n' + OK_LINE, ":1 doc=- / [not-utf8] invalid UTF-8"),
+    ("latin1-record.json", b'{"kind": "annotation", "document": "caf\xe9"}\n', ":1 doc=- / [not-utf8] invalid UTF-8"),
     ("broken.jsonl", b'{"doc_id": "d", "wnd_id": "d-0", "text": "a", "tokens": ["a"]}\n{"doc_id": \n', ":2 doc=- / [invalid-json]"),
     ("types.jsonl", b'{"doc_id": "d", "wnd_id": "d-0", "text": "a", "tokens": "a"}\n' + OK_LINE, ":1 doc=d /tokens [wrong-type] tokens must be a list"),
     ("span.jsonl", b'{"doc_id": "d", "wnd_id": "d-0", "text": "a", "tokens": ["a"], "event_mentions": [{"event_type": "Attack", "trigger": {"start": "0", "end": 1}}]}\n' + OK_LINE,
@@ -295,3 +296,11 @@ def test_a_label_that_is_not_a_string_is_one_line(tmp_path):
                                                   "event_mentions": [{"trigger": {"start": 0, "end": 1}}]}])
     with pytest.raises(UserError, match=r"gold.jsonl:1 doc=d /event_mentions/0/event_type \[missing-field\] an item needs its event type"):
         score.score(gold, gold)
+
+
+def test_a_bad_map_file_is_one_line(tmp_path):
+    mapping = tmp_path / "map.json"
+    mapping.write_text('{"Conflict:Attack": ["Attack"]}')
+    res = runner.invoke(app, ["score", "--gold", str(ROOT / "annotations"), "--gold-layer", "gold", "--pred", str(ROOT / "annotations"),
+                              "--pred-layer", "gold", "--map", str(mapping)])
+    assert res.exit_code == 1 and f"{mapping} doc=- /Conflict:Attack [wrong-type] a mapped label must be a string" in res.stderr

@@ -81,10 +81,11 @@ def test_counts_by_hand(tmp_path):
     gold.write_text(json.dumps({"docid": "TST3-MUC4-0001", "extracts": {"PerpInd": [[["the guerrillas", 1]], [["two men", 9]]], "Victim": [[["x", 3]]]}}) + "\n"
                     + json.dumps({"docid": "TST4-MUC4-0002", "extracts": {"Weapon": [[["bomb", 2]]]}}) + "\n")
     pred = tmp_path / "p.out"
-    pred.write_text(json.dumps({"30001": {"pred_extracts": {"PerpInd": [["guerrillas"], ["police"]], "Victim": []}}}))
+    pred.write_text(json.dumps({"30001": {"pred_extracts": {"PerpInd": [["guerrillas"], ["police"]], "Victim": []}},
+                                "40002": {"pred_extracts": {"Weapon": []}}}))
     rows = by_role(ree.score(gold, pred))
     assert (rows["PerpInd"]["gold"], rows["PerpInd"]["pred"], rows["PerpInd"]["matched"]) == (2, 2, 1)
-    assert rows["Weapon"]["recall"] == 0.0 and rows["Weapon"]["precision"] is None  # 40002 never predicted: all missed
+    assert rows["Weapon"]["recall"] == 0.0 and rows["Weapon"]["precision"] is None  # 40002 is TST4-MUC4-0002: its bomb missed
     micro = rows[ree.MICRO]
     assert (micro["gold"], micro["pred"], micro["matched"]) == (4, 2, 1) and math.isclose(micro["f1"], 2 / 6)
 
@@ -94,6 +95,7 @@ def test_counts_by_hand(tmp_path):
     ({"30001": {"pred_extracts": {"Victim": "x"}}}, "doc=30001 /30001/pred_extracts/Victim [wrong-type] Victim must be a list of entities"),
     ({"30001": {"pred_extracts": {"Victim": [[3]]}}}, "doc=30001 /30001/pred_extracts/Victim/0/0 [wrong-type] a mention must be"),
     ({"30001": {"gold_extracts": {}}}, "doc=30001 /30001/pred_extracts [wrong-type] pred_extracts must be an object"),
+    ({"30001": {"pred_extracts": {"Perpetrator": []}}}, "doc=30001 /30001/pred_extracts/Perpetrator [unknown-field] not a role"),
 ])
 def test_bad_predictions_are_one_addressed_line(tmp_path, pred, expected):
     gold = tmp_path / "g.jsonl"

@@ -65,7 +65,12 @@ def _mention(value, where: str, doc: str, parts) -> str:
     return expect(value, str, where, doc, parts, "a mention must be a string, [text, offset] or {text, start, end}")
 
 
-def _entities(roles: dict, where: str, doc: str, base: list) -> dict[str, list[list[str]]]:
+def _entities(roles: dict, where: str, doc: str, base: list, only_roles: bool = True) -> dict[str, list[list[str]]]:
+    """The five roles' entities as normalised mention lists. In GRIT's objects (extracts,
+    pred_extracts) every key must be a role; our rows hold other fields beside them."""
+    other = sorted(k for k in roles if k not in ROLES) if only_roles else []
+    if other:
+        raise fail(where, doc, base + [other[0]], "unknown-field", f"not a role of the REE task ({', '.join(ROLES)})")
     out = {}
     for role in ROLES:
         ents = expect(roles.get(role, []), list, where, doc, base + [role], f"{role} must be a list of entities")
@@ -88,7 +93,7 @@ def _row(where: str, row) -> tuple[str, dict[str, list[list[str]]]]:
         return doc, _entities(roles, where, doc, ["extracts"])
     if "message_id" in row:
         doc = expect(row["message_id"], str, where, None, ["message_id"], "message_id must be a string")
-        return doc, _entities(row, where, doc, [])
+        return doc, _entities(row, where, doc, [], only_roles=False)
     raise fail(where, None, [], "missing-field", "an REE row needs docid (GRIT) or message_id (ours)")
 
 
