@@ -87,7 +87,7 @@ def main_options(
 # The optional dataset stack (`pip install 'raidcorpus[dataset]'`). The commands that need it import
 # their module here, the one place it is loaded: without it they stop with one line, and every other
 # command works (the modules of the core never import it).
-DATASET_STACK = ("datasets", "pyarrow", "spacy", "mlcroissant", "huggingface_hub")
+DATASET_STACK = ("datasets", "pyarrow", "spacy", "mlcroissant", "huggingface_hub", "scipy")
 DATASET_HINT = "pip install 'raidcorpus[dataset]'"
 
 
