@@ -304,3 +304,14 @@ def test_a_bad_map_file_is_one_line(tmp_path):
     res = runner.invoke(app, ["score", "--gold", str(ROOT / "annotations"), "--gold-layer", "gold", "--pred", str(ROOT / "annotations"),
                               "--pred-layer", "gold", "--map", str(mapping)])
     assert res.exit_code == 1 and f"{mapping} doc=- /Conflict:Attack [wrong-type] a mapped label must be a string" in res.stderr
+
+
+def test_oneie_field_names(textee, tmp_path):
+    """OneIE names the window sent_id and its text sentence; the lines score the same."""
+    _, out = textee
+    lines = lines_of(out / "test.jsonl")
+    for x in lines:
+        x["sent_id"], x["sentence"] = x.pop("wnd_id"), x.pop("text")
+    oneie = write_lines(tmp_path / "oneie.jsonl", lines)
+    report = score.score(out / "test.jsonl", oneie)
+    assert report["compared_in"] == "characters" and all(r["f1"] == 1.0 for r in report["scores"])

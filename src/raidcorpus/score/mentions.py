@@ -154,17 +154,27 @@ def is_textee(path: Path) -> bool:
     if path.suffix == ".jsonl":
         return True
     rows = read_rows(path)
-    return len(rows) > 1 or (isinstance(rows[0][1], dict) and "wnd_id" in rows[0][1])
+    return len(rows) > 1 or (isinstance(rows[0][1], dict) and any(n in rows[0][1] for n in WINDOW))
+
+
+# TextEE's field names, and OneIE's where it names them otherwise
+WINDOW, TEXT = ("wnd_id", "sent_id"), ("text", "sentence")
+
+
+def _field(line: dict, names: tuple[str, ...]):
+    return next((line[n] for n in names if n in line), None), next((n for n in names if n in line), names[0])
 
 
 def _window(where: str, line) -> tuple[str, str]:
     line = expect(line, dict, where, None, [], "a TextEE line must be a JSON object")
-    for name in ("doc_id", "wnd_id", "text", "tokens"):
-        if name not in line:
-            raise fail(where, line.get("doc_id") if isinstance(line.get("doc_id"), str) else None, [name], "missing-field",
-                       "not a TextEE line: doc_id, wnd_id, text and tokens are required")
+    doc = line.get("doc_id") if isinstance(line.get("doc_id"), str) else None
+    for names in (("doc_id",), WINDOW, TEXT, ("tokens",)):
+        if not any(n in line for n in names):
+            raise fail(where, doc, [names[0]], "missing-field",
+                       "not a TextEE line: doc_id, wnd_id (OneIE: sent_id), text (OneIE: sentence) and tokens are required")
     doc = expect(line["doc_id"], str, where, None, ["doc_id"], "doc_id must be a string")
-    return doc, str(expect(line["wnd_id"], (str, int), where, doc, ["wnd_id"], "wnd_id must be a string"))
+    wnd, name = _field(line, WINDOW)
+    return doc, str(expect(wnd, (str, int), where, doc, [name], f"{name} must be a string"))
 
 
 def textee_items(where: str, line: dict, base: int | None, labels: Labels, docs: dict[str, Doc]) -> None:
@@ -172,7 +182,8 @@ def textee_items(where: str, line: dict, base: int | None, labels: Labels, docs:
     onto = load_ontology()
     doc, wnd = _window(where, line)
     tokens = expect(line["tokens"], list, where, doc, ["tokens"], "tokens must be a list of strings")
-    offs = export.token_offsets(expect(line["text"], str, where, doc, ["text"], "text must be a string"), tokens, where, doc)
+    text, name = _field(line, TEXT)
+    offs = export.token_offsets(expect(text, str, where, doc, [name], f"{name} must be a string"), tokens, where, doc)
     out = docs.setdefault(doc, Doc())
 
     def pos(obj, parts) -> tuple:
