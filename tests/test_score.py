@@ -315,3 +315,14 @@ def test_oneie_field_names(textee, tmp_path):
     oneie = write_lines(tmp_path / "oneie.jsonl", lines)
     report = score.score(out / "test.jsonl", oneie)
     assert report["compared_in"] == "characters" and all(r["f1"] == 1.0 for r in report["scores"])
+
+
+def test_textees_own_layout_of_json_files(textee, tmp_path):
+    """TextEE's folders hold train.json, dev.json and test.json, each JSON Lines."""
+    _, out = textee
+    folder = tmp_path / "textee-layout"
+    folder.mkdir()
+    for split in ("train", "test"):
+        (folder / f"{split}.json").write_bytes((out / f"{split}.jsonl").read_bytes())
+    report = score.score(out, folder)
+    assert report["documents"]["scored"] == 3 and all(r["f1"] == 1.0 for r in report["scores"])

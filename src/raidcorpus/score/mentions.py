@@ -143,14 +143,24 @@ def record_items(where: str, rec: dict, labels: Labels) -> Doc:
 # --- reading: TextEE lines ---------------------------------------------------------------------
 
 
+def _textee_files(path: Path, side: str) -> list[Path]:
+    """A file, or a folder's .jsonl files (ours), else its .json files (TextEE's train.json, dev.json, test.json)."""
+    if path.is_dir() and any(path.rglob("*.jsonl")):
+        return files_of(path, (".jsonl",), side)
+    return files_of(path, (".json",), side) if path.is_dir() else [path]
+
+
 def read_textee(path: Path, side: str) -> list[tuple[str, dict]]:
-    return [(w, row) for f in files_of(path, (".jsonl", ".json"), side) for w, row in read_rows(f)]
+    return [(w, row) for f in _textee_files(path, side) for w, row in read_rows(f)]
 
 
 def is_textee(path: Path) -> bool:
-    """A .jsonl file, a .json file of TextEE lines (not a record), or a folder with .jsonl files."""
+    """A .jsonl file, a .json file of TextEE lines (not a record), or a folder of either (judged by its first file)."""
     if path.is_dir():
-        return any(path.rglob("*.jsonl"))
+        if any(path.rglob("*.jsonl")):
+            return True
+        first = next(iter(sorted(path.rglob("*.json"))), None)
+        return first is not None and is_textee(first)
     if path.suffix == ".jsonl":
         return True
     rows = read_rows(path)
