@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PIP_VERSION := 26.3
 VERSION ?= $(shell $(PYTHON) -c "import re;print(re.search(r'^## \[(\d+\.\d+\.\d+)\]', open('CHANGELOG.md').read(), re.M).group(1))" 2>/dev/null)
 
-.PHONY: dataset test check label label-stop bench system-deps clean
+.PHONY: dataset test check label label-stop bench baseline system-deps clean
 
 # Everything (the core, the dataset, test and bench extras) at the exact versions of constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
@@ -55,6 +55,18 @@ label-stop:
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+## baseline: train the CPU baseline for MUC-4 REE on train, predict test, score it (not part of `make test`;
+## about half an hour on 2 cores). It overwrites baseline/preds-test.json, the committed predictions.
+BASELINE_WORK := baseline/work
+
+baseline: $(STAMP)
+	$(BIN)/python baseline/ree_ner.py prepare sources/grit/train.json sources/grit/dev.json $(BASELINE_WORK)
+	/usr/bin/time -v -o $(BASELINE_WORK)/train.time $(BIN)/python -m spacy train baseline/config.cfg \
+		--paths.train $(BASELINE_WORK)/train.spacy --paths.dev $(BASELINE_WORK)/dev.spacy --output $(BASELINE_WORK)/model
+	grep -E "Elapsed|Maximum resident" $(BASELINE_WORK)/train.time
+	$(BIN)/python baseline/ree_ner.py predict $(BASELINE_WORK)/model/model-best sources/grit/test.json baseline/preds-test.json
+	$(BIN)/raidcorpus score --metric ree --gold sources/grit/test.json --pred baseline/preds-test.json
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache
