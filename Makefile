@@ -30,14 +30,15 @@ test: $(STAMP) system-deps check
 	$(BIN)/python -m pytest
 
 ## check: the code lints and every committed artefact is fresh: records valid, generated docs
-## and Label Studio config current, every gold layer reproduced by its decisions (release
-## manifests are checked by the tests, which rebuild the dataset)
+## and Label Studio config current, every gold layer reproduced by its decisions, the guidelines
+## quoting no test document (release manifests are checked by the tests, which rebuild the dataset)
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/raidcorpus validate
 	$(BIN)/raidcorpus docs --check
 	$(BIN)/raidcorpus ls-config --check
 	$(BIN)/raidcorpus adjudicate --check
+	$(BIN)/raidcorpus guidelines --check GUIDELINES.md docs/annotating-muc.md
 
 system-deps:
 	bash scripts/install-system-deps.sh
