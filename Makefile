@@ -31,7 +31,8 @@ test: $(STAMP) system-deps check
 
 ## check: the code lints and every committed artefact is fresh: records valid, generated docs
 ## and Label Studio config current, every gold layer reproduced by its decisions, the guidelines
-## quoting no test document (release manifests are checked by the tests, which rebuild the dataset)
+## quoting no test document, the MUC sample list made by its script (release manifests are
+## checked by the tests, which rebuild the dataset)
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/raidcorpus validate
@@ -39,6 +40,7 @@ check: $(STAMP)
 	$(BIN)/raidcorpus ls-config --check
 	$(BIN)/raidcorpus adjudicate --check
 	$(BIN)/raidcorpus guidelines --check GUIDELINES.md docs/annotating-muc.md
+	$(BIN)/python scripts/muc-sample.py --check
 
 system-deps:
 	bash scripts/install-system-deps.sh

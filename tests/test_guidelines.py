@@ -26,7 +26,7 @@ def test_the_repository_guidelines_quote_no_test_document():
 
 
 def test_the_muc_test_messages_are_read_from_sources_while_the_corpus_lacks_them():
-    texts = guidelines.test_documents(ROOT)
+    texts = guidelines.read_test_split(ROOT)
     assert len(texts) == 200 and {d[:4] for d in texts} == {"tst3", "tst4"}
     assert "tst3-muc4-0001" in texts and "tst4-muc4-0100" in texts
 
@@ -41,7 +41,7 @@ def project_quoting(tmp_path: Path, quote: str) -> Path:
 
 def a_message_sentence(doc: str, words: int) -> str:
     """`words` consecutive words of a TST3/TST4 message, rewritten in mixed case with other punctuation."""
-    body = guidelines.test_documents(ROOT)[doc]
+    body = guidelines.read_test_split(ROOT)[doc]
     tokens = [w for w, _ in guidelines.words(body)][20:20 + words]
     return "An example: \"" + ", ".join(" ".join(tokens[i:i + 3]).capitalize() for i in range(0, len(tokens), 3)) + "\"."
 

@@ -38,7 +38,7 @@ def split_messages(text: str) -> dict[str, str]:
             for i, h in enumerate(heads)}
 
 
-def test_documents(root: Path) -> dict[str, str]:
+def read_test_split(root: Path) -> dict[str, str]:
     """The texts of the test split, keyed by document id (see the module docstring for which)."""
     splits_path = root / "splits.yaml"
     listed = []
@@ -99,7 +99,7 @@ def find_quotes(text: str, documents: dict[str, str], path: str = "GUIDELINES.md
 
 def check(root: Path, paths: list[Path]) -> list[Problem]:
     """One problem per quote of a test document in the given files (relative to root)."""
-    documents = test_documents(root)
+    documents = read_test_split(root)
     problems = []
     for rel in paths:
         path = root / rel
