@@ -87,13 +87,21 @@ def names(template: dict[str, list[str]]) -> set[str]:
     return found
 
 
+def real_day(text: str) -> date | None:
+    """A key's "DD MON YY" as a date; None for one that is no calendar day (a DEV key has one)."""
+    try:
+        return datetime.strptime(text, "%d %b %y").date()
+    except ValueError:
+        return None
+
+
 def date_spans(template: dict[str, list[str]]) -> list[tuple[date, date]]:
     """The days INCIDENT: DATE allows, as (first, last) spans: "12 JAN 90" is one day, "11 NOV 89 -
     13 NOV 89" a range, "- 13 NOV 89" any day up to it (MUC's "on or before"); "/" separates
     alternatives, each a span of its own."""
     spans = []
     for part in " ".join(template.get("INCIDENT: DATE", [])).split("/"):
-        days = [datetime.strptime(d, "%d %b %y").date() for d in re.findall(r"\b\d{2} [A-Z]{3} \d{2}\b", part)]
+        days = [day for d in re.findall(r"\b\d{2} [A-Z]{3} \d{2}\b", part) if (day := real_day(d))]
         if len(days) == 1 and part.strip(" ()").startswith("-"):
             spans.append((date.min, days[0]))
         elif days:
