@@ -31,14 +31,17 @@ test: $(STAMP) system-deps check
 	$(BIN)/python -m pytest
 
 ## check: the code lints and every committed artefact is fresh: records valid, generated docs
-## and Label Studio config current, every gold layer reproduced by its decisions (release
-## manifests are checked by the tests, which rebuild the dataset)
+## and Label Studio config current, every gold layer reproduced by its decisions, the guidelines
+## quoting no test document, the MUC sample list made by its script (release manifests are
+## checked by the tests, which rebuild the dataset)
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/raidcorpus validate
 	$(BIN)/raidcorpus docs --check
 	$(BIN)/raidcorpus ls-config --check
 	$(BIN)/raidcorpus adjudicate --check
+	$(BIN)/raidcorpus guidelines --check GUIDELINES.md docs/annotating-muc.md
+	$(BIN)/python scripts/muc-sample.py --check
 
 system-deps:
 	bash scripts/install-system-deps.sh
