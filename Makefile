@@ -3,14 +3,15 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PIP_VERSION := 26.3
 VERSION ?= $(shell $(PYTHON) -c "import re;print(re.search(r'^## \[(\d+\.\d+\.\d+)\]', open('CHANGELOG.md').read(), re.M).group(1))" 2>/dev/null)
 
-.PHONY: dataset test check label label-stop bench system-deps clean
+.PHONY: dataset test check label label-stop bench baseline system-deps clean
 
 # Everything (the core, the dataset, test and bench extras) at the exact versions of constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q pip==$(PIP_VERSION)
 	$(BIN)/pip install -q -c constraints.txt -e '.[dataset,test,bench]'
 	touch $(STAMP)
 
@@ -30,14 +31,17 @@ test: $(STAMP) system-deps check
 	$(BIN)/python -m pytest
 
 ## check: the code lints and every committed artefact is fresh: records valid, generated docs
-## and Label Studio config current, every gold layer reproduced by its decisions (release
-## manifests are checked by the tests, which rebuild the dataset)
+## and Label Studio config current, every gold layer reproduced by its decisions, the guidelines
+## quoting no test document, the MUC sample list made by its script (release manifests are
+## checked by the tests, which rebuild the dataset)
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/raidcorpus validate
 	$(BIN)/raidcorpus docs --check
 	$(BIN)/raidcorpus ls-config --check
 	$(BIN)/raidcorpus adjudicate --check
+	$(BIN)/raidcorpus guidelines --check GUIDELINES.md docs/annotating-muc.md
+	$(BIN)/python scripts/muc-sample.py --check
 
 system-deps:
 	bash scripts/install-system-deps.sh
@@ -54,6 +58,18 @@ label-stop:
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+## baseline: train the CPU baseline for MUC-4 REE on train, predict test, score it (not part of `make test`;
+## about half an hour on 2 cores). It overwrites baseline/preds-test.json, the committed predictions.
+BASELINE_WORK := baseline/work
+
+baseline: $(STAMP)
+	$(BIN)/python baseline/ree_ner.py prepare sources/grit/train.json sources/grit/dev.json $(BASELINE_WORK)
+	/usr/bin/time -v -o $(BASELINE_WORK)/train.time $(BIN)/python -m spacy train baseline/config.cfg \
+		--paths.train $(BASELINE_WORK)/train.spacy --paths.dev $(BASELINE_WORK)/dev.spacy --output $(BASELINE_WORK)/model
+	grep -E "Elapsed|Maximum resident" $(BASELINE_WORK)/train.time
+	$(BIN)/python baseline/ree_ner.py predict $(BASELINE_WORK)/model/model-best sources/grit/test.json baseline/preds-test.json
+	$(BIN)/raidcorpus score --metric ree --gold sources/grit/test.json --pred baseline/preds-test.json
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache

@@ -545,6 +545,30 @@ def docs(
         out.print(f"{'wrote' if o.stale else 'unchanged'} {o.path}", markup=False)
 
 
+# --- guidelines ---------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def guidelines(
+    paths: Optional[List[Path]] = typer.Argument(None, help="Files to check, relative to --root (default GUIDELINES.md)."),
+    check: bool = typer.Option(False, "--check", help="Exit 1 when a file quotes a test document."),
+    root: Path = typer.Option(Path("."), "--root", help="Project folder holding splits.yaml, corpus/ and sources/."),
+):
+    """List the places where the guidelines quote eight or more consecutive words of a test-split document."""
+    from . import guidelines as mod
+
+    problems = mod.check(root, list(paths or [Path("GUIDELINES.md")]))
+    for p in problems:
+        out.print(p.line(), markup=False)
+    if problems:
+        out.print(f"{len(problems)} quote{'s' if len(problems) != 1 else ''} of test documents", markup=False)
+        if check:
+            raise typer.Exit(1)
+        return
+    out.print("no quote of a test document", markup=False)
+
+
 def main() -> None:  # pragma: no cover - entry point
     app()
 

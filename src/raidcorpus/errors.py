@@ -56,6 +56,7 @@ SLUGS: dict[str, tuple[int, str]] = {
     "cluster-date-conflict": (3, "a member event's Time outside the cluster date and not recorded as a date report"),
     "bad-time": (3, "a TIME value that is not a real date or time, or an interval that ends before it starts"),
     "stale-decision": (3, "an adjudication decision that matches no item of the annotator layers beside it, or takes an item they all agree on"),
+    "quotes-test-document": (3, "the guidelines quote eight or more consecutive words of a test-split document"),
     "bad-removed-range": (3, "a corpus record whose text is not its raw text less the removed ranges"),
     # Label Studio results that cannot be converted to a record (convert.py); they stay in the raw
     # export. A problem a record can have too keeps the record's slug (offset-out-of-range,
