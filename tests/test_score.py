@@ -50,6 +50,12 @@ PRED = rec("pred", [ent("A", "PER", 0, 5), ent("B", "LOC", 10, 15), ent("C", "OR
 ])
 
 
+def score_records(gold: dict, pred: dict) -> dict:
+    """The report for two sides given as document -> annotation record."""
+    items = lambda side: {d: score.record_items(d, r, score.Labels()) for d, r in side.items()}  # noqa: E731
+    return score.score_docs(items(gold), items(pred))
+
+
 def row(report, measure, label="all"):
     return next(r for r in report["scores"] if r["measure"] == measure and r["label"] == label)
 
@@ -63,7 +69,7 @@ def close(r, p, rc, f):
 
 
 def test_hand_computed_case():
-    report = score.score_records({"d": GOLD}, {"d": PRED})
+    report = score_records({"d": GOLD}, {"d": PRED})
     # triggers: both spans found; one of two types right
     assert close(row(report, "trigger_identification"), 1, 1, 1)
     assert close(row(report, "trigger_classification"), 0.5, 0.5, 0.5)
@@ -91,7 +97,7 @@ def test_filler_entity_types_leave_arg_c_unchanged():
     for v in retyped["events"]:
         for a in v["arguments"]:
             a["type"] = next(e["type"] for e in retyped["entities"] if e["id"] == a["entity"])
-    report = score.score_records({"d": GOLD}, {"d": retyped})
+    report = score_records({"d": GOLD}, {"d": retyped})
     for m in ("argument_identification", "argument_classification", "argument_identification_attached", "argument_classification_attached"):
         assert prf_of(row(report, m)) == (1.0, 1.0, 1.0), m
     assert row(report, "entity_identification")["f1"] == 1.0 and row(report, "entity_classification")["f1"] == 0.0
@@ -100,18 +106,18 @@ def test_filler_entity_types_leave_arg_c_unchanged():
 def test_shifted_trigger_costs_only_the_attached_arguments():
     shifted = copy.deepcopy(GOLD)
     shifted["events"][0]["trigger"] = {"start": 31, "end": 36, "text": "x" * 5}
-    report = score.score_records({"d": GOLD}, {"d": shifted})
+    report = score_records({"d": GOLD}, {"d": shifted})
     assert row(report, "argument_classification")["f1"] == 1.0  # OneIE / TextEE: no trigger condition
     assert close(row(report, "argument_classification_attached"), 1 / 3, 1 / 3, 1 / 3)  # Attack's two arguments lost
     assert close(row(report, "trigger_identification"), 0.5, 0.5, 0.5)
 
 
 def test_nothing_predicted_and_nothing_to_find():
-    report = score.score_records({"d": GOLD}, {})
+    report = score_records({"d": GOLD}, {})
     r = row(report, "trigger_classification")
     assert (r["precision"], r["recall"], r["f1"]) == (None, 0.0, 0.0)
     assert report["documents"]["only_gold"] == ["d"]
-    empty = score.score_records({"d": rec("gold", [], [])}, {"d": rec("p", [], [])})
+    empty = score_records({"d": rec("gold", [], [])}, {"d": rec("p", [], [])})
     assert row(empty, "trigger_classification")["f1"] is None  # n/a, never 1.0
 
 

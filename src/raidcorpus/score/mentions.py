@@ -397,12 +397,6 @@ def score_docs(gold: dict[str, Doc], pred: dict[str, Doc], n_boot: int = 0, seed
     }
 
 
-def score_records(gold: dict[str, dict], pred: dict[str, dict]) -> dict:
-    """The report for two sides given as document -> annotation record (tests, and agree's comparison)."""
-    g, p = Labels(), Labels()
-    return score_docs({d: record_items(d, r, g) for d, r in gold.items()}, {d: record_items(d, r, p) for d, r in pred.items()})
-
-
 def score(gold: Path, pred: Path, gold_layer: str | None = None, pred_layer: str | None = None, corpus: Path = Path("corpus"),
           label_map: Path | None = None, n_boot: int = 0, seed: int = 0) -> dict:
     labels = Labels(read_map(label_map))
