@@ -81,10 +81,13 @@ def test_counts_by_hand(tmp_path):
     gold.write_text(json.dumps({"docid": "TST3-MUC4-0001", "extracts": {"PerpInd": [[["the guerrillas", 1]], [["two men", 9]]], "Victim": [[["x", 3]]]}}) + "\n"
                     + json.dumps({"docid": "TST4-MUC4-0002", "extracts": {"Weapon": [[["bomb", 2]]]}}) + "\n")
     pred = tmp_path / "p.out"
-    pred.write_text(json.dumps({"30001": {"pred_extracts": {"PerpInd": [["guerrillas"], ["police"]], "Victim": []}},
+    pred.write_text(json.dumps({"30001": {"pred_extracts": {"PerpInd": [["guerrillas"], ["police"], []], "Victim": []}},
                                 "40002": {"pred_extracts": {"Weapon": []}}}))
-    rows = by_role(ree.score(gold, pred))
+    report = ree.score(gold, pred)
+    rows = by_role(report)
     assert (rows["PerpInd"]["gold"], rows["PerpInd"]["pred"], rows["PerpInd"]["matched"]) == (2, 2, 1)
+    assert report["empty_entities_dropped"] == {"gold": 0, "pred": 1}  # said, and not counted
+    assert "entities without mentions, not counted: gold 0, predicted 1" in ree.render_table(report)
     assert rows["Weapon"]["recall"] == 0.0 and rows["Weapon"]["precision"] is None  # 40002 is TST4-MUC4-0002: its bomb missed
     micro = rows[ree.MICRO]
     assert (micro["gold"], micro["pred"], micro["matched"]) == (4, 2, 1) and math.isclose(micro["f1"], 2 / 6)

@@ -78,8 +78,7 @@ def _entities(roles: dict, where: str, doc: str, base: list, only_roles: bool = 
         for i, ent in enumerate(ents):
             ent = expect(ent, list, where, doc, base + [role, i], "an entity must be a list of mentions")
             mentions = [normalize(_mention(m, where, doc, base + [role, i, j])) for j, m in enumerate(ent)]
-            if mentions:  # GRIT drops gold entities without mentions; a prediction without any says nothing
-                kept.append(mentions)
+            kept.append(mentions)  # an entity without mentions is counted and dropped in score_extracts
         out[role] = kept
     return out
 
@@ -167,10 +166,14 @@ def align_sides(gold: list[tuple[str, str, dict]], pred: list[tuple[str, str, di
 def score_extracts(gold: Extracts, pred: Extracts) -> dict:
     """Per role and micro-averaged P, R and F1 (0..1); a gold message without prediction is all missed."""
     counts = {role: [0, 0, 0] for role in ROLES}  # gold, pred, matched
+    empty = {"gold": 0, "pred": 0}
+    for side, extracts in (("gold", gold), ("pred", pred)):
+        empty[side] = sum(1 for ents in extracts.values() for role in ROLES for e in ents.get(role, []) if not e)
     for doc, g in gold.items():
         p = pred.get(doc, {})
         for role in ROLES:
-            ge, pe = g.get(role, []), p.get(role, [])
+            # GRIT drops gold entities without mentions; a predicted one would match any gold entity vacuously
+            ge, pe = [e for e in g.get(role, []) if e], [e for e in p.get(role, []) if e]
             c = counts[role]
             c[0] += len(ge)
             c[1] += len(pe)
@@ -183,6 +186,7 @@ def score_extracts(gold: Extracts, pred: Extracts) -> dict:
         "definition": "CEAF-REE, phi-strict (Du, Rush and Cardie 2021): see docs/scoring.md",
         "documents": {"gold": len(gold), "pred": len(pred), "only_gold": sorted(set(gold) - set(pred))},
         "scores": rows,
+        "empty_entities_dropped": empty,
     }
 
 
@@ -200,6 +204,9 @@ def render_table(report: dict) -> str:
     lines = [f"MUC-4 REE, {report['definition']}", f"messages: gold {d['gold']}, predicted {d['pred']}"]
     if d["only_gold"]:
         lines.append(f"  without prediction (all missed): {len(d['only_gold'])}")
+    dropped = report["empty_entities_dropped"]
+    if dropped["gold"] or dropped["pred"]:
+        lines.append(f"  entities without mentions, not counted: gold {dropped['gold']}, predicted {dropped['pred']}")
     lines.append(f"{'role':<8} {'P':>6} {'R':>6} {'F1':>6}  gold/pred/matched entities")
     for r in report["scores"]:
         lines.append(f"{r['role']:<8} {_pct(r['precision']):>6} {_pct(r['recall']):>6} {_pct(r['f1']):>6}  {r['gold']}/{r['pred']}/{r['matched']}")
