@@ -75,7 +75,7 @@ def test_changed_copy_by_hand(keys, tmp_path):
     (key,) = gold[0]["templates"]
     resp = json.loads(json.dumps(key))
     resp["incident_type"] = "BOMBING"  # wrong type for ATTACK: incorrect, and then the pair may not be mapped
-    report = templates.score_templates(*[templates.read_side(write(tmp_path / n, r), n) for n, r in
+    report = templates.score_templates(*[templates.read_side(write(tmp_path / n, r), n, set()) for n, r in
                                          (("g", gold), ("p", [{"message_id": "TST3-MUC4-0002", "templates": [resp]}]))])
     rows = by_slot(report)
     assert rows["template"]["matched"] == 0  # no incident-type match: unmapped, key missing and response spurious
@@ -97,11 +97,13 @@ def test_changed_copy_by_hand(keys, tmp_path):
 
 
 def test_attack_is_partly_right_for_another_type(tmp_path):
-    key = {"incident_type": "BOMBING", "stage": "ACCOMPLISHED", "slots": {"phys_tgt_id": ["embassy"]}}
+    key = {"incident_type": "BOMBING", "stage": "ACCOMPLISHED", "slots": {"phys_tgt_id": ["embassy"]}, "date": "12 JAN 90"}
     resp = {"incident_type": "ATTACK", "stage": "ACCOMPLISHED", "slots": {"phys_tgt_id": ["the embassy"]}}
     g = write(tmp_path / "g.jsonl", [{"message_id": "m", "templates": [key]}])
     p = write(tmp_path / "p.jsonl", [{"message_id": "m", "templates": [resp]}])
-    rows = by_slot(templates.score(g, p))
+    report = templates.score(g, p)
+    rows = by_slot(report)
+    assert report["fields_not_scored"] == ["date"] and "template fields not scored: date" in templates.render_table(report)
     assert rows["incident_type"]["par"] == 1 and rows["incident_type"]["recall"] == 0.5
     assert rows["phys_tgt_id"]["cor"] == 1  # normalised as REE mentions are
     assert math.isclose(rows["all"]["f1"], 2.5 / 3)

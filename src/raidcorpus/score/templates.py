@@ -33,8 +33,12 @@ Template = dict  # {"incident_type": str, "stage": str | None, "slots": {name: [
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _template(t, where: str, doc: str, parts: list) -> Template:
+KNOWN = {"incident_type", "stage", "slots", "optional"}
+
+
+def _template(t, where: str, doc: str, parts: list, unscored: set[str]) -> Template:
     t = expect(t, dict, where, doc, parts, "a template must be an object")
+    unscored.update(k for k in t if k not in KNOWN)
     itype = expect(t.get("incident_type"), str, where, doc, parts + ["incident_type"], "incident_type must be a string")
     stage = t.get("stage")
     if stage is not None:
@@ -52,7 +56,8 @@ def _template(t, where: str, doc: str, parts: list) -> Template:
     return {"incident_type": itype.upper(), "stage": stage.upper() if stage else None, "slots": slots, "optional": bool(t.get("optional"))}
 
 
-def read_side(path: Path, side: str) -> dict[str, list[Template]]:
+def read_side(path: Path, side: str, unscored: set[str]) -> dict[str, list[Template]]:
+    """message -> templates; the names of template fields that are not scored are added to `unscored`."""
     out: dict[str, list[Template]] = {}
     for f in files_of(path, (".json", ".jsonl"), side):
         for where, row in read_rows(f):
@@ -61,7 +66,7 @@ def read_side(path: Path, side: str) -> dict[str, list[Template]]:
             if doc in out:
                 raise fail(where, doc, ["message_id"], "duplicate-id", f"message given twice in the --{side} file")
             temps = expect(row.get("templates", []), list, where, doc, ["templates"], "templates must be a list")
-            out[doc] = [_template(t, where, doc, ["templates", i]) for i, t in enumerate(temps)]
+            out[doc] = [_template(t, where, doc, ["templates", i], unscored) for i, t in enumerate(temps)]
     return out
 
 
@@ -154,7 +159,10 @@ def score_templates(gold: dict[str, list[Template]], pred: dict[str, list[Templa
 
 
 def score(gold: Path, pred: Path) -> dict:
-    return score_templates(read_side(gold, "gold"), read_side(pred, "pred"))
+    unscored: set[str] = set()
+    report = score_templates(read_side(gold, "gold", unscored), read_side(pred, "pred", unscored))
+    report["fields_not_scored"] = sorted(unscored)
+    return report
 
 
 def _pct(v) -> str:
@@ -169,4 +177,6 @@ def render_table(report: dict) -> str:
         counts = (f"{r['gold']}/{r['pred']}/{r['matched']} gold/pred/mapped" if r["slot"] == TEMPLATE
                   else f"cor {r['cor']} par {r['par']} inc {r['inc']} mis {r['mis']} spu {r['spu']}")
         lines.append(f"{r['slot']:<28} {_pct(r['precision']):>6} {_pct(r['recall']):>6} {_pct(r['f1']):>6}  {counts}")
+    if report.get("fields_not_scored"):
+        lines.append(f"template fields not scored: {', '.join(report['fields_not_scored'])} (see docs/scoring.md)")
     return "\n".join(lines) + "\n"
