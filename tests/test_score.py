@@ -278,6 +278,7 @@ BAD_INPUTS = [
     # (file name, bytes, what the one line must say)
     ("latin1.jsonl", b'{"doc_id": "d", "wnd_id": "d-0", "text": "caf\xe9", "tokens": []}\n' + OK_LINE, ":1 doc=- / [not-utf8] invalid UTF-8"),
     ("latin1-record.json", b'{"kind": "annotation", "document": "caf\xe9"}\n', ":1 doc=- / [not-utf8] invalid UTF-8"),
+    ("latin1-pretty.json", b'{\n  "kind": "annotation",\n  "document": "caf\xe9"\n}\n', ":3 doc=- / [not-utf8] invalid UTF-8 at byte 44"),
     ("broken.jsonl", b'{"doc_id": "d", "wnd_id": "d-0", "text": "a", "tokens": ["a"]}\n{"doc_id": \n', ":2 doc=- / [invalid-json]"),
     ("types.jsonl", b'{"doc_id": "d", "wnd_id": "d-0", "text": "a", "tokens": "a"}\n' + OK_LINE, ":1 doc=d /tokens [wrong-type] tokens must be a list"),
     ("span.jsonl", b'{"doc_id": "d", "wnd_id": "d-0", "text": "a", "tokens": ["a"], "event_mentions": [{"event_type": "Attack", "trigger": {"start": "0", "end": 1}}]}\n' + OK_LINE,

@@ -33,9 +33,21 @@ def read_rows(path: Path) -> list[Row]:
     try:
         return [(str(path), io.parse_json(path, data))]
     except io.ReadError as e:
-        if e.problem.slug not in ("trailing-garbage", "not-utf8"):  # JSON Lines, or a line to name
+        if e.problem.slug == "not-utf8":  # named by its line, as in a JSON Lines file
+            bad = _first_bad_byte(data)
+            line = data[:bad].count(b"\n") + 1
+            raise ProblemError(Problem(f"{path}:{line}", None, "/", "not-utf8", f"invalid UTF-8 at byte {bad}")) from None
+        if e.problem.slug != "trailing-garbage":
             raise
     return [(f"{path}:{n}", obj) for n, obj in io.iter_jsonl(path)]
+
+
+def _first_bad_byte(data: bytes) -> int:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start
+    return 0
 
 
 def files_of(path: Path, suffixes: tuple[str, ...], side: str) -> list[Path]:
