@@ -148,3 +148,14 @@ def test_an_empty_file_is_said(tmp_path):
     empty.write_text("\n")
     res = runner.invoke(app, ["score", "--metric", "ree", "--gold", str(empty), "--pred", str(GRIT / "preds_s_t.out")])
     assert res.exit_code == 1 and f"{empty} doc=- / [empty-file]" in res.stderr
+
+
+def test_bootstrap_intervals_bracket_the_published_figure():
+    a = ree.score(GRIT / "test.json", GRIT / "preds_s_t.out", n_boot=300, seed=1)
+    b = ree.score(GRIT / "test.json", GRIT / "preds_s_t.out", n_boot=300, seed=1)
+    micro = by_role(a)[ree.MICRO]
+    lo, hi = micro["f1_ci95"]
+    assert lo < micro["f1"] < hi and 0.40 < lo and hi < 0.65  # 200 messages: a few points either side
+    assert micro["f1_ci95"] == by_role(b)[ree.MICRO]["f1_ci95"]
+    assert round(100 * micro["f1"], 2) == 54.50  # the point figure is untouched
+    assert "95% CI" in ree.render_table(a)

@@ -450,7 +450,7 @@ def score(
     pred_layer: Optional[str] = typer.Option(None, "--pred-layer", help="In a folder of records, the layer to score, e.g. annotator-2."),
     corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder (texts, when records are compared with TextEE lines)."),
     label_map: Optional[Path] = typer.Option(None, "--map", help="A JSON or YAML object mapping foreign labels (event types, roles, entity types) to ours (mentions)."),
-    bootstrap: int = typer.Option(0, "--bootstrap", help="Resample documents N times for 95% confidence intervals of the F1 figures (mentions)."),
+    bootstrap: int = typer.Option(0, "--bootstrap", help="Resample documents N times for 95% confidence intervals of the F1 figures (mentions, ree)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the --bootstrap resampling."),
     fmt: str = typer.Option("table", "--format", help="table or json."),
 ):

@@ -18,12 +18,9 @@ Each measure counts a set of tuples per document, as TextEE's scorer does (docs/
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from .. import align, io
 from ..dataset import export
@@ -31,7 +28,7 @@ from ..errors import Problem, ProblemError, UserError
 from ..ontology import load as load_ontology
 from ..records import Reader
 from .inputs import expect, fail, files_of, read_rows
-from .prf import prf
+from .prf import bootstrap_f1, prf
 
 
 ALL = "all"
@@ -346,21 +343,6 @@ def attribute_counts(gold: Doc, pred: Doc, attrs: dict[str, Counter]) -> None:
             c["correct"] += int(other.get(name) == value)
 
 
-def bootstrap(per_doc: list[dict], n: int, seed: int) -> dict[str, tuple[float, float]]:
-    """95% percentile intervals of each measure's F1 over `n` resamples of the documents (with replacement)."""
-    rng = random.Random(seed)
-    samples: dict[str, list[float]] = {m: [] for m, _ in MEASURES}
-    for _ in range(n):
-        drawn = rng.choices(per_doc, k=len(per_doc))
-        for m in samples:
-            g = sum(d.get((m, ALL), [0, 0, 0])[0] for d in drawn)
-            p = sum(d.get((m, ALL), [0, 0, 0])[1] for d in drawn)
-            k = sum(d.get((m, ALL), [0, 0, 0])[2] for d in drawn)
-            if g + p:
-                samples[m].append(2 * k / (g + p))
-    return {m: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) for m, v in samples.items() if v}
-
-
 def score_docs(gold: dict[str, Doc], pred: dict[str, Doc], n_boot: int = 0, seed: int = 0) -> dict:
     """The report for two sides given as document -> items."""
     docs = sorted(set(gold) | set(pred))
@@ -374,7 +356,8 @@ def score_docs(gold: dict[str, Doc], pred: dict[str, Doc], n_boot: int = 0, seed
             t = total.setdefault(key, [0, 0, 0])
             for i in range(3):
                 t[i] += c[i]
-    intervals = bootstrap(per_doc, n_boot, seed) if n_boot and docs else {}
+    keys = [(m, ALL) for m, _ in MEASURES]
+    intervals = {k[0]: ci for k, ci in bootstrap_f1(per_doc, keys, n_boot, seed).items()} if n_boot and docs else {}
     rows = []
     for measure, _ in MEASURES:
         labels = sorted(k[1] for k in total if k[0] == measure and k[1] != ALL)

@@ -18,7 +18,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .inputs import Row, expect, fail, files_of, read_rows
-from .prf import prf
+from .prf import bootstrap_f1, prf
 
 # The benchmark's five roles (Du et al. 2021, after the MUC-4 slots they come from), in its order.
 ROLES = ("PerpInd", "PerpOrg", "Target", "Victim", "Weapon")
@@ -163,36 +163,45 @@ def align_sides(gold: list[tuple[str, str, dict]], pred: list[tuple[str, str, di
 # --- scoring ----------------------------------------------------------------------------------
 
 
-def score_extracts(gold: Extracts, pred: Extracts) -> dict:
-    """Per role and micro-averaged P, R and F1 (0..1); a gold message without prediction is all missed."""
+def score_extracts(gold: Extracts, pred: Extracts, n_boot: int = 0, seed: int = 0) -> dict:
+    """Per role and micro-averaged P, R and F1 (0..1); a gold message without prediction is all missed.
+    With n_boot, each F1 gets a 95% interval from resampling the messages."""
     counts = {role: [0, 0, 0] for role in ROLES}  # gold, pred, matched
+    per_doc = []
     empty = {"gold": 0, "pred": 0}
     for side, extracts in (("gold", gold), ("pred", pred)):
         empty[side] = sum(1 for ents in extracts.values() for role in ROLES for e in ents.get(role, []) if not e)
     for doc, g in gold.items():
         p = pred.get(doc, {})
+        mine = {MICRO: (0, 0, 0)}
         for role in ROLES:
             # GRIT drops gold entities without mentions; a predicted one would match any gold entity vacuously
             ge, pe = [e for e in g.get(role, []) if e], [e for e in p.get(role, []) if e]
-            c = counts[role]
-            c[0] += len(ge)
-            c[1] += len(pe)
-            c[2] += matched_entities(ge, pe)
+            n = (len(ge), len(pe), matched_entities(ge, pe))
+            mine.update({role: n, MICRO: tuple(a + b for a, b in zip(mine[MICRO], n))})
+            for i in range(3):
+                counts[role][i] += n[i]
+        per_doc.append(mine)
     rows = [{"role": role, **prf(*counts[role])} for role in ROLES]
     total = [sum(counts[r][i] for r in ROLES) for i in range(3)]
     rows.append({"role": MICRO, **prf(*total)})
+    intervals = bootstrap_f1(per_doc, list(ROLES) + [MICRO], n_boot, seed) if n_boot and per_doc else {}
+    for r in rows:
+        if r["role"] in intervals:
+            r["f1_ci95"] = list(intervals[r["role"]])
     return {
         "metric": "ree",
         "definition": "CEAF-REE, phi-strict (Du, Rush and Cardie 2021): see docs/scoring.md",
         "documents": {"gold": len(gold), "pred": len(pred), "only_gold": sorted(set(gold) - set(pred))},
         "scores": rows,
         "empty_entities_dropped": empty,
+        **({"bootstrap": {"resamples": n_boot, "seed": seed}} if intervals else {}),
     }
 
 
-def score(gold: Path, pred: Path) -> dict:
+def score(gold: Path, pred: Path, n_boot: int = 0, seed: int = 0) -> dict:
     g, p = align_sides(read_side(gold, "gold"), read_side(pred, "pred"))
-    return score_extracts(g, p)
+    return score_extracts(g, p, n_boot, seed)
 
 
 def _pct(v) -> str:
@@ -209,5 +218,6 @@ def render_table(report: dict) -> str:
         lines.append(f"  entities without mentions, not counted: gold {dropped['gold']}, predicted {dropped['pred']}")
     lines.append(f"{'role':<8} {'P':>6} {'R':>6} {'F1':>6}  gold/pred/matched entities")
     for r in report["scores"]:
-        lines.append(f"{r['role']:<8} {_pct(r['precision']):>6} {_pct(r['recall']):>6} {_pct(r['f1']):>6}  {r['gold']}/{r['pred']}/{r['matched']}")
+        ci = f"  95% CI {_pct(r['f1_ci95'][0])}-{_pct(r['f1_ci95'][1])}" if "f1_ci95" in r else ""
+        lines.append(f"{r['role']:<8} {_pct(r['precision']):>6} {_pct(r['recall']):>6} {_pct(r['f1']):>6}  {r['gold']}/{r['pred']}/{r['matched']}{ci}")
     return "\n".join(lines) + "\n"

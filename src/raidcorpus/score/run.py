@@ -26,10 +26,13 @@ class Options:
 def report(metric: str, gold: Path, pred: Path, o: Options) -> dict:
     if metric == "mentions":
         return mentions.score(gold, pred, o.gold_layer, o.pred_layer, o.corpus, o.label_map, o.bootstrap, o.seed)
-    given = [name for name, v in (("--gold-layer", o.gold_layer), ("--pred-layer", o.pred_layer), ("--map", o.label_map), ("--bootstrap", o.bootstrap)) if v]
+    given = [name for name, v in (("--gold-layer", o.gold_layer), ("--pred-layer", o.pred_layer), ("--map", o.label_map),
+                                  ("--bootstrap", o.bootstrap if metric == "templates" else 0)) if v]
     if given:
-        raise UserError(f"{', '.join(given)}: options of --metric mentions, not of {metric}", 2)
-    return METRICS[metric].score(gold, pred)
+        raise UserError(f"{', '.join(given)}: not an option of --metric {metric}", 2)
+    if metric == "ree":
+        return ree.score(gold, pred, o.bootstrap, o.seed)
+    return templates.score(gold, pred)
 
 
 def render_json(rep: dict) -> str:
