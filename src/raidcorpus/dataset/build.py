@@ -92,7 +92,8 @@ def layer_paths(root: Path, doc: str) -> list[Path]:
     folder = root / "annotations" / doc
     try:
         with os.scandir(folder) as entries:
-            names = sorted(e.name for e in entries if e.name.endswith(".json") and not e.name.startswith("."))
+            names = sorted(e.name for e in entries if e.name.endswith(".json") and not e.name.startswith(".")
+                           and e.name != "muc4-key.json")  # the MUC keys: read by muc_rows, no annotation layer
     except OSError:  # no folder: no layers (a gold layer is asked for by name first)
         return []
     return [folder / name for name in names]
