@@ -201,3 +201,85 @@ def test_ree_test_split_holds_the_grit_test_mentions(blocks, texts):
     assert len(ree) == 200
     assert counts == {"PerpInd": 279, "PerpOrg": 121, "Target": 220, "Victim": 96, "Weapon": 96}
     assert missing == []
+
+
+def test_the_documented_grit_differences(blocks, texts):
+    """The test split's row of the table in docs/dataset.md, recounted."""
+    from raidcorpus.dataset import muc_rows
+
+    by_message = {}
+    for _, b in blocks:
+        t = mk.template_of(b)
+        by_message.setdefault(mk.message_of(t), []).append(t)
+    records = {m: mk.key_record(m, ts, texts[m], "0" * 64, "x", "1.0") for m, ts in by_message.items()}
+    grit = [json.loads(line) for line in (ROOT / "sources" / "grit" / "test.json").read_text().splitlines()]
+    got = muc_rows.compare_grit(records, grit)
+    table = {role: [c.get(k, 0) for k in ("grit entities", "grit mentions", "our entities", "our strings", "description",
+                                           "unlocated", "optional template", "optional fill", "bracketed", "other", "grit not ours")]
+             for role, c in got.items()}
+    assert table == {
+        "PerpInd": [138, 279, 147, 285, 0, 1, 1, 0, 4, 4, 0],
+        "PerpOrg": [82, 121, 84, 120, 0, 0, 0, 0, 1, 0, 0],
+        "Target": [136, 220, 145, 231, 0, 0, 3, 2, 9, 2, 0],
+        "Victim": [95, 96, 304, 419, 322, 0, 0, 0, 1, 0, 0],
+        "Weapon": [60, 96, 61, 97, 0, 0, 0, 0, 2, 0, 0],
+    }
+    assert all(c["grit first occurrence"] == c["grit mentions"] for c in got.values())
+
+
+def test_templates_and_ree_configs_load_offline(tmp_path, texts, blocks):
+    """A build with three MUC messages (keys, an empty gold layer each) beside the build fixture's
+    articles: both configs load with the real `datasets`, rows as the keys say."""
+    import yaml
+    from datasets import load_dataset
+
+    from raidcorpus.dataset import build
+
+    root = tmp_path / "repo"
+    shutil.copytree(ROOT / "tests" / "data" / "build", root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    chosen = {"DEV-MUC3-0001": "train", "TST3-MUC4-0001": "test", "TST3-MUC4-0002": "test"}
+    templates = {}
+    for path, b in blocks:
+        t = mk.template_of(b)
+        if mk.message_of(t) in chosen:
+            templates.setdefault(mk.message_of(t), []).append(t)
+    splits = yaml.safe_load((root / "splits.yaml").read_text())
+    for message, split in chosen.items():
+        doc = _corpus_record(message, f"{message} (NOSC)\n{texts[message]}")
+        (root / "corpus" / f"{doc['id']}.json").write_text(json.dumps(doc))
+        folder = root / "annotations" / doc["id"]
+        folder.mkdir()
+        (folder / "gold.json").write_text(json.dumps({
+            "kind": "annotation", "schema_version": "1.0", "document": doc["id"], "annotator": "gold",
+            "text_sha256": doc["sha256"], "entities": [], "events": [], "entity_clusters": [], "event_clusters": []}))
+        record = mk.key_record(message, templates[message], doc["text"], doc["sha256"], "x", "1.0")
+        (folder / mk.KEY_FILE).write_text(json.dumps(record))
+        splits["splits"][split].append(doc["id"])
+    (root / "splits.yaml").write_text(yaml.safe_dump(splits))
+    out = root / "dist" / "raid-attack-events"
+    build.build("0.2.0", out, root)
+    rows = load_dataset(str(out), "templates", split="test")
+    expected = sum(t["template"] is not None for m in ("TST3-MUC4-0001", "TST3-MUC4-0002") for t in templates[m])
+    assert len(rows) == expected > 0
+    first = next(t for t in templates["TST3-MUC4-0001"] if t["template"] is not None)
+    assert rows[0]["message"] == "TST3-MUC4-0001"
+    assert rows[0]["incident_type"] == [mk.render_fill(f) for f in first["slots"]["INCIDENT: TYPE"]]
+    text = texts["TST3-MUC4-0001"]
+    assert rows[0]["mentions"] and all(text[m["start"]:m["end"]] == m["text"] for m in rows[0]["mentions"])
+    ree = load_dataset(str(out), "ree", split="train")
+    assert ree["id"] == ["dev-muc3-0001"] and ree[0]["text"] == texts["DEV-MUC3-0001"]
+    assert [e["strings"] for e in ree[0]["PerpOrg"]] == [["FARABUNDO MARTI NATIONAL LIBERATION FRONT", "FMLN"]]
+    assert len(load_dataset(str(out), "documents", split="test")) == 4
+
+
+def test_the_example_in_docs_schema_slices_its_message(texts):
+    """The mentions quoted in docs/schema.md's muc4-key example are DEV-MUC3-0105's (written text
+    first, so that the seed-text check of tests/test_docs.py does not read them)."""
+    import re
+
+    doc = (ROOT / "docs" / "schema.md").read_text(encoding="utf-8")
+    example = doc[doc.index('"message": "DEV-MUC3-0105"'):]
+    found = re.findall(r'\{"text": "((?:[^"\\]|\\.)+)", "start": (\d+), "end": (\d+)\}', example)
+    assert len(found) == 2
+    for quoted, start, end in found:
+        assert texts["DEV-MUC3-0105"][int(start):int(end)] == json.loads(f'"{quoted}"')

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 
 from .ontology import load_schema
@@ -28,16 +27,14 @@ _SLOT_LINE = re.compile(r"^(\d{1,2})\.\s+(.*)$")
 _PLACE = re.compile(r"^(.*?)\s*\(([^()]*)\)$")
 
 
-@lru_cache(maxsize=1)
 def slots() -> tuple[str, ...]:
-    """The 25 slot names, in key-file order, from the schema."""
-    return tuple(load_schema()["$defs"]["MucSlot"]["enum"])
+    """The 25 slot names, in key-file order, from the schema (none in an ontology of one's own without them)."""
+    return tuple(load_schema()["$defs"].get("MucSlot", {}).get("enum", ()))
 
 
-@lru_cache(maxsize=1)
 def string_slots() -> frozenset[str]:
     """The slots whose values are quoted text fillers (the ones located in the text)."""
-    return frozenset(load_schema()["$defs"]["MucSlot"]["x-string-slots"])
+    return frozenset(load_schema()["$defs"].get("MucSlot", {}).get("x-string-slots", ()))
 
 
 def doc_id(message_id: str) -> str:

@@ -19,7 +19,7 @@ import pyarrow as pa
 from .. import agree, align, ontology, workers
 from ..checks import Clustered, split_leaks
 from ..errors import Problem, ProblemError, UserError
-from . import card, outdir, release, rows
+from . import card, muc_rows, outdir, release, rows
 from ..io import ReadError, is_id, read_ahead
 from ..records import Reader, RecordError
 from .layout import HUB_REPO, REPO_RE, NAME
@@ -275,6 +275,9 @@ def _document_shard(ids: list[str]) -> Shard:
             emit("full", "documents", row)
             for config, derived in rows.derived_rows(row, st.nlp).items():
                 for r in derived:
+                    emit("full", config, r)
+            for config, made in muc_rows.rows_of(st.root, doc, st.reader()).items():
+                for r in made:
                     emit("full", config, r)
             gold_fields = {k: row[k] for k in ("entities", "events", "entity_clusters", "event_clusters")}
             for ann in layers:

@@ -10,7 +10,6 @@ templates of a message is one entity (the same set of strings, case and spacing 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from datasets import Features, List, Value
 
@@ -37,7 +36,6 @@ def _mention() -> dict:
     return {"string": Value("string"), "text": Value("string"), "start": Value("int32"), "end": Value("int32")}
 
 
-@lru_cache(maxsize=1)
 def templates_features() -> Features:
     """One row per template: every slot as its fill lines (strings, as the key writes them)."""
     return Features({
@@ -49,10 +47,10 @@ def templates_features() -> Features:
     })
 
 
-@lru_cache(maxsize=1)
 def ree_features() -> Features:
-    """One row per message: its text and the five roles, each a list of entities with their mentions."""
-    entity = {"strings": List(Value("string")), "mentions": List(_mention())}
+    """One row per message: its text and the five roles, each a list of entities (name: the first
+    alternative) with their mentions."""
+    entity = {"name": Value("string"), "strings": List(Value("string")), "mentions": List(_mention())}
     return Features({
         "id": Value("string"), "message": Value("string"), "text": Value("string"),
         **{role: List(entity) for role in ROLES},
@@ -98,6 +96,66 @@ def ree_row(record: dict, text: str) -> dict:
                     continue
                 seen[role].add(key)
                 mentions = sorted({(m["start"], m["end"], m["text"], v["string"]) for v in values for m in v["mentions"]})
-                row[role].append({"strings": [v["string"] for v in values],
+                row[role].append({"name": values[0]["string"], "strings": [v["string"] for v in values],
                                   "mentions": [{"start": s, "end": e, "text": x, "string": v} for s, e, x, v in mentions]})
     return row
+
+
+def rows_of(root, doc: dict, reader) -> dict[str, list[dict]]:
+    """config -> rows of a corpus document's MUC keys (annotations/<doc>/muc4-key.json, checked
+    against the document by `reader`); none for a document without keys."""
+    path = root / "annotations" / doc["id"] / muckeys.KEY_FILE
+    if not path.is_file():
+        return {}
+    record = reader.read(path, "muc4_key")
+    return {"templates": template_rows(record), "ree": [ree_row(record, doc["text"])]}
+
+
+REASONS = ("description", "unlocated", "optional template", "optional fill")
+
+
+def _string_reasons(record: dict) -> dict[str, dict[str, list[set]]]:
+    """role -> squeezed lower-cased string -> the reasons each occurrence of it in the keys has."""
+    out: dict[str, dict[str, list[set]]] = {r: {} for r in ROLES}
+    for t in record["templates"]:
+        for slot, role in REE_ROLES.items():
+            for fill in t["slots"][slot]:
+                for v in _strings(fill):
+                    why = {name for name, holds in zip(REASONS, (
+                        slot == "HUM TGT: DESCRIPTION", not v["mentions"], t["optional"], fill["optional"])) if holds}
+                    out[role].setdefault(_key(v["string"]), []).append(why)
+    return out
+
+
+def compare_grit(records: dict[str, dict], grit_docs) -> dict[str, dict[str, int]]:
+    """role -> counts of the differences between our REE strings and GRIT's (docs/dataset.md): a
+    string of ours GRIT lacks is counted under the first reason every occurrence of it has, else
+    'bracketed' or 'other'; 'grit not ours' are GRIT mentions no entity of the role names."""
+    counts: dict[str, dict[str, int]] = {r: {} for r in ROLES}
+
+    def add(role: str, what: str, n: int = 1) -> None:
+        counts[role][what] = counts[role].get(what, 0) + n
+
+    for doc in grit_docs:
+        record = records[doc["docid"]]
+        ours = _string_reasons(record)
+        text = doc["doctext"]
+        for role in ROLES:
+            theirs = set()
+            for entity in doc["extracts"][role]:
+                add(role, "grit entities")
+                for mention, offset in entity:
+                    add(role, "grit mentions")
+                    add(role, "grit first occurrence", text.find(mention) == offset)
+                    theirs.add(_key(mention))
+                    add(role, "grit not ours", _key(mention) not in ours[role])
+            for string, whys in ours[role].items():
+                add(role, "our strings")
+                if string in theirs:
+                    continue
+                reason = next((r for r in REASONS if all(r in w for w in whys)), "bracketed" if "[" in string else "other")
+                add(role, reason)
+        row = ree_row(record, "")
+        for role in ROLES:
+            add(role, "our entities", len(row[role]))
+    return counts
