@@ -172,6 +172,12 @@ def test_keys_without_corpus_records_is_one_line(tmp_path):
     assert not (tmp_path / "annotations").exists()  # nothing half-written
 
 
+def test_keys_without_sources_is_one_line(tmp_path):
+    done = _cli(tmp_path, "keys", "--sources", "nowhere")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == "error: nowhere: no key files (TASK/CORPORA/*/key-*) here (see --sources)"
+
+
 def test_ree_test_split_holds_the_grit_test_mentions(blocks, texts):
     """Every mention of GRIT's test file is a name of an entity of the same role in our REE rows
     (compared lower-cased, spaces squeezed: GRIT lower-cases its text)."""
