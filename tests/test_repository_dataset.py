@@ -14,7 +14,7 @@ from datasets import load_dataset  # noqa: E402
 
 from raidcorpus import io  # noqa: E402
 from raidcorpus.dataset import build  # noqa: E402
-from raidcorpus.dataset.features import CONFIGS  # noqa: E402
+from raidcorpus.dataset.features import CONFIGS, KEY_CONFIGS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION = re.search(r"^## \[(\d+\.\d+\.\d+)\]", (ROOT / "CHANGELOG.md").read_text(encoding="utf-8"), re.M).group(1)
@@ -34,6 +34,8 @@ def test_release_manifest_is_reproduced(built):
 
 @pytest.mark.parametrize("config", CONFIGS)
 def test_every_config_loads_normal_and_streaming(built, config):
+    if config in KEY_CONFIGS and not any((ROOT / "annotations").glob("*/muc4-key.json")):
+        pytest.skip("no muc4-key records in this repository: the build leaves the MUC configs out")
     ds = load_dataset(str(built.out), config)
     assert sum(d.num_rows for d in ds.values()) > 0
     streamed = load_dataset(str(built.out), config, streaming=True)

@@ -18,7 +18,7 @@ from . import io
 from .errors import UserError
 from .ontology import Ontology
 
-NOT_LAYERS = {"gold.json"}  # the adjudicated layer is an output, never an input
+NOT_LAYERS = {"gold.json", "muc4-key.json"}  # the adjudicated layer is an output, never an input; the MUC keys are no layer of ours
 
 
 def entity_key(ent: dict) -> str:

@@ -487,6 +487,8 @@ class Validator:
                 problems += stale_decisions(Path(path), record, found[0], found[1])
         elif kind == "splits":
             problems += self._splits(record, path)
+        elif kind == "muc4_key":
+            problems += self._muc_key(record, path)
         elif kind == "sources" and self.level >= 3:
             for i, article in enumerate(record["articles"]):
                 problems += time_problems(article.get("published"), ["articles", i, "published"], path, article.get("id"))
@@ -509,6 +511,27 @@ class Validator:
             found = self.document(doc)
             if found:
                 problems += content_problems(record, found[0], found[1], path)
+        return problems
+
+    def _muc_key(self, record: dict, path: str) -> list[Problem]:
+        """L2 the message is a corpus document named after it; L3 the text hash and every located mention."""
+        doc = record["document"]
+        if doc != record["message"].lower():
+            return [Problem(path, doc, "/document", "bad-id", f"message {record['message']} is document {record['message'].lower()}, not {doc}")]
+        problems = self._known(doc, path, "/document", doc)
+        found = self.document(doc) if self.level >= 3 and not problems else None
+        if found is None:
+            return problems
+        text, sha = found
+        if record["text_sha256"] != sha:
+            return [Problem(path, doc, "/text_sha256", "text-hash-mismatch", "the keys were located in another text than the corpus record's")]
+        for i, template in enumerate(record["templates"]):
+            for slot, fills in template["slots"].items():
+                for j, fill in enumerate(fills):
+                    for k, value in enumerate(fill.get("values", ())):
+                        for m, span in enumerate(value.get("mentions", ()) if isinstance(value, dict) else ()):
+                            at = ["templates", i, "slots", slot, j, "values", k, "mentions", m]
+                            problems += span_problems(text, span, at, path, doc)
         return problems
 
     def _document(self, record: dict, path: str) -> list[Problem]:

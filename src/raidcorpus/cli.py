@@ -131,6 +131,20 @@ def ingest(
 
 @app.command()
 @friendly
+def keys(
+    sources: Path = typer.Option(Path("sources/muc34"), "--sources", help="The MUC-3/4 distribution (TASK/CORPORA/*/key-*)."),
+):
+    """Write the MUC-3/4 answer keys as muc4-key records (annotations/<doc>/muc4-key.json), fillers located in the corpus texts."""
+    from . import muckeys, ontology
+
+    if not muckeys.key_files(sources):
+        raise UserError(f"{sources}: no key files (TASK/CORPORA/*/key-*) here (see --sources)")
+    report = muckeys.write_records(Path("."), sources, ontology.load().version)
+    print_report(report.lines(), failed=False)
+
+
+@app.command()
+@friendly
 def validate(
     # str, not Path: typer builds a pydantic adapter for each Path it is given (40 us each, a
     # sixth of the time of a run over 10,000 files)

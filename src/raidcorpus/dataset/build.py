@@ -19,7 +19,7 @@ import pyarrow as pa
 from .. import agree, align, ontology, workers
 from ..checks import Clustered, split_leaks
 from ..errors import Problem, ProblemError, UserError
-from . import card, outdir, release, rows
+from . import card, muc_rows, outdir, release, rows
 from ..io import ReadError, is_id, read_ahead
 from ..records import Reader, RecordError
 from .layout import HUB_REPO, REPO_RE, NAME
@@ -92,7 +92,8 @@ def layer_paths(root: Path, doc: str) -> list[Path]:
     folder = root / "annotations" / doc
     try:
         with os.scandir(folder) as entries:
-            names = sorted(e.name for e in entries if e.name.endswith(".json") and not e.name.startswith("."))
+            names = sorted(e.name for e in entries if e.name.endswith(".json") and not e.name.startswith(".")
+                           and e.name != "muc4-key.json")  # the MUC keys: read by muc_rows, no annotation layer
     except OSError:  # no folder: no layers (a gold layer is asked for by name first)
         return []
     return [folder / name for name in names]
@@ -274,6 +275,9 @@ def _document_shard(ids: list[str]) -> Shard:
             emit("full", "documents", row)
             for config, derived in rows.derived_rows(row, st.nlp).items():
                 for r in derived:
+                    emit("full", config, r)
+            for config, made in muc_rows.rows_of(st.root, doc, st.reader()).items():
+                for r in made:
                     emit("full", config, r)
             gold_fields = {k: row[k] for k in ("entities", "events", "entity_clusters", "event_clusters")}
             for ann in layers:

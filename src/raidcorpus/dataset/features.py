@@ -14,9 +14,13 @@ import pyarrow.compute as pc
 from datasets import ClassLabel, Features, List, Value
 
 from .. import ontology
+from . import muc_rows
 
-CONFIGS = ("documents", "events", "mentions", "entity_mentions", "ner", "annotators")
+CONFIGS = ("documents", "events", "mentions", "entity_mentions", "ner", "annotators", "templates", "ree")
 STANDOFF_CONFIGS = ("documents", "annotators", "clusters")
+# Made from the MUC keys (muc_rows): a build without muc4-key records leaves them out (an empty
+# config does not load: datasets finds "no data" for its splits).
+KEY_CONFIGS = ("templates", "ree")
 
 # How the events config's rows arise (see build.event_rows).
 EVENT_ROW_SOURCES = ("cross_document_cluster", "document_cluster", "mention")
@@ -273,6 +277,7 @@ def _for_config(name: str, schema: Path) -> Features:
     return {
         "documents": documents, "events": events, "mentions": mentions, "entity_mentions": entity_mentions,
         "ner": ner, "annotators": annotators, "clusters": clusters,
+        "templates": muc_rows.templates_features, "ree": muc_rows.ree_features,
     }[name]()
 
 

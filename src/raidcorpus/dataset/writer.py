@@ -9,6 +9,7 @@ lifecycle (lock, temporary twin, swap, and cleanup on any failure).
 from __future__ import annotations
 
 import json
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -18,7 +19,7 @@ import pyarrow.parquet as pq
 
 from ..errors import UserError
 from . import card, croissant, outdir, release, rows
-from .features import CONFIGS, STANDOFF_CONFIGS, ArrowEncoder, encoder, for_config
+from .features import CONFIGS, KEY_CONFIGS, STANDOFF_CONFIGS, ArrowEncoder, encoder, for_config
 from .layout import parquet_name
 
 BATCH_ROWS = 512
@@ -200,8 +201,11 @@ class Writer:
 
     def finish(self, facts: dict) -> None:
         """Card, croissant.json, release.json and manifest, once every split's files are written."""
-        facts = {**facts, "variant": self.variant, "configs": list(self.configs)}
-        facts["num_rows"] = {c: self.counts.get(c, {}) for c in self.configs}
+        empty = [c for c in KEY_CONFIGS if c in self.configs and not any(self.counts.get(c, {}).values())]
+        for config in empty:
+            shutil.rmtree(self.folder / config)
+        facts = {**facts, "variant": self.variant, "configs": [c for c in self.configs if c not in empty]}
+        facts["num_rows"] = {c: self.counts.get(c, {}) for c in facts["configs"]}
         kept = {k: v for k, v in facts.items() if k != "stats"}
         kept["stats"] = {k: v for k, v in facts["stats"].items() if k != "rows"}
         folder = self.folder
