@@ -159,3 +159,34 @@ def test_bootstrap_intervals_bracket_the_published_figure():
     assert micro["f1_ci95"] == by_role(b)[ree.MICRO]["f1_ci95"]
     assert round(100 * micro["f1"], 2) == 54.50  # the point figure is untouched
     assert "95% CI" in ree.render_table(a)
+
+
+def config_rows(tmp_path) -> Path:
+    """The ree config's rows of the 200 test messages, made from the MUC keys by the dataset's own row maker."""
+    import hashlib
+
+    from raidcorpus import muckeys
+    from raidcorpus.dataset import muc_rows
+
+    corpora = ROOT / "sources" / "muc34" / "TASK" / "CORPORA"
+    rows = []
+    for part in ("tst3", "tst4"):
+        key = next((corpora / part).glob("key-*"))
+        keys = muckeys.by_message(key.read_text(encoding="ascii"))
+        for message, text in muckeys.split_messages((corpora / part / f"{part}-muc4").read_text(encoding="ascii")):
+            record = muckeys.key_record(message, keys.get(message, []), text, hashlib.sha256(text.encode()).hexdigest(), key.name, "0")
+            rows.append(muc_rows.ree_row(record, text))
+    out = tmp_path / "ree-test.jsonl"
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return out
+
+
+def test_the_ree_configs_rows(tmp_path):
+    """Our ree view (entities as {name, strings, mentions}, keyed by message) scores as gold and as predictions."""
+    ours = config_rows(tmp_path)
+    assert all(r["f1"] == 1.0 for r in ree.score(ours, ours)["scores"])
+    # GRIT's gold as predictions: every GRIT entity lies within one of ours (precision 1), ours has more (descriptions)
+    micro = by_role(ree.score(ours, GRIT / "test.json"))[ree.MICRO]
+    assert micro["precision"] == 1.0 and micro["recall"] < 1.0
+    grit = by_role(ree.score(ours, GRIT / "preds_s_t.out"))[ree.MICRO]
+    assert (round(100 * grit["precision"], 2), round(100 * grit["recall"], 2), round(100 * grit["f1"], 2)) == (65.52, 33.33, 44.19)

@@ -134,3 +134,32 @@ def test_mention_options_are_refused_for_other_metrics(tmp_path):
     g = write(tmp_path / "g.jsonl", [{"message_id": "m", "templates": []}])
     res = runner.invoke(app, ["score", "--metric", "templates", "--gold", str(g), "--pred", str(g), "--bootstrap", "10"])
     assert res.exit_code == 2 and "--bootstrap: not an option of --metric templates" in res.stderr
+
+
+def test_fill_lines_as_the_config_renders_them():
+    assert templates._fill_line('"MILITARY" / "SOME MILITARY"') == ['"MILITARY"', '"SOME MILITARY"']
+    assert templates._fill_line('"FORMER DEFENSE MINISTER": "ENRIQUE LOPEZ ALBUJAR TRINT"') == ['"FORMER DEFENSE MINISTER"']
+    assert templates._fill_line('CIVILIAN: "JESUIT PRIESTS"') == ["CIVILIAN"]
+    assert templates._fill_line('? PERU: LIMA (CITY)') == ["PERU: LIMA (CITY)"]
+
+
+def test_the_templates_configs_rows(tmp_path):
+    """The dataset's templates config (one row per template, made by its own row maker from the TST3 keys)."""
+    import hashlib
+
+    from raidcorpus import muckeys
+    from raidcorpus.dataset import muc_rows
+
+    corpora = ROOT / "sources" / "muc34" / "TASK" / "CORPORA" / "tst3"
+    keys = muckeys.by_message(KEY.read_text(encoding="ascii"))
+    rows = []
+    for message, text in muckeys.split_messages((corpora / "tst3-muc4").read_text(encoding="ascii"))[:40]:
+        record = muckeys.key_record(message, keys.get(message, []), text, hashlib.sha256(text.encode()).hexdigest(), KEY.name, "0")
+        rows += muc_rows.template_rows(record)
+    gold = write(tmp_path / "templates.jsonl", rows)
+    report = templates.score(gold, gold)
+    assert report["fields_not_scored"] == [] and by_slot(report)["template"]["gold"] > 20
+    assert all(r["f1"] == 1.0 for r in report["scores"] if r["gold"]), [r for r in report["scores"] if r["f1"] != 1.0]
+    dropped = rows[1:]  # one template fewer: its fills missed, nothing spurious
+    rows_ = by_slot(templates.score(gold, write(tmp_path / "fewer.jsonl", dropped)))
+    assert rows_["all"]["precision"] == 1.0 and rows_["all"]["recall"] < 1.0 and rows_["all"]["spu"] == 0

@@ -57,6 +57,17 @@ def message_number(message_id: str) -> str | None:
     return str(int(m.group(1)) * 10000 + int(m.group(2))) if m else None
 
 
+def _entity(ent, where: str, doc: str, parts) -> list:
+    """An entity's mentions: a list (GRIT's, ours), or the ree config's object, whose strings are
+    the key's alternatives for the entity (its located mentions are occurrences of them)."""
+    if isinstance(ent, dict):
+        strings = ent.get("strings")
+        if strings is None:
+            return [m for m in expect(ent.get("mentions"), list, where, doc, parts + ["mentions"], "an entity needs strings or mentions")]
+        return expect(strings, list, where, doc, parts + ["strings"], "strings must be a list of strings")
+    return expect(ent, list, where, doc, parts, "an entity must be a list of mentions or an object with strings")
+
+
 def _mention(value, where: str, doc: str, parts) -> str:
     if isinstance(value, list) and value and isinstance(value[0], str):
         return value[0]  # GRIT gold: [mention, offset]
@@ -76,7 +87,7 @@ def _entities(roles: dict, where: str, doc: str, base: list, only_roles: bool = 
         ents = expect(roles.get(role, []), list, where, doc, base + [role], f"{role} must be a list of entities")
         kept = []
         for i, ent in enumerate(ents):
-            ent = expect(ent, list, where, doc, base + [role, i], "an entity must be a list of mentions")
+            ent = _entity(ent, where, doc, base + [role, i])
             mentions = [normalize(_mention(m, where, doc, base + [role, i, j])) for j, m in enumerate(ent)]
             kept.append(mentions)  # an entity without mentions is counted and dropped in score_extracts
         out[role] = kept
@@ -90,10 +101,11 @@ def _row(where: str, row) -> tuple[str, dict[str, list[list[str]]]]:
         doc = expect(row["docid"], str, where, None, ["docid"], "docid must be a string")
         roles = expect(row.get("extracts"), dict, where, doc, ["extracts"], "extracts must be an object of roles")
         return doc, _entities(roles, where, doc, ["extracts"])
-    if "message_id" in row:
-        doc = expect(row["message_id"], str, where, None, ["message_id"], "message_id must be a string")
-        return doc, _entities(row, where, doc, [], only_roles=False)
-    raise fail(where, None, [], "missing-field", "an REE row needs docid (GRIT) or message_id (ours)")
+    for name in ("message_id", "message"):  # our REE rows; the ree config's rows
+        if name in row:
+            doc = expect(row[name], str, where, None, [name], f"{name} must be a string")
+            return doc, _entities(row, where, doc, [], only_roles=False)
+    raise fail(where, None, [], "missing-field", "an REE row needs docid (GRIT) or message_id / message (ours)")
 
 
 def _grit_predictions(where: str, obj: dict) -> list[tuple[str, str, dict]]:
@@ -131,7 +143,7 @@ def read_side(path: Path, side: str) -> list[tuple[str, str, dict]]:
     out = []
     for f in _inputs(path, side):
         rows: list[Row] = _parquet_rows(f) if f.suffix == ".parquet" else read_rows(f)
-        if len(rows) == 1 and isinstance(rows[0][1], dict) and "docid" not in rows[0][1] and "message_id" not in rows[0][1]:
+        if len(rows) == 1 and isinstance(rows[0][1], dict) and not {"docid", "message_id", "message"} & set(rows[0][1]):
             out += _grit_predictions(*rows[0])
             continue
         for where, row in rows:

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .. import muckeys
+from ..dataset import muc_rows
 from .inputs import expect, fail, files_of, read_rows
 from .prf import prf
 from .ree import normalize
@@ -56,12 +58,48 @@ def _template(t, where: str, doc: str, parts: list, unscored: set[str]) -> Templ
     return {"incident_type": itype.upper(), "stage": stage.upper() if stage else None, "slots": slots, "optional": bool(t.get("optional"))}
 
 
+def _fill_line(line: str) -> list[str]:
+    """The alternatives of a key fill line as the templates config renders it: the optional mark
+    ("? ") and the cross-references (a last ': "..."' part) left out, alternatives split on '/'
+    outside quotes (muckeys.split_top)."""
+    value = line.removeprefix("? ")
+    parts = muckeys.split_top(value, ":")
+    if len(parts) > 1 and parts[-1].strip().startswith('"'):
+        value = ":".join(parts[:-1])
+    return [a.strip() for a in muckeys.split_top(value, "/") if a.strip()] or [value]
+
+
+def _config_template(row: dict, where: str, doc: str, unscored: set[str]) -> dict:
+    """One row of the dataset's templates config as the plain template shape (slot columns -> fillers)."""
+    cols = {muc_rows.column(slot): slot for slot in muckeys.slots()}
+    lines = {}
+    for col in cols:
+        value = expect(row.get(col, []), list, where, doc, [col], f"{col} must be a list of fill lines")
+        lines[col] = [expect(v, str, where, doc, [col, i], "a fill line must be a string") for i, v in enumerate(value)
+                      if v not in ("-", "*")]
+    unscored.update(k for k in row if k not in cols and k not in CONFIG_FIELDS)
+    first = lambda col: (lines[col][0].removeprefix("? ") if lines[col] else None)  # noqa: E731
+    return {"incident_type": first("incident_type") or "", "stage": first("incident_stage_of_execution"), "optional": bool(row.get("optional")),
+            "slots": {col: [_fill_line(x) for x in ls] for col, ls in lines.items() if col not in CONFIG_NOT_SLOTS}}
+
+
+# the templates config's columns that are not slot fills, and the slots that are not compared as slots
+CONFIG_FIELDS = {"id", "document", "message", "template", "optional", "mentions", "unlocated"}
+CONFIG_NOT_SLOTS = {"message_id", "message_template", "incident_type", "incident_stage_of_execution"}
+
+
 def read_side(path: Path, side: str, unscored: set[str]) -> dict[str, list[Template]]:
-    """message -> templates; the names of template fields that are not scored are added to `unscored`."""
+    """message -> templates, from our plain rows (one per message) or the dataset's templates config
+    (one row per template); the names of fields that are not scored are added to `unscored`."""
     out: dict[str, list[Template]] = {}
     for f in files_of(path, (".json", ".jsonl"), side):
         for where, row in read_rows(f):
             row = expect(row, dict, where, None, [], "a template row must be a JSON object")
+            if "message" in row and "template" in row:
+                doc = expect(row["message"], str, where, None, ["message"], "message must be a string")
+                t = _config_template(row, where, doc, unscored)
+                out.setdefault(doc, []).append(_template(t, where, doc, [], set()))
+                continue
             doc = expect(row.get("message_id"), str, where, None, ["message_id"], "message_id must be a string")
             if doc in out:
                 raise fail(where, doc, ["message_id"], "duplicate-id", f"message given twice in the --{side} file")
