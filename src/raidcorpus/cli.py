@@ -537,6 +537,38 @@ def docs(
         out.print(f"{'wrote' if o.stale else 'unchanged'} {o.path}", markup=False)
 
 
+# --- recommend ----------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def recommend(
+    port: int = typer.Option(9090, "--port", help="Port of the ML backend."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    annotations_dir: Path = typer.Option(Path("annotations"), "--annotations", help="Annotations folder to learn from."),
+    corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder (to check the layers against)."),
+):
+    """Serve predictions to Label Studio (its ML backend protocol): strings annotated elsewhere in the
+    corpus and MUC-4 key fillers. It learns from every annotation Label Studio sends to /webhook."""
+    import logging
+
+    from . import recommend as mod
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    rec = mod.Recommender(annotations_dir, corpus_dir)
+    layers = rec.reload()
+    server = mod.make_server(rec, port, host)
+    where = f"http://{host}:{server.server_address[1]}"
+    err.print(f"recommender on {where}: {rec.matcher.size[1]} strings from {layers} layers; "
+              f"connect it in the project's Model settings, or with recommend.connect", markup=False)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 def main() -> None:  # pragma: no cover - entry point
     app()
 
