@@ -569,6 +569,25 @@ def recommend(
         server.server_close()
 
 
+# --- report -------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def report(
+    out_dir: Path = typer.Option(..., "--out", help="Folder to write the HTML into (index.html, docs/<doc>.html); nothing is written elsewhere."),
+    annotations_dir: Path = typer.Option(Path("annotations"), "--annotations", help="Annotations folder."),
+    corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder."),
+):
+    """Write a static HTML view of the corpus: documents with counts and agreement, agreement plots, one page per document with its gold."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UserError(f"raidcorpus report needs the dataset extra (matplotlib not importable): {DATASET_HINT}")
+    from . import report as mod
+
+    written = mod.write(out_dir, annotations_dir, corpus_dir)
+    out.print(f"wrote {written.out / 'index.html'} and {written.documents} document pages ({written.with_gold} with gold)", markup=False)
+
+
 def main() -> None:  # pragma: no cover - entry point
     app()
 
