@@ -228,3 +228,83 @@ def test_a_broken_layer_stops_the_command_with_one_line(tmp_path):
     assert got.exit_code == 1
     lines = got.output.strip().splitlines()
     assert len(lines) == 1 and "[span-text-mismatch]" in lines[0] and f"doc={NBC}" in lines[0]
+
+
+# --- against the real server, in the browser ------------------------------------------------------
+
+
+def login(page, label_studio) -> None:
+    page.goto(f"{label_studio.url}/user/login/")
+    page.fill('input[name="email"]', label_studio.email)
+    page.fill('input[name="password"]', label_studio.password)
+    page.click('button[type="submit"]')
+    page.wait_for_load_state("networkidle")
+
+
+@pytest.mark.labelstudio
+@pytest.mark.browser
+def test_a_task_opens_with_the_predicted_regions_and_only_a_submit_makes_them_a_layer(label_studio, tmp_path):
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    from raidcorpus.labelstudio import Server
+    from test_browser import ARGS, CHROMIUM
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    title = "recommender session"
+    env = label_studio.cli_env()
+    assert CliRunner().invoke(app, ["push", "--project", title, "--corpus", str(corpus)], env=env).exit_code == 0
+    server = Server(label_studio.url, label_studio.token)
+    project = server.project(title)
+    task = next(t for t in server.tasks(project.id) if t["data"]["doc_id"] == NBC)
+
+    rec = recommend.Recommender(ROOT / "annotations", ROOT / "corpus")
+    rec.reload()
+    backend = recommend.make_server(rec, 0)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    api = httpx.Client(base_url=label_studio.url, headers={"Authorization": f"Token {label_studio.token}"}, timeout=60)
+    try:
+        backend_url = f"http://127.0.0.1:{backend.server_address[1]}"
+        ml = recommend.connect(label_studio.url, label_studio.token, project.id, backend_url)
+        assert recommend.connect(label_studio.url, label_studio.token, project.id, backend_url) == ml  # once only
+        [expected] = rec.predict([task])
+        want = sorted((r["value"]["start"], r["value"]["end"]) for r in expected["result"] if r["type"] == "labels")
+
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            login(page, label_studio)
+            page.goto(f"{label_studio.url}/projects/{project.id}/data?task={task['id']}")
+            page.wait_for_selector(".lsf-htx-richtext", timeout=60000)
+            page.wait_for_function("n => document.querySelectorAll('.lsf-htx-richtext .htx-highlight').length >= n",
+                                   arg=len(want), timeout=60000)
+            page.screenshot(path=str(tmp_path / "predicted.png"))
+            shown = page.evaluate("() => new Set([...document.querySelectorAll('.lsf-outliner-item')].map(e => e.textContent)).size")
+            assert shown > 0
+            # a prediction is no annotation: nothing reaches a layer before the annotator submits
+            assert api.get(f"/api/tasks/{task['id']}/annotations/").json() == []
+            [stored] = api.get("/api/predictions/", params={"task": task["id"]}).json()
+            assert stored["model_version"] == recommend.MODEL_VERSION
+            assert sorted((r["value"]["start"], r["value"]["end"]) for r in stored["result"] if r["type"] == "labels") == want
+            page.click('button[aria-label="Submit current annotation"]')
+            page.wait_for_function("() => !document.querySelector('button[aria-label=\"Submit current annotation\"]')", timeout=30000)
+            browser.close()
+
+        [ann] = api.get(f"/api/tasks/{task['id']}/annotations/").json()
+        origins = recommend.predicted_origins(ann["result"])
+        assert len(origins) == len(want) and set(origins.values()) == {"prediction"}
+        conv = convert.results_to_record(ann["result"], task["data"]["text"], document=NBC, annotator="annotator-1")
+        assert conv.issues == [] and {e["id"] for e in conv.record["entities"] + conv.record["events"]} == set(origins)
+        # Label Studio made the backend's webhook when it connected: the submitted annotation was learnt
+        hooks = api.get("/api/webhooks/", params={"project": project.id}).json()
+        assert any(h["url"] == backend_url + "/webhook" for h in hooks)
+        for _ in range(100):
+            if (NBC, f"label-studio:{ann['id']}") in rec.matcher._layers:
+                break
+            threading.Event().wait(0.1)
+        assert (NBC, f"label-studio:{ann['id']}") in rec.matcher._layers
+    finally:
+        api.close()
+        backend.shutdown()
+        backend.server_close()

@@ -405,7 +405,11 @@ def make_server(recommender: Recommender, port: int, host: str = "127.0.0.1") ->
 def connect(url: str, token: str, project: int, backend_url: str, title: str = MODEL_VERSION, client=None) -> int:
     """Connect the backend at `backend_url` to a Label Studio project (POST /api/ml), once: an existing
     connection to the same URL is kept. Returns the ML backend's id. Label Studio checks /health and
-    /setup before it saves, and from then on asks /predict when a task without predictions opens."""
+    /setup before it saves, and from then on asks /predict when a task without predictions opens.
+
+    The project is set to show predictions from this model (`show_collab_predictions`, which push
+    turns off when a task has several annotators, and `model_version`): without both, Label Studio
+    never asks. Both annotators of a task then start from the same proposals (see docs/label-studio.md)."""
     import httpx
 
     own = client is None
@@ -413,12 +417,14 @@ def connect(url: str, token: str, project: int, backend_url: str, title: str = M
     try:
         listed = client.get("/api/ml", params={"project": project})
         _check(listed, f"listing the ML backends of project {project}")
-        for backend in listed.json():
-            if backend.get("url", "").rstrip("/") == backend_url.rstrip("/"):
-                return backend["id"]
-        made = client.post("/api/ml", json={"url": backend_url, "project": project, "title": title, "is_interactive": False})
-        _check(made, f"connecting {backend_url} to project {project}")
-        return made.json()["id"]
+        found = [b["id"] for b in listed.json() if b.get("url", "").rstrip("/") == backend_url.rstrip("/")]
+        if not found:
+            made = client.post("/api/ml", json={"url": backend_url, "project": project, "title": title, "is_interactive": False})
+            _check(made, f"connecting {backend_url} to project {project}")
+            found = [made.json()["id"]]
+        shown = client.patch(f"/api/projects/{project}", json={"show_collab_predictions": True, "model_version": title})
+        _check(shown, f"showing the predictions of {title} in project {project}")
+        return found[0]
     except httpx.TransportError as e:
         raise UserError(f"cannot reach Label Studio ({type(e).__name__}) to connect the recommender") from None
     finally:
