@@ -112,12 +112,27 @@ class Suggestion:
     attributes: tuple = ()
     score: float = 1.0
     source: str = "corpus"
+    arguments: tuple = ()  # (role, the filler's Suggestion) for a trigger
+
+
+ROLE = "role"  # the matcher's facts about arguments: (ROLE, "event type|filler type|side", role, ())
+
+
+def role_key(event_type: str, filler_type: str, filler_start: int, trigger_start: int) -> str:
+    return f"{event_type}|{filler_type}|{'before' if filler_start < trigger_start else 'after'}"
 
 
 def layer_items(record: dict) -> list[tuple[str, str, str, tuple]]:
-    """(control, string, label, attributes) of each entity and trigger of an annotation record."""
+    """(control, string, label, attributes) of each entity and trigger of an annotation record, and for
+    each argument (ROLE, event type|filler type|side of the trigger, role, ())."""
     items = [(ENTITY, e["text"], e["type"], tuple(sorted(e.get("attributes", {}).items()))) for e in record.get("entities", ())]
     items += [(EVENT, v["trigger"]["text"], v["type"], tuple(sorted(v.get("attributes", {}).items()))) for v in record.get("events", ())]
+    by_id = {e["id"]: e for e in record.get("entities", ())}
+    for v in record.get("events", ()):
+        for a in v.get("arguments", ()):
+            if a["entity"] in by_id:
+                filler = by_id[a["entity"]]
+                items.append((ROLE, role_key(v["type"], filler["type"], filler["start"], v["trigger"]["start"]), a["role"], ()))
     return [i for i in items if i[1].strip()]
 
 
@@ -169,6 +184,11 @@ class StringMatcher:
             alts = "|".join(re.escape(s) for s in strings)
             self._patterns[control] = re.compile(rf"(?<![^\W_])(?:{alts})(?![^\W_])") if strings else None
         return self._patterns[control]
+
+    def counts(self, doc: str, control: str, string: str) -> Counter:
+        """What other documents say of (control, string): Counter of (label, attributes)."""
+        with self._lock:
+            return self._counts(doc, control, string)
 
     def _counts(self, doc: str, control: str, string: str) -> Counter:
         counts = Counter(self._total.get((control, string), ()))
@@ -231,7 +251,40 @@ def suggestions_for(doc: str, text: str, matcher: StringMatcher, fillers: list[F
         if (s.control, s.start, s.end) not in seen:
             seen.add((s.control, s.start, s.end))
             out.append(s)
+    out = [with_arguments(s, out, text, doc, matcher, onto) if s.control == EVENT else s for s in out]
     return sorted(out, key=lambda s: (s.start, s.end, s.control))
+
+
+def sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    """The bounds of the sentence around a span: from after the last '.', '!', '?' or line break before it to the next one."""
+    left = max(text.rfind(c, 0, start) for c in ".!?\n") + 1
+    rights = [i for i in (text.find(c, end) for c in ".!?\n") if i >= 0]
+    return left, min(rights) if rights else len(text)
+
+
+def with_arguments(trigger: Suggestion, spans: list[Suggestion], text: str, doc: str, matcher: StringMatcher,
+                   onto: ontology.Ontology, least: float = 0.5) -> Suggestion:
+    """The trigger with arguments proposed from the entities proposed in its sentence: a filler gets the role
+    other documents give most often to its type on its side of a trigger of this type (when that role has at
+    least `least` of the uses and the schema allows it); each role goes to the nearest such filler only."""
+    event = onto.event(trigger.label)
+    left, right = sentence(text, trigger.start, trigger.end)
+    best: dict[str, tuple[int, Suggestion]] = {}
+    for e in spans:
+        if e.control != ENTITY or e.start < left or e.end > right:
+            continue
+        counts = matcher.counts(doc, ROLE, role_key(trigger.label, e.label, e.start, trigger.start))
+        if not counts:
+            continue
+        (role, _), n = counts.most_common(1)[0]
+        allowed = event.role(role) if event else None
+        if n / sum(counts.values()) < least or allowed is None or e.label not in allowed.fillers:
+            continue
+        distance = trigger.start - e.end if e.end <= trigger.start else e.start - trigger.end
+        if role not in best or distance < best[role][0]:
+            best[role] = (distance, e)
+    args = tuple((role, e) for role, (_, e) in sorted(best.items()))
+    return Suggestion(trigger.control, trigger.start, trigger.end, trigger.label, trigger.attributes, trigger.score, trigger.source, args)
 
 
 def region_id(s: Suggestion) -> str:
@@ -248,7 +301,8 @@ def prediction(text: str, suggestions: list[Suggestion]) -> dict:
         if s.control == ENTITY:
             record["entities"].append({"id": region_id(s), "type": s.label, **span, "attributes": dict(s.attributes)})
         else:
-            record["events"].append({"id": region_id(s), "type": s.label, "trigger": span, "arguments": [], "attributes": dict(s.attributes)})
+            args = [{"role": role, "entity": region_id(e), "type": e.label} for role, e in s.arguments]
+            record["events"].append({"id": region_id(s), "type": s.label, "trigger": span, "arguments": args, "attributes": dict(s.attributes)})
     results = convert.record_to_results(record)
     scores = {region_id(s): s.score for s in suggestions}
     for r in results:
