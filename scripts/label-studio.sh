@@ -171,6 +171,8 @@ start() {
       # Webhooks go to our feedback receiver on 127.0.0.1, which the SSRF guard would refuse;
       # the server itself listens on 127.0.0.1 only.
       export SSRF_PROTECTION_ENABLED=false
+      # The same for the recommender (`raidcorpus recommend`), an ML backend on 127.0.0.1.
+      export ML_BLOCK_LOCAL_IP=false
       export LABEL_STUDIO_USERNAME LABEL_STUDIO_PASSWORD LABEL_STUDIO_USER_TOKEN
       LABEL_STUDIO_USERNAME="$(read_credential LABEL_STUDIO_USERNAME)"
       LABEL_STUDIO_PASSWORD="$(read_credential LABEL_STUDIO_PASSWORD)"

@@ -583,6 +583,57 @@ def guidelines(
     out.print("no quote of a test document", markup=False)
 
 
+# --- recommend ----------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def recommend(
+    port: int = typer.Option(9090, "--port", help="Port of the ML backend."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    annotations_dir: Path = typer.Option(Path("annotations"), "--annotations", help="Annotations folder to learn from."),
+    corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder (to check the layers against)."),
+):
+    """Serve predictions to Label Studio (its ML backend protocol): strings annotated elsewhere in the
+    corpus and MUC-4 key fillers. It learns from every annotation Label Studio sends to /webhook."""
+    import logging
+
+    from . import recommend as mod
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    rec = mod.Recommender(annotations_dir, corpus_dir)
+    layers = rec.reload()
+    server = mod.make_server(rec, port, host)
+    where = f"http://{host}:{server.server_address[1]}"
+    err.print(f"recommender on {where}: {rec.matcher.size[1]} strings from {layers} layers; "
+              f"connect it in the project's Model settings, or with recommend.connect", markup=False)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def report(
+    out_dir: Path = typer.Option(..., "--out", help="Folder to write the HTML into (index.html, docs/<doc>.html); nothing is written elsewhere."),
+    annotations_dir: Path = typer.Option(Path("annotations"), "--annotations", help="Annotations folder."),
+    corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder."),
+):
+    """Write a static HTML view of the corpus: documents with counts and agreement, agreement plots, one page per document with its gold."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UserError(f"raidcorpus report needs the dataset extra (matplotlib not importable): {DATASET_HINT}")
+    from . import report as mod
+
+    written = mod.write(out_dir, annotations_dir, corpus_dir)
+    out.print(f"wrote {written.out / 'index.html'} and {written.documents} document pages ({written.with_gold} with gold)", markup=False)
+
+
 def main() -> None:  # pragma: no cover - entry point
     app()
 
