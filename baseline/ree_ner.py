@@ -58,21 +58,39 @@ def training_spans(record: dict) -> list[tuple[int, int, str]]:
     return sorted(taken)
 
 
-def to_docbin(nlp, records: list[dict]) -> tuple[DocBin, int]:
-    """The records as spaCy Docs with entity spans; returns the DocBin and the spans dropped
-    because they do not start and end on token boundaries."""
-    docbin, dropped = DocBin(), 0
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence: the texts separate sentences by a stop and spaces."""
+    bounds, start = [], 0
+    for match in SENTENCE_END.finditer(text):
+        bounds.append((start, match.start()))
+        start = match.end()
+    bounds.append((start, len(text)))
+    return [(s, e) for s, e in bounds if e > s]
+
+
+def to_docbin(nlp, records: list[dict], keep_empty: int = 3) -> tuple[DocBin, int]:
+    """The records as one spaCy Doc per sentence with its entity spans. A filler is rare: every
+    sentence with one is kept, and one in `keep_empty` of the others, so the tagger does not learn
+    that predicting nothing is best. Returns the DocBin and the spans dropped (a span crossing a
+    sentence or token boundary)."""
+    docbin, dropped, empty = DocBin(), 0, 0
     for record in records:
-        doc = nlp.make_doc(record["doctext"])
-        spans = []
-        for start, end, role in training_spans(record):
-            span = doc.char_span(start, end, label=role, alignment_mode="strict")
-            if span is None:
-                dropped += 1
-            else:
-                spans.append(span)
-        doc.ents = spans
-        docbin.add(doc)
+        spans = training_spans(record)
+        for s_start, s_end in sentences(record["doctext"]):
+            inside = [(a, b, role) for a, b, role in spans if s_start <= a and b <= s_end]
+            dropped += sum(1 for a, b, _ in spans if a < s_end and b > s_start and not (s_start <= a and b <= s_end))
+            if not inside:
+                empty += 1
+                if empty % keep_empty:
+                    continue
+            doc = nlp.make_doc(record["doctext"][s_start:s_end])
+            ents = [doc.char_span(a - s_start, b - s_start, label=role, alignment_mode="strict") for a, b, role in inside]
+            dropped += sum(1 for e in ents if e is None)
+            doc.ents = [e for e in ents if e is not None]
+            docbin.add(doc)
     return docbin, dropped
 
 
@@ -82,7 +100,7 @@ def prepare(train: Path, dev: Path, out: Path) -> None:
     for name, path in (("train", train), ("dev", dev)):
         docbin, dropped = to_docbin(nlp, read_jsonl(path))
         docbin.to_disk(out / f"{name}.spacy")
-        print(f"{name}: {len(docbin)} documents, {dropped} spans off token boundaries dropped")
+        print(f"{name}: {len(docbin)} sentences, {dropped} spans across a sentence or token boundary dropped")
 
 
 def entities(doc) -> dict[str, list[list[str]]]:
