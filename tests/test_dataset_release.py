@@ -55,6 +55,15 @@ def test_croissant_validates_and_loads_every_record_set(built, variant):
     assert [e["documents-test/entities/type"] for e in ents] == [e["type"] for e in docs["entities"]]
     events = first["documents-test"]["documents-test/events"]
     assert [v["documents-test/events/trigger.start"] for v in events] == [v["trigger"]["start"] for v in docs["events"]]
+    # lists inside the entries: cluster members, provenance annotators
+    clusters = first["documents-test"]["documents-test/entity_clusters"]
+    assert [[m.decode() for m in c["documents-test/entity_clusters/members"]] for c in clusters] == [c["members"] for c in docs["entity_clusters"]]
+    assert [[a.decode() for a in e["documents-test/entities/provenance.annotators"]] for e in ents] == [
+        e["provenance"]["annotators"] for e in docs["entities"]]
+    crois = json.loads((folder / "croissant.json").read_text(encoding="utf-8"))
+    licenses = crois["license"] if isinstance(crois["license"], list) else [crois["license"]]  # one is written as a string
+    assert licenses[0] == "https://creativecommons.org/licenses/by/4.0/" and len(licenses) == (2 if variant == "full" else 1)
+    assert all(url.startswith("https://") for url in licenses)
     if variant == "full":
         mention = load_dataset(str(folder), "mentions")["test"][0]
         args = first["mentions-test"]["mentions-test/arguments"]

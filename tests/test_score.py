@@ -119,7 +119,7 @@ def test_textee_against_itself_and_against_records(textee):
     assert report["compared_as"] == "textee"
     assert all(r["f1"] == 1.0 for r in report["scores"])
     # our gold records against the TextEE export of the same gold: equal in what TextEE carries
-    mixed = score.score(root / "annotations", out / "test.jsonl", "gold", None, root / "corpus")
+    mixed = score.score(root / "annotations", out / "test.json", "gold", None, root / "corpus")
     assert mixed["compared_as"] == "textee" and mixed["documents"]["only_gold"] == ["gamma-post-2016-03-22"]
     assert all(r["precision"] == 1.0 for r in mixed["scores"] if r["label"] == "all")
     assert row(mixed, "trigger_classification")["recall"] < 1.0  # gamma's events are in the train file only
@@ -127,7 +127,7 @@ def test_textee_against_itself_and_against_records(textee):
 
 def test_textee_prediction_with_a_missed_event(textee, tmp_path):
     _, out = textee
-    lines = [json.loads(x) for x in (out / "test.jsonl").read_text().splitlines()]
+    lines = [json.loads(x) for x in (out / "test.json").read_text().splitlines()]
     total = sum(len(x["event_mentions"]) for x in lines)
     dropped = next(x for x in lines if x["event_mentions"])
     dropped["event_mentions"].pop(0)
@@ -135,7 +135,7 @@ def test_textee_prediction_with_a_missed_event(textee, tmp_path):
         del x[export.CHAR_OFFSET]  # a system's output need not say where sentences start
     pred = tmp_path / "pred.jsonl"
     pred.write_text("".join(json.dumps(x) + "\n" for x in lines))
-    report = score.score(out / "test.jsonl", pred)
+    report = score.score(out / "test.json", pred)
     r = row(report, "trigger_classification")
     assert (r["gold"], r["pred"], r["matched"]) == (total, total - 1, total - 1)
     assert math.isclose(r["recall"], (total - 1) / total) and r["precision"] == 1.0

@@ -42,10 +42,16 @@ MEASURES = (
 # --- reading both sides -----------------------------------------------------------------------
 
 
+def _textee_files(folder: Path) -> list[Path]:
+    """The TextEE files of a folder: JSON lines, and TextEE's own split names (train.json, dev.json, test.json)."""
+    names = {f"{s}.json" for s in export.TEXTEE_SPLITS.values()}
+    return sorted(p for p in folder.rglob("*") if p.is_file() and (p.suffix == ".jsonl" or p.name in names))
+
+
 def _is_textee(path: Path) -> bool:
     if path.is_file():
-        return path.suffix == ".jsonl"
-    return path.is_dir() and any(path.rglob("*.jsonl"))
+        return path.suffix == ".jsonl" or path.name in {f"{s}.json" for s in export.TEXTEE_SPLITS.values()}
+    return path.is_dir() and bool(_textee_files(path))
 
 
 def read_records(path: Path, layer: str | None, side: str) -> dict[str, dict]:
@@ -73,7 +79,7 @@ def read_records(path: Path, layer: str | None, side: str) -> dict[str, dict]:
 
 
 def read_textee(path: Path) -> list[tuple[str, dict]]:
-    files = [path] if path.is_file() else sorted(path.rglob("*.jsonl"))
+    files = [path] if path.is_file() else _textee_files(path)
     return [(str(f), line) for f in files for line in export.read_jsonl(f)]
 
 
