@@ -259,3 +259,23 @@ def test_cli_export_and_its_errors(built, tmp_path):
     assert res.exit_code == 1 and "unknown format 'xml'" in res.stderr
     res = runner.invoke(app, ["export", "--dataset", str(tmp_path), "--format", "brat", "--out", str(tmp_path / "b")])
     assert res.exit_code == 1 and "not a built dataset folder" in res.stderr and "Traceback" not in res.output
+
+
+def test_the_repository_corpus_exports_without_identical_spans(tmp_path):
+    """The release's own double-typed spans (a NUM and the PER it counts) and events without arguments."""
+    from bratly.io.file_read_src import parse_ann_file
+
+    root = Path(__file__).resolve().parents[1]
+    version = re.search(r"^## \[(\d+\.\d+\.\d+)\]", (root / "CHANGELOG.md").read_text(encoding="utf-8"), re.M).group(1)
+    folder = build.build(version, tmp_path / "full", root, standoff_out=tmp_path / "standoff").out
+    records = [rec for _, rec in export.read_folder(folder)]
+    doubled = sum(n - 1 for r in records for n in Counter((e["start"], e["end"]) for e in r["entities"]).values())
+    assert doubled > 0
+    result = run(folder, "brat", tmp_path / "brat")
+    assert result.lost["entities"] == doubled
+    for ann in (tmp_path / "brat").rglob("*.ann"):
+        spans = [line.split("\t")[1].split(" ", 1)[1] for line in ann.read_text(encoding="utf-8").splitlines() if line[0] == "T"]
+        assert len(spans) == len(set(spans)), f"{ann.name}: two entities on one span"
+        parse_ann_file(ann.read_text(encoding="utf-8"), str(ann), no_duplicates=False, sorting=False, renumerotize=False)
+    ner = run(folder, "conll", tmp_path / "conll")
+    assert ner.lost["entities"] == sum(len(r["entities"]) - len(rows.outermost(r["entities"])) for r in records)
