@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -56,6 +57,15 @@ def test_croissant_validates_and_loads_every_record_set(built, variant):
     assert [e["documents-test/entities/type"] for e in ents] == [e["type"] for e in docs["entities"]]
     events = first["documents-test"]["documents-test/events"]
     assert [v["documents-test/events/trigger.start"] for v in events] == [v["trigger"]["start"] for v in docs["events"]]
+    # lists inside the entries: cluster members, provenance annotators
+    clusters = first["documents-test"]["documents-test/entity_clusters"]
+    assert [[m.decode() for m in c["documents-test/entity_clusters/members"]] for c in clusters] == [c["members"] for c in docs["entity_clusters"]]
+    assert [[a.decode() for a in e["documents-test/entities/provenance.annotators"]] for e in ents] == [
+        e["provenance"]["annotators"] for e in docs["entities"]]
+    crois = json.loads((folder / "croissant.json").read_text(encoding="utf-8"))
+    licenses = crois["license"] if isinstance(crois["license"], list) else [crois["license"]]  # one is written as a string
+    assert licenses[0] == "https://creativecommons.org/licenses/by/4.0/" and len(licenses) == (2 if variant == "full" else 1)
+    assert all(url.startswith("https://") for url in licenses)
     if variant == "full":
         mention = load_dataset(str(folder), "mentions")["test"][0]
         args = first["mentions-test"]["mentions-test/arguments"]
@@ -142,6 +152,27 @@ def test_rehydrate_round_trip_is_byte_identical(built, tmp_path):
     assert release.read_manifest(tmp_path / "full") == release.read_manifest(result.out)
     for rel in release.read_manifest(result.out):
         assert (tmp_path / "full" / rel).read_bytes() == (result.out / rel).read_bytes(), rel
+
+
+def test_rehydrate_from_the_raw_texts_of_the_repository(tmp_path):
+    """From the texts as published (site furniture and embedded posts included), which is what a user
+    saves: the NBC and Schaerbeek articles differ from the dataset's cleaned texts, yet all three match."""
+    root = Path(__file__).resolve().parents[1]
+    version = re.search(r"^## \[(\d+\.\d+\.\d+)\]", (root / "CHANGELOG.md").read_text(encoding="utf-8"), re.M).group(1)
+    out = tmp_path / "built"
+    result = build.build(version, out / "full", root, standoff_out=out / "standoff")
+    mine = tmp_path / "raw"
+    mine.mkdir()
+    differ = 0
+    for path in sorted((root / "corpus").glob("*.json")):
+        rec = json.loads(path.read_text(encoding="utf-8"))
+        differ += rec["raw_text"] != rec["text"]
+        (mine / f"{rec['source_file']}").write_text(rec["raw_text"], encoding="utf-8", newline="")
+    assert differ == 2
+    res = runner.invoke(app, ["rehydrate", str(result.standoff_out), str(mine), "--out", str(tmp_path / "again")])
+    assert res.exit_code == 0, res.stderr
+    for rel in release.read_manifest(result.out):
+        assert (tmp_path / "again" / rel).read_bytes() == (result.out / rel).read_bytes(), rel
 
 
 def test_rehydrate_refuses_a_changed_text_one_line_each(built, tmp_path):

@@ -183,7 +183,7 @@ def test_textee_against_itself_and_against_records(textee):
     assert report["compared_in"] == "characters"
     assert all(r["f1"] == 1.0 for r in report["scores"])
     # our gold records against the TextEE export of the same gold: equal in what TextEE carries
-    mixed = score.score(root / "annotations", out / "test.jsonl", "gold", None, root / "corpus")
+    mixed = score.score(root / "annotations", out / "test.json", "gold", None, root / "corpus")
     assert mixed["compared_in"] == "characters" and mixed["documents"]["only_gold"] == ["gamma-post-2016-03-22"]
     assert all(r["precision"] == 1.0 for r in mixed["scores"] if r["label"] == "all")
     assert row(mixed, "trigger_classification")["recall"] < 1.0  # gamma's events are in the train file only
@@ -191,7 +191,7 @@ def test_textee_against_itself_and_against_records(textee):
 
 def test_textee_prediction_with_a_missed_event_placed_by_window_not_line(textee, tmp_path):
     _, out = textee
-    lines = lines_of(out / "test.jsonl")
+    lines = lines_of(out / "test.json")
     total = sum(len(x["event_mentions"]) for x in lines)
     dropped = next(x for x in lines if x["event_mentions"])
     dropped["event_mentions"].pop(0)
@@ -199,7 +199,7 @@ def test_textee_prediction_with_a_missed_event_placed_by_window_not_line(textee,
         del x[export.CHAR_OFFSET]  # a system's output need not say where sentences start
     lines.reverse()  # nor keep the gold's line order
     pred = write_lines(tmp_path / "pred.json", lines)  # TextEE names its files .json
-    report = score.score(out / "test.jsonl", pred)
+    report = score.score(out / "test.json", pred)
     assert report["compared_in"] == "characters"  # the gold windows lend their sentence starts
     r = row(report, "trigger_classification")
     assert (r["gold"], r["pred"], r["matched"]) == (total, total - 1, total - 1)

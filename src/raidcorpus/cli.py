@@ -452,6 +452,8 @@ def export(
     out.print(f"wrote {len(result.files)} file(s) to {out_dir}: {written}", markup=False)
     lost = ", ".join(f"{k} {v}" for k, v in sorted(result.lost.items())) or "nothing"
     out.print(f"not carried by {fmt}: {lost}", markup=False)
+    for note in result.notes:
+        out.print(f"note: {note}", markup=False)
 
 
 @app.command()

@@ -16,7 +16,7 @@ import mlcroissant as mlc
 from datasets import ClassLabel, List, Value
 
 from . import release
-from .card import AUTHORS, LICENSES, hub_url, repo_of
+from .card import AUTHORS, CC_BY, LICENSES, hub_url, repo_of
 from .layout import parquet_name
 from .features import for_config
 
@@ -35,19 +35,51 @@ def _description(feature) -> str | None:
     return f"ClassLabel index; names: {', '.join(feature.names)}" if isinstance(feature, ClassLabel) else None
 
 
-def _leaves(struct: dict, prefix: tuple[str, ...] = ()):
-    """(path, feature) of every scalar inside a struct, through nested structs but not through lists."""
+def _sub_fields(struct: dict, set_id: str, column: str, source, prefix: tuple[str, ...] = ()) -> list:
+    """The sub-fields of a list of structs: one per scalar (through nested structs) and a repeated one
+    per list of scalars (cluster members, provenance annotators), each read with a JSON path."""
+    out = []
+    for key, feature in struct.items():
+        path = prefix + (key,)
+        name = ".".join(path)
+        fid = f"{set_id}/{column}/{name}"
+        if isinstance(feature, dict):
+            out += _sub_fields(feature, set_id, column, source, path)
+        elif _data_type(feature) is not None:
+            out.append(mlc.Field(id=fid, name=name, description=_description(feature), data_types=[_data_type(feature)],
+                                 repeated=True, source=source(transforms=[mlc.Transform(json_path=name)])))
+        elif isinstance(feature, List) and _data_type(feature.feature) is not None:
+            out.append(mlc.Field(id=fid, name=name, description=_description(feature.feature), data_types=[_data_type(feature.feature)],
+                                 repeated=True, source=source(transforms=[mlc.Transform(json_path=name)])))
+    return out
+
+
+def _inner_lists(struct: dict, prefix: tuple[str, ...] = ()) -> list[str]:
+    """Lists of structs inside a struct (event arguments in events): mlcroissant reads one level of
+    sub-fields only, so these are named in the description instead of described as fields."""
+    out = []
     for key, feature in struct.items():
         if isinstance(feature, dict):
-            yield from _leaves(feature, prefix + (key,))
-        elif _data_type(feature) is not None:
-            yield prefix + (key,), feature
+            out += _inner_lists(feature, prefix + (key,))
+        elif isinstance(feature, List) and isinstance(feature.feature, dict):
+            out.append(".".join(prefix + (key,)))
+    return out
+
+
+def _list_description(column: str, struct: dict) -> str:
+    inner = _inner_lists(struct)
+    text = f"One entry per item of the {column} list."
+    if inner:
+        text += (f" Its lists of structs ({', '.join(inner)}) are a second level of nesting, which mlcroissant does not"
+                 f" read as fields: they are in the Parquet column (event arguments are also sub-records of the"
+                 f" mentions record sets, one record per event mention).")
+    return text
 
 
 def _fields(set_id: str, rel: str, features) -> list:
     """Fields of a record set: scalar columns; lists of scalars (tokens, tags, ids) as repeated fields;
-    lists of structs (entities, events, arguments, clusters, reports, mentions) as repeated fields with a
-    sub-field per scalar of the struct (read with a JSON path; lists nested deeper are left to the card)."""
+    lists of structs (entities, events, arguments, clusters, reports, mentions) as repeated fields with
+    sub-fields (see _sub_fields)."""
     out = []
     for column, feature in features.items():
         source = lambda **kw: mlc.Source(file_object=rel, extract=mlc.Extract(column=column), **kw)  # noqa: E731
@@ -58,14 +90,9 @@ def _fields(set_id: str, rel: str, features) -> list:
             out.append(mlc.Field(id=f"{set_id}/{column}", name=column, description=_description(feature.feature),
                                  data_types=[_data_type(feature.feature)], repeated=True, source=source()))
         elif isinstance(feature, List) and isinstance(feature.feature, dict):
-            subs = [
-                mlc.Field(id=f"{set_id}/{column}/{'.'.join(path)}", name=".".join(path), description=_description(leaf),
-                          data_types=[_data_type(leaf)], repeated=True,
-                          source=source(transforms=[mlc.Transform(json_path=".".join(path))]))
-                for path, leaf in _leaves(feature.feature)
-            ]
-            out.append(mlc.Field(id=f"{set_id}/{column}", name=column, repeated=True, data_types=[], sub_fields=subs,
-                                 description=f"One entry per item of the {column} list."))
+            out.append(mlc.Field(id=f"{set_id}/{column}", name=column, repeated=True, data_types=[],
+                                 sub_fields=_sub_fields(feature.feature, set_id, column, source),
+                                 description=_list_description(column, feature.feature)))
     return out
 
 
@@ -88,7 +115,9 @@ def metadata(folder: Path, facts: dict) -> mlc.Metadata:
             )
     variant = facts["variant"]
     name = repo_of(facts).split("/", 1)[1]
-    license_url = {"full": "LICENSE.md", "standoff": "https://creativecommons.org/licenses/by/4.0/"}[variant]
+    # Licences as URLs: the annotations are CC BY 4.0; the full variant's article texts are under the
+    # terms of its LICENSE.md, given at the tagged revision of the Hub repository.
+    licenses = [CC_BY] + ([f"{hub_url(facts)}/blob/v{facts['version']}/LICENSE.md"] if variant == "full" else [])
     return mlc.Metadata(
         name=name,
         description=(
@@ -98,11 +127,12 @@ def metadata(folder: Path, facts: dict) -> mlc.Metadata:
         ),
         url=hub_url(facts),
         version=facts["version"],
-        license=[license_url],
+        license=licenses,
         cite_as=(
             f"@misc{{raidcorpus_{facts['version']}, author = {{{{{AUTHORS}}}}}, title = {{Raid and attack events: an annotated "
             f"corpus of counter-terrorism raids and terrorist attacks}}, year = {{{facts['date'][:4]}}}, "
-            f"version = {{{facts['version']}}}, url = {{{hub_url(facts)}}}}}"
+            f"version = {{{facts['version']}}}, howpublished = {{Hugging Face dataset}}, url = {{{hub_url(facts)}}}, "
+            f"note = {{Version {facts['version']}, revision v{facts['version']}}}}}"
         ),
         creators=[mlc.Organization(name=AUTHORS, url=hub_url(facts))],
         date_published=datetime.datetime.fromisoformat(facts["date"]),

@@ -35,6 +35,12 @@ from ..text import span_fits
 
 FORMATS = ("textee", "brat", "spacy", "conll")
 CHAR_OFFSET = "char_offset"  # our addition to TextEE lines: where the sentence starts in the article
+# The document line spaCy's CoNLL NER converter splits on (spacy.training.converters.conll_ner_to_docs):
+# it must be this exact string, four columns, or the line is read as tokens.
+DOCSTART = "-DOCSTART- -X- O O"
+# TextEE's file names (train.json, dev.json, test.json, JSON lines) for the splits of splits.yaml.
+MENTION = "mention"  # the entity attribute (ACE mention level) TextEE calls mention_type
+TEXTEE_SPLITS = {"train": "train", "validation": "dev", "test": "test"}
 
 
 # --- the dataset folder as annotation records -----------------------------------------------
@@ -52,6 +58,7 @@ def record_of(row: dict) -> dict:
                 "id": e["id"], "type": e["type"], "start": e["start"], "end": e["end"], "text": e["text"],
                 "attributes": {a.name: e[a.name] for a in onto.entity_attributes if e.get(a.name) is not None},
                 **({"normalized": e["normalized"]} if e.get("normalized") is not None else {}),
+                "provenance": e.get("provenance"),
             }
             for e in row["entities"]
         ],
@@ -60,6 +67,7 @@ def record_of(row: dict) -> dict:
                 "id": v["id"], "type": v["type"], "trigger": dict(v["trigger"]),
                 "arguments": [{"role": a["role"], "entity": a["entity_id"], "type": a["entity_type"]} for a in v["arguments"]],
                 "attributes": {k: x for k, x in v["attributes"].items() if x is not None},
+                "provenance": v.get("provenance"), "cross_document_id": v.get("cross_document_id"),
             }
             for v in row["events"]
         ],
@@ -124,9 +132,11 @@ def textee_lines(rec: dict, tok: Tokenized, lang: str = "en") -> list[dict]:
             continue
         where[e["id"]] = span
         n, a, b = span
-        ents_by_sent.setdefault(n, []).append(
-            {"id": f"{doc}:{e['id']}", "entity_type": e["type"], "text": _token_text(tok, n, a, b), "start": a, "end": b}
-        )
+        mention = {"id": f"{doc}:{e['id']}", "entity_type": e["type"], "text": _token_text(tok, n, a, b), "start": a, "end": b,
+                   "mention_type": (e.get("attributes") or {}).get(MENTION) or "UNK"}
+        if e.get("normalized") is not None:
+            mention["value"] = e["normalized"]
+        ents_by_sent.setdefault(n, []).append(mention)
     evs_by_sent: dict[int, list[dict]] = {}
     for v in rec["events"]:
         span = tok.token_span(v["trigger"]["start"], v["trigger"]["end"])
@@ -189,6 +199,7 @@ def records_from_textee(lines: list[dict], where: str, absolute: bool = True) ->
     continuum where sentence n starts at n * 10**6, which is what two TextEE files can be compared on
     when only one of them says where its sentences start."""
     onto = ontology.load()
+    mention_types = next((a.names for a in onto.entity_attributes if a.name == MENTION), ())
     records: dict[str, dict] = {}
     for i, line in enumerate(lines):
         try:
@@ -221,7 +232,11 @@ def records_from_textee(lines: list[dict], where: str, absolute: bool = True) ->
             a, b = span(e, f"/entity_mentions/{j}")
             eid = _local(str(e["id"])) if ":" in str(e["id"]) else f"{wnd}:{e['id']}"
             types[e["id"]] = (eid, e["entity_type"])
-            rec["entities"].append({"id": eid, "type": e["entity_type"], "start": a, "end": b, "text": e.get("text", "")})
+            ent = {"id": eid, "type": e["entity_type"], "start": a, "end": b, "text": e.get("text", ""),
+                   "attributes": {"mention": e["mention_type"]} if e.get("mention_type") in mention_types else {}}
+            if e.get("value") is not None:
+                ent["normalized"] = e["value"]
+            rec["entities"].append(ent)
         for j, v in enumerate(evs):
             if v.get("event_type") not in onto.event_names:
                 raise ProblemError(Problem(w, doc, f"/event_mentions/{j}/event_type", "unknown-type",
@@ -280,12 +295,25 @@ def _fragments(text: str, start: int, end: int) -> str:
 
 
 def brat_ann(rec: dict, text: str) -> str:
+    """The .ann lines of a record. Mentions sharing a span (a figure both NUM and the PER it counts)
+    are one text-bound annotation, as brat readers want one entity per span: the type first in the
+    schema wins (as in the ner config), and arguments and coreference links of the others point at
+    it; the others' types and attributes are counted as lost by the round trip."""
     onto = ontology.load()
     lines, tid, ids = [], 0, {}
+    rank = {name: i for i, name in enumerate(onto.entity_names)}
+    winner: dict[tuple[int, int], dict] = {}
     for e in rec["entities"]:
+        span = (e["start"], e["end"])
+        if span not in winner or rank.get(e["type"], len(rank)) < rank.get(winner[span]["type"], len(rank)):
+            winner[span] = e
+    kept = [e for e in rec["entities"] if winner[(e["start"], e["end"])] is e]
+    for e in kept:
         tid += 1
         ids[e["id"]] = f"T{tid}"
         lines.append(f"T{tid}\t{e['type']} {_fragments(text, e['start'], e['end'])}\t{e['text'].replace(chr(10), ' ')}")
+    for e in rec["entities"]:
+        ids.setdefault(e["id"], ids[winner[(e["start"], e["end"])]["id"]])
     trig = {}
     for v in rec["events"]:
         tid += 1
@@ -302,19 +330,21 @@ def brat_ann(rec: dict, text: str) -> str:
             role = arg["role"] + (str(seen[arg["role"]]) if seen[arg["role"]] > 1 else "")
             args.append(f"{role}:{ids[arg['entity']]}")
         lines.append(f"E{n}\t{v['type']}:{trig[v['id']]}" + "".join(" " + a for a in args))
-    for items, attrs in ((rec["entities"], onto.entity_attributes), (rec["events"], onto.event_attributes)):
+    for items, attrs in ((kept, onto.entity_attributes), (rec["events"], onto.event_attributes)):
         for item in items:
             for a in attrs:
                 value = (item.get("attributes") or {}).get(a.name)
                 if value is not None:
                     aid += 1
                     lines.append(f"A{aid}\t{a.name} {ids[item['id']]} {value}")
-    for e in rec["entities"]:
+    for e in kept:
         if e.get("normalized") is not None:
             nid += 1
             lines.append(f"#{nid}\tAnnotatorNotes {ids[e['id']]}\tnormalized={e['normalized']}")
     for c in rec["entity_clusters"]:
-        lines.append("*\tEquiv " + " ".join(ids[m] for m in c["members"]))
+        members = list(dict.fromkeys(ids[m] for m in c["members"]))
+        if len(members) > 1:
+            lines.append("*\tEquiv " + " ".join(members))
     for c in rec["event_clusters"]:
         lines.append("*\tEquiv " + " ".join(trig[m] for m in c["members"]))
     return "\n".join(lines) + ("\n" if lines else "")
@@ -455,7 +485,7 @@ def record_from_spacy(doc) -> dict:
 
 def conll_lines(rec: dict, nlp) -> list[str]:
     row = {"id": rec["document"], "text": rec["text"], "entities": rec["entities"]}
-    out = ["-DOCSTART- -X- -X- O", ""]
+    out = [DOCSTART, ""]
     for r in rows.ner_rows(row, nlp):
         for tok, tag in zip(r["tokens"], r["ner_tags"]):
             out.append(f"{tok} {tag}")
@@ -535,11 +565,66 @@ def losses(original: dict, back: dict) -> Counter:
     return lost
 
 
+def not_carried(recs: list[dict]) -> Counter:
+    """What none of the formats holds, which the round trip cannot see because the records it compares
+    leave it out: the gold items' provenance, the within-document cluster ids (coreference comes back
+    as links, brat's Equiv lines have no id) and the cross-document cluster ids of events."""
+    lost: Counter = Counter()
+    for r in recs:
+        lost["provenance"] += sum(1 for x in r["entities"] + r["events"] if x.get("provenance"))
+        lost["cluster ids"] += len(r["entity_clusters"]) + len(r["event_clusters"])
+        lost["cross-document cluster ids"] += sum(1 for v in r["events"] if v.get("cross_document_id"))
+    return lost
+
+
 @dataclass
 class Outcome:
     files: list[Path]
     counts: Counter  # items written: documents, sentences, entities, events, arguments
     lost: Counter  # items of the records the round trip did not bring back
+    notes: list[str] = field(default_factory=list)  # splits written empty or not written, and why
+
+
+def _write_textee(out: Path, split: str, recs: list[dict], nlp) -> tuple[list[Path], dict]:
+    path = out / f"{TEXTEE_SPLITS.get(split, split)}.json"
+    lines = [line for r in recs for line in textee_lines(r, Tokenized.of(r["text"], nlp))]
+    path.write_text("".join(json.dumps(x, ensure_ascii=False, sort_keys=True) + "\n" for x in lines), encoding="utf-8")
+    return [path], records_from_textee(read_jsonl(path), str(path))
+
+
+def _write_brat(out: Path, split: str, recs: list[dict], nlp) -> tuple[list[Path], dict]:
+    sub = out / split
+    sub.mkdir(exist_ok=True)
+    files, back = [], {}
+    for r in recs:
+        txt, ann = sub / f"{r['document']}.txt", sub / f"{r['document']}.ann"
+        txt.write_text(r["text"], encoding="utf-8", newline="")
+        ann.write_text(brat_ann(r, r["text"]), encoding="utf-8", newline="")
+        back[r["document"]] = read_brat(_read_exact(ann), _read_exact(txt), r["document"], str(ann))
+        files += [txt, ann]
+    return files, back
+
+
+def _write_spacy(out: Path, split: str, recs: list[dict], nlp) -> tuple[list[Path], dict]:
+    from spacy.tokens import DocBin
+
+    path = out / f"{split}.spacy"
+    bin_ = DocBin(store_user_data=True)
+    for r in recs:
+        bin_.add(spacy_doc(r, nlp))
+    bin_.to_disk(path)
+    return [path], {d.user_data["document"]: record_from_spacy(d) for d in DocBin().from_disk(path).get_docs(nlp.vocab)}
+
+
+def _write_conll(out: Path, split: str, recs: list[dict], nlp) -> tuple[list[Path], dict]:
+    path = out / f"{split}.conll"
+    lines = [line for r in recs for line in conll_lines(r, nlp)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    texts = {r["document"]: r["text"] for r in recs}
+    return [path], records_from_conll(path.read_text(encoding="utf-8").splitlines(), texts, [r["document"] for r in recs], str(path))
+
+
+WRITERS = {"textee": _write_textee, "brat": _write_brat, "spacy": _write_spacy, "conll": _write_conll}
 
 
 def export(folder: Path, fmt: str, out: Path) -> Outcome:
@@ -557,47 +642,28 @@ def export(folder: Path, fmt: str, out: Path) -> Outcome:
     files: list[Path] = []
     counts: Counter = Counter()
     lost: Counter = Counter()
+    notes: list[str] = []
     if fmt == "brat":
         (out / "annotation.conf").write_text(annotation_conf(), encoding="utf-8")
         files.append(out / "annotation.conf")
-    for split, recs in by_split.items():
+    # TextEE's loaders open train.json, dev.json and test.json: all three are written, empty if need be.
+    splits = list(by_split) if fmt != "textee" else list(TEXTEE_SPLITS) + [s for s in by_split if s not in TEXTEE_SPLITS]
+    for split in splits:
+        recs = by_split.get(split, [])
         counts["documents"] += len(recs)
         counts["entities"] += sum(len(r["entities"]) for r in recs)
         counts["events"] += sum(len(r["events"]) for r in recs)
         counts["arguments"] += sum(len(v["arguments"]) for r in recs for v in r["events"])
-        if fmt == "textee":
-            path = out / f"{split}.jsonl"
-            lines = [line for r in recs for line in textee_lines(r, Tokenized.of(r["text"], nlp))]
-            path.write_text("".join(json.dumps(x, ensure_ascii=False, sort_keys=True) + "\n" for x in lines), encoding="utf-8")
-            back = records_from_textee(read_jsonl(path), str(path))
-            files.append(path)
-        elif fmt == "brat":
-            sub = out / split
-            sub.mkdir(exist_ok=True)
-            back = {}
-            for r in recs:
-                txt, ann = sub / f"{r['document']}.txt", sub / f"{r['document']}.ann"
-                txt.write_text(r["text"], encoding="utf-8", newline="")
-                ann.write_text(brat_ann(r, r["text"]), encoding="utf-8", newline="")
-                back[r["document"]] = read_brat(_read_exact(ann), _read_exact(txt), r["document"], str(ann))
-                files += [txt, ann]
-        elif fmt == "spacy":
-            from spacy.tokens import DocBin
-
-            path = out / f"{split}.spacy"
-            bin_ = DocBin(store_user_data=True)
-            for r in recs:
-                bin_.add(spacy_doc(r, nlp))
-            bin_.to_disk(path)
-            back = {d.user_data["document"]: record_from_spacy(d) for d in DocBin().from_disk(path).get_docs(nlp.vocab)}
-            files.append(path)
-        else:
-            path = out / f"{split}.conll"
-            lines = [line for r in recs for line in conll_lines(r, nlp)]
-            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            texts = {r["document"]: r["text"] for r in recs}
-            back = records_from_conll(path.read_text(encoding="utf-8").splitlines(), texts, [r["document"] for r in recs], str(path))
-            files.append(path)
+        written, back = WRITERS[fmt](out, split, recs, nlp)
+        files += written
+        if not recs:
+            notes.append(f"split {split}: no documents in the dataset, {written[0].name} written empty")
         for r in recs:
             lost.update(losses(r, back.get(r["document"]) or {"annotator": "x", "entities": [], "events": []}))
-    return Outcome(files, counts, +lost)
+    everything = [r for recs in by_split.values() for r in recs]
+    lost.update(not_carried(everything))
+    argless = sum(1 for r in everything for v in r["events"] if not v["arguments"])
+    if fmt == "brat" and argless:
+        notes.append(f"{argless} events without arguments are written as brat writes them ('E1<TAB>Attack:T1'); "
+                     f"readers that want one argument or more (bratly) skip them")
+    return Outcome(files, counts, +lost, notes)

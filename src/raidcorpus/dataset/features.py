@@ -16,7 +16,7 @@ from datasets import ClassLabel, Features, List, Value
 from .. import ontology
 from . import muc_rows
 
-CONFIGS = ("documents", "events", "mentions", "entity_mentions", "ner", "annotators", "templates", "ree")
+CONFIGS = ("documents", "events", "mentions", "entity_mentions", "ner", "annotators", "bigbio_kb", "templates", "ree")
 STANDOFF_CONFIGS = ("documents", "annotators", "clusters")
 # Made from the MUC keys (muc_rows): a build without muc4-key records leaves them out (an empty
 # config does not load: datasets finds "no data" for its splits).
@@ -267,6 +267,28 @@ def clusters() -> Features:
     )
 
 
+def bigbio_kb() -> Features:
+    """BigBIO's kb schema (bigscience-workshop/biomedical): types as plain strings, spans as
+    lists of text pieces with [start, end] offsets (see dataset/bigbio.py)."""
+    pieces = {"text": List(Value("string")), "offsets": List(List(Value("int32")))}
+    norm = List({"db_name": Value("string"), "db_id": Value("string")})
+    return Features(
+        {
+            "id": Value("string"),
+            "document_id": Value("string"),
+            "passages": List({"id": Value("string"), "type": Value("string"), **pieces}),
+            "entities": List({"id": Value("string"), "type": Value("string"), **pieces, "normalized": norm}),
+            "events": List({
+                "id": Value("string"), "type": Value("string"), "trigger": pieces,
+                "arguments": List({"role": Value("string"), "ref_id": Value("string")}),
+            }),
+            "coreferences": List({"id": Value("string"), "entity_ids": List(Value("string"))}),
+            "relations": List({"id": Value("string"), "type": Value("string"), "arg1_id": Value("string"),
+                               "arg2_id": Value("string"), "normalized": norm}),
+        }
+    )
+
+
 def for_config(name: str) -> Features:
     """The features of a config, made from the schema in use."""
     return _for_config(name, ontology.current_path())
@@ -276,7 +298,7 @@ def for_config(name: str) -> Features:
 def _for_config(name: str, schema: Path) -> Features:
     return {
         "documents": documents, "events": events, "mentions": mentions, "entity_mentions": entity_mentions,
-        "ner": ner, "annotators": annotators, "clusters": clusters,
+        "ner": ner, "annotators": annotators, "clusters": clusters, "bigbio_kb": bigbio_kb,
         "templates": muc_rows.templates_features, "ree": muc_rows.ree_features,
     }[name]()
 

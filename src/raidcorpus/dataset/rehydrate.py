@@ -21,7 +21,7 @@ from ..errors import Problem, UserError
 from .features import for_config
 from ..records import Reader
 from .layout import parquet_name
-from ..text import sha256_text, span_fits
+from ..text import clean, sha256_text, span_fits
 from .writer import BATCH_ROWS, Writer, writing
 
 
@@ -43,9 +43,14 @@ def _text_of(path: Path) -> str | None:
         return None
 
 
-def index_texts(sources: Iterable[Path]) -> dict[str, Path]:
-    """sha256 of each text -> the file holding it (texts are read again when needed, not kept)."""
-    found: dict[str, Path] = {}
+def index_texts(sources: Iterable[Path]) -> dict[str, tuple[Path, bool]]:
+    """sha256 of each text -> (the file holding it, whether ingest's cleaning is applied to it).
+
+    A user who saves an article from its site has the raw text, with the site furniture and the
+    embedded posts that `raidcorpus ingest` removes (text.REMOVAL_RULES); the dataset's offsets
+    are into the cleaned text. So each text is indexed as given and as ingest cleans it. Texts
+    are read again when needed, not kept."""
+    found: dict[str, tuple[Path, bool]] = {}
     for src in sources:
         if not src.exists():
             raise UserError(f"{src}: no such file or folder")
@@ -53,7 +58,10 @@ def index_texts(sources: Iterable[Path]) -> dict[str, Path]:
         for path in files:
             text = _text_of(path)
             if text is not None:
-                found.setdefault(sha256_text(text), path)
+                found.setdefault(sha256_text(text), (path, False))
+                cleaned = clean(text)[0]
+                if cleaned != text:
+                    found.setdefault(sha256_text(cleaned), (path, True))
     return found
 
 
@@ -82,14 +90,16 @@ def _fill(row: dict, text: str, problems: list[str], path: Path | str = "", doc:
 
 
 class Texts:
-    def __init__(self, index: dict[str, Path]):
+    def __init__(self, index: dict[str, tuple[Path, bool]]):
         self.index = index
 
     def get(self, sha: str) -> str | None:
-        path = self.index.get(sha)
-        if path is None:
+        if sha not in self.index:
             return None
+        path, cleaned = self.index[sha]
         text = _text_of(path)
+        if text is not None and cleaned:
+            text = clean(text)[0]
         return text if text is not None and sha256_text(text) == sha else None
 
 
@@ -129,7 +139,8 @@ def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Outcome:
             text = texts.get(row["text_sha256"])
             if text is None:
                 problems.append(Problem(str(path), row["id"], f"/{i}/text_sha256", "text-hash-mismatch",
-                                        f"no given file holds a text with sha256 {row['text_sha256']}").line())
+                                        f"no given file holds a text with sha256 {row['text_sha256']}, as given or as 'raidcorpus ingest' "
+                                        f"cleans it: give the article's text as published, or its corpus record").line())
                 continue
             full = _fill({**row, "text": text}, text, problems, path, row["id"], f"/{i}")
             if row["id"] in table.wanted:

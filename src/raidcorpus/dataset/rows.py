@@ -13,6 +13,7 @@ from typing import Iterable
 
 from .. import ontology
 from ..errors import Problem
+from . import bigbio
 from .features import FIGURES
 
 # events config: which (event type, role) arguments fill the flat columns; "*" is any type.
@@ -157,9 +158,12 @@ def cluster_record_row(c: dict) -> dict:
 
 
 def outermost(entities: list[dict]) -> list[dict]:
-    """Keep the mentions no other kept mention contains or crosses: longest first, then earliest."""
+    """Keep the mentions no other kept mention contains or crosses: longest first, then earliest; of
+    mentions with the same span (a figure that is both NUM and the PER it counts), the type listed
+    first in the schema wins, so every export that keeps one type per span keeps the same one."""
+    rank = {name: i for i, name in enumerate(ontology.load().entity_names)}
     kept: list[dict] = []
-    for e in sorted(entities, key=lambda e: (e["start"], -(e["end"] - e["start"]), e["id"])):
+    for e in sorted(entities, key=lambda e: (e["start"], -(e["end"] - e["start"]), rank.get(e.get("type"), len(rank)), e["id"])):
         if kept and e["start"] < kept[-1]["end"]:
             continue
         kept.append(e)
@@ -314,6 +318,7 @@ def derived_rows(row: dict, nlp) -> dict[str, list[dict]]:
         "events": mention_rows(row),
         "mentions": event_mention_rows(row, sents),
         "entity_mentions": entity_mention_rows(row, sents),
+        "bigbio_kb": [bigbio.kb_row(row)],
     }
 
 
