@@ -209,7 +209,7 @@ def test_textee_prediction_with_a_missed_event_placed_by_window_not_line(textee,
 def test_textee_without_offsets_on_either_side_is_placed_in_tokens(textee, tmp_path):
     """The issue's case: wnd_ids that do not end in -N, no char_offset anywhere, lines shuffled."""
     _, out = textee
-    gold_lines = lines_of(out / "test.jsonl")
+    gold_lines = lines_of(out / "test.json")
     for x in gold_lines:
         del x[export.CHAR_OFFSET]
         x["wnd_id"] = f"{x['doc_id']}_s{x['wnd_id'].rsplit('-', 1)[1]}"
@@ -222,38 +222,38 @@ def test_textee_without_offsets_on_either_side_is_placed_in_tokens(textee, tmp_p
 
 def test_a_window_gold_does_not_have_is_one_addressed_line(textee, tmp_path):
     _, out = textee
-    lines = lines_of(out / "test.jsonl")
+    lines = lines_of(out / "test.json")
     for x in lines:
         del x[export.CHAR_OFFSET]
         x["wnd_id"] = "w" + x["wnd_id"]
     pred = write_lines(tmp_path / "pred.jsonl", lines)
-    res = runner.invoke(app, ["score", "--gold", str(out / "test.jsonl"), "--pred", str(pred)])
+    res = runner.invoke(app, ["score", "--gold", str(out / "test.json"), "--pred", str(pred)])
     assert res.exit_code == 1 and "Traceback" not in res.output
     assert f"{pred}:1 doc={lines[0]['doc_id']} /wnd_id [unaligned-prediction] window 'w{lines[0]['doc_id']}-0'" in res.stderr
 
 
 def test_argument_only_predictions_and_mapped_labels(textee, tmp_path):
     _, out = textee
-    lines = lines_of(out / "test.jsonl")
+    lines = lines_of(out / "test.json")
     for x in lines:
         for v in x["event_mentions"]:
             if v["event_type"] == "Attack":
                 v["event_type"] = "Conflict:Attack"  # an ACE name
         x["entity_mentions"] = []  # a system that predicts arguments only
     pred = write_lines(tmp_path / "pred.jsonl", lines)
-    plain = score.score(out / "test.jsonl", pred)
+    plain = score.score(out / "test.json", pred)
     attacks = row(plain, "trigger_classification", "Attack")["gold"]
     assert attacks and len(plain["unmapped"]) == attacks  # one line per item, not fatal
     assert {u["label"] for u in plain["unmapped"]} == {"Conflict:Attack"} and plain["unmapped"][0]["pointer"].endswith("/event_type")
     assert row(plain, "trigger_classification", "Attack")["matched"] == 0
     mapping = tmp_path / "map.yaml"
     mapping.write_text("Conflict:Attack: Attack\n")
-    mapped = score.score(out / "test.jsonl", pred, label_map=mapping)
+    mapped = score.score(out / "test.json", pred, label_map=mapping)
     assert mapped["unmapped"] == []
     for m in ("trigger_classification", "argument_classification", "argument_classification_attached"):
         assert row(mapped, m)["f1"] == 1.0, m
     assert row(mapped, "entity_classification")["recall"] == 0.0 and row(mapped, "entity_classification")["pred"] == 0
-    res = runner.invoke(app, ["score", "--gold", str(out / "test.jsonl"), "--pred", str(pred)])
+    res = runner.invoke(app, ["score", "--gold", str(out / "test.json"), "--pred", str(pred)])
     assert res.exit_code == 0 and "unmapped event type 'Conflict:Attack'" in res.stdout
 
 
@@ -316,11 +316,11 @@ def test_a_bad_map_file_is_one_line(tmp_path):
 def test_oneie_field_names(textee, tmp_path):
     """OneIE names the window sent_id and its text sentence; the lines score the same."""
     _, out = textee
-    lines = lines_of(out / "test.jsonl")
+    lines = lines_of(out / "test.json")
     for x in lines:
         x["sent_id"], x["sentence"] = x.pop("wnd_id"), x.pop("text")
     oneie = write_lines(tmp_path / "oneie.jsonl", lines)
-    report = score.score(out / "test.jsonl", oneie)
+    report = score.score(out / "test.json", oneie)
     assert report["compared_in"] == "characters" and all(r["f1"] == 1.0 for r in report["scores"])
 
 
@@ -329,7 +329,7 @@ def test_textees_own_layout_of_json_files(textee, tmp_path):
     _, out = textee
     folder = tmp_path / "textee-layout"
     folder.mkdir()
-    for split in ("train", "test"):
-        (folder / f"{split}.json").write_bytes((out / f"{split}.jsonl").read_bytes())
+    for split in ("train", "test"):  # a folder of its own, without the export's empty dev.json
+        (folder / f"{split}.json").write_bytes((out / f"{split}.json").read_bytes())
     report = score.score(out, folder)
     assert report["documents"]["scored"] == 3 and all(r["f1"] == 1.0 for r in report["scores"])

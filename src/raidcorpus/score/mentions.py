@@ -148,7 +148,11 @@ def _textee_files(path: Path, side: str) -> list[Path]:
 
 
 def read_textee(path: Path, side: str) -> list[tuple[str, dict]]:
-    return [(w, row) for f in _textee_files(path, side) for w, row in read_rows(f)]
+    """The lines of the TextEE files; in a folder, an empty file is a split with no documents (the
+    export writes train.json, dev.json and test.json even when a split is empty)."""
+    files = _textee_files(path, side)
+    in_folder = path.is_dir()
+    return [(w, row) for f in files if not (in_folder and f.stat().st_size == 0) for w, row in read_rows(f)]
 
 
 def is_textee(path: Path) -> bool:
@@ -156,7 +160,7 @@ def is_textee(path: Path) -> bool:
     if path.is_dir():
         if any(path.rglob("*.jsonl")):
             return True
-        first = next(iter(sorted(path.rglob("*.json"))), None)
+        first = next(iter(sorted(p for p in path.rglob("*.json") if p.stat().st_size)), None)
         return first is not None and is_textee(first)
     if path.suffix == ".jsonl":
         return True
