@@ -21,7 +21,7 @@ import jsonschema_rs
 from . import io, isotime
 from .errors import Problem, pointer
 from .ontology import current_path, load as load_ontology, load_schema
-from .text import apply_removed, inside_word, sha256_text, span_fits, word_around
+from .text import ShingleIndex, apply_removed, inside_word, sha256_text, span_fits, word_around
 
 if TYPE_CHECKING:
     from .crosscheck import GoldFacts
@@ -588,6 +588,28 @@ class Validator:
                 return problems  # likewise: a malformed clusters file is reported where it is read
             for leak in split_leaks(record["splits"], rec.get("clusters") or []):
                 problems.append(Problem(path, leak["document"], pointer(["splits", leak["split"], leak["index"]]), "split-leak", leak["message"]))
+        if self.level >= 3 and not problems:
+            problems += self._near_duplicates(record, path)
+        return problems
+
+    def _near_duplicates(self, record: dict, path: str) -> list[Problem]:
+        """Near-duplicate texts in different splits that splits.yaml does not acknowledge: a model would be
+        scored on a text it was trained on, nearly word for word."""
+        acknowledged = {frozenset(a["documents"]) for a in record.get("near_duplicates", [])}
+        index, split_of, problems = ShingleIndex(), {}, []
+        for split, docs in record["splits"].items():
+            for i, doc in enumerate(docs):
+                found = self.document(doc)
+                if found is None:
+                    continue  # a malformed corpus record is reported where it is validated
+                for other, jaccard in index.similar(doc, found[0]):
+                    if split_of[other][0] != split and frozenset((doc, other)) not in acknowledged:
+                        problems.append(Problem(path, doc, pointer(["splits", split, i]), "near-duplicate-across-splits",
+                                                f"{doc} (split {split!r}) and {other} (split {split_of[other][0]!r}) share "
+                                                f"{jaccard:.0%} of their 5-word shingles: move one, or acknowledge the pair "
+                                                "under near_duplicates with the reason"))
+                index.add(doc, found[0])
+                split_of[doc] = (split, i)
         return problems
 
 

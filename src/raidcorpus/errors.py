@@ -44,6 +44,7 @@ SLUGS: dict[str, tuple[int, str]] = {
     "cluster-series-loop": (2, "cross-document clusters whose part_of links form a loop"),
     "unknown-document": (2, "a document id that is not in the corpus"),
     "split-leak": (2, "documents that share a cross-document event cluster are in different splits"),
+    "near-duplicate-across-splits": (3, "two near-duplicate texts in different splits, not acknowledged in splits.yaml's near_duplicates"),
     "duplicate-annotation": (2, "two records for the same document and annotator"),
     "bad-span": (3, "a span whose end is not after its start"),
     "offset-out-of-range": (3, "a span outside the document's text"),
