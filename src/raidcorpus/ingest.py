@@ -19,7 +19,7 @@ from .checks import check_record
 from .errors import Problem, ProblemError, UserError
 from .ontology import load as load_ontology
 from .records import Reader
-from .text import ShingleIndex, clean, sha256_text
+from .text import NEAR_DUPLICATE, SketchIndex, clean, sha256_text, shingles
 
 MAX_ARTICLE_BYTES = 2 << 20  # 2 MiB of UTF-8: a long feature is 100 KB; beyond this it is not one article
 
@@ -179,13 +179,15 @@ def ingest(sources: list[Path], out_dir: Path, metadata_path: Path | None = None
     out_dir = Path(out_dir)
     existing: dict[str, str] = {}  # doc id -> sha256
     by_hash: dict[str, str] = {}
-    seen_shingles = ShingleIndex()
+    seen_shingles: dict[str, set[int]] = {}
+    sketches = SketchIndex()
     reader = Reader(out_dir)
     for path in sorted(out_dir.glob("*.json")) if out_dir.exists() else []:
         rec = reader.read(path, "document")
         existing[rec["id"]] = rec["sha256"]
         by_hash.setdefault(words_sha256(rec["text"]), rec["id"])
-        seen_shingles.add(rec["id"], rec["text"])
+        seen_shingles[rec["id"]] = shingles(rec["text"])
+        sketches.add(rec["id"], seen_shingles[rec["id"]])
     report = Report()
     for article in read_articles(sources, metadata):
         record = make_record(article)
@@ -208,13 +210,18 @@ def ingest(sources: list[Path], out_dir: Path, metadata_path: Path | None = None
                 continue
             report.duplicates.append(f"duplicate {doc} = {same}: the same text (white space aside); added (each is a message of its distribution)")
         else:
-            for other, jaccard in seen_shingles.similar(doc, record["text"]):
-                report.near_duplicates.append(
-                    f"near-duplicate {doc} ~ {other}: {jaccard:.0%} of 5-word shingles shared; added, please review"
-                )
+            mine = shingles(record["text"])
+            for other in sketches.candidates(mine):
+                theirs = seen_shingles[other]
+                jaccard = len(mine & theirs) / max(1, len(mine | theirs))
+                if jaccard >= NEAR_DUPLICATE:
+                    report.near_duplicates.append(
+                        f"near-duplicate {doc} ~ {other}: {jaccard:.0%} of 5-word shingles shared; added, please review"
+                    )
         io.write_json(io.inside(out_dir, f"{doc}.json"), record)
         existing[doc] = digest
         by_hash.setdefault(words_sha256(record["text"]), doc)
-        seen_shingles.add(doc, record["text"])
+        seen_shingles[doc] = shingles(record["text"])
+        sketches.add(doc, seen_shingles[doc])
         report.added.append(doc)
     return report
