@@ -8,14 +8,15 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import convert, io, ontology
+from raidcorpus import convert, ingest, io, ontology
 from raidcorpus.cli import app
-from raidcorpus.errors import RESULT_SLUGS, SLUGS, UserError
+from raidcorpus.errors import RESULT_SLUGS, SLUGS, ProblemError, UserError
 from raidcorpus.ontology import SCHEMA_PATH
 from raidcorpus.validate import Summary, iter_problems
 
@@ -38,6 +39,10 @@ def slugs_of(path: Path) -> set[str]:
         with pytest.raises(UserError) as caught:
             ontology.load(path)
         return set(re.findall(r" \[([a-z0-9-]+)\] ", caught.value.message))
+    if path.name == "bad-muc-file":  # MUC-3/4 message files: checked where ingest reads them
+        with pytest.raises(ProblemError) as caught, tempfile.TemporaryDirectory() as out:
+            ingest.ingest([path], Path(out))
+        return {p.slug for p in caught.value.problems}
     if path.parent.name == "labelstudio":  # a Label Studio task: the slugs convert gives its results
         task = io.read_json(path)
         (annotation,) = task["annotations"]

@@ -20,6 +20,7 @@ SLUGS: dict[str, tuple[int, str]] = {
     "yaml-alias": (0, "a YAML alias (*name or <<: *name): hand-written files write every value out"),
     "duplicate-key": (0, "a key given twice in one YAML mapping (the later one would silently win)"),
     "too-large": (0, "a file or article beyond its documented size ceiling (see docs/safety.md)"),
+    "bad-muc-file": (0, "a MUC-3/4 message file with text before its first message, or a mixed-case file that differs from its upper-case twin beyond letter case"),
     "bad-schema": (0, "a schema file (--schema) that is not a JSON Schema, or lacks the parts the ontology is read from"),
     "unsafe-path": (0, "a path that is a symbolic link or would lead outside its folder"),
     "missing-kind": (1, "the record does not say which kind of record it is"),

@@ -93,7 +93,7 @@ def read_muc(path: Path, official: Path | None) -> Iterator[Article]:
     try:
         messages = muc.read_messages(text_of(path), path.name, text_of(official) if official else None)
     except ValueError as e:
-        raise ProblemError(Problem(str(path), None, "/", "schema-mismatch", f"not a MUC-3/4 message file: {e}")) from None
+        raise ProblemError(Problem(str(path), None, "/", "bad-muc-file", f"not a MUC-3/4 message file as distributed: {e}")) from None
     for message, text, meta in messages:
         yield Article(f"{path.name}:{message.line}", text, meta, keep_duplicate=True)
 

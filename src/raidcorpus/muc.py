@@ -182,7 +182,8 @@ def read_messages(raw: str, file_name: str, official_raw: str | None = None) -> 
     upper-case file of a mixed-case one: its messages must be the same, upper-cased, or a ValueError says which."""
     messages = split_messages(raw)
     if messages and messages[0].id is None:
-        raise ValueError(f"line 1: text before the first message id line ({raw[:40].strip()!r}...)")
+        first = next(line for line in raw.splitlines() if line.strip())
+        raise ValueError(f"text before the first message id line, from {first[:60]!r}")
     official = {}
     if official_raw is not None:
         official = {m.id: official_raw[m.start:m.end] for m in split_messages(official_raw)}
