@@ -15,12 +15,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e '.[dataset,test,bench]'
 	touch $(STAMP)
 
-## dataset: ingest the seeds, validate everything, build dist/raid-attack-events and load it back
+## dataset: ingest the MUC-3/4 messages of sources/ (and the seeds, when there), validate everything,
+## build dist/raid-attack-events and load it back; ingesting what is already in corpus/ is a no-op
 SEEDS ?= ../shared/seeds
+MUC ?= sources/muc34/TASK/CORPORA
 
 dataset: $(STAMP)
+	$(BIN)/raidcorpus ingest $(MUC) --out corpus
 	@if [ -d "$(SEEDS)" ]; then $(BIN)/raidcorpus ingest $(SEEDS) --metadata corpus/sources.yaml --out corpus; \
-	else echo "no $(SEEDS): using the committed corpus/"; fi
+	else echo "no $(SEEDS): using the seed records committed in corpus/"; fi
 	$(BIN)/raidcorpus validate
 	$(BIN)/raidcorpus build --version $(VERSION)
 	$(BIN)/raidcorpus summary dist/raid-attack-events

@@ -266,6 +266,35 @@ def bench_build(small: Path, large: Path, n_small: int, n_large: int, rows: list
                     ratio, f"<= {scale * 1.1:.0f}", ratio <= scale * 1.1))
 
 
+def bench_real(rows: list[Row]) -> None:
+    """The repository's own corpus (the 1,700 MUC-3/4 messages and the seeds): ingest of the MUC files
+    into an empty folder and again (a no-op), validate and build of the committed corpus, as they are."""
+    import re
+
+    muc = ROOT / "sources" / "muc34" / "TASK" / "CORPORA"
+    corpus = WORK / "real-corpus"
+    shutil.rmtree(corpus, ignore_errors=True)
+    first = run([RAIDCORPUS, "ingest", muc, "--out", corpus]).check("ingest of the MUC files")
+    again = run([RAIDCORPUS, "ingest", muc, "--out", corpus]).check("ingest again")
+    shutil.rmtree(corpus, ignore_errors=True)
+    n = len(list((ROOT / "corpus").glob("*.json")))
+    rows.append(Row("ingest 1,700 MUC messages (empty corpus / again, a no-op)",
+                    f"{first.seconds:.1f} s / {again.seconds:.1f} s, peak RSS {first.rss_mb:,.0f} MB"))
+    t = run([RAIDCORPUS, "validate"], cwd=ROOT, tree=True).check("validate of the repository")
+    rows.append(Row(f"validate the repository ({n:,} corpus records, annotations, splits)",
+                    f"{t.seconds:.1f} s, peak memory {t.total_mb or t.rss_mb:,.0f} MB"))
+    version = re.search(r"^## \[(\d+\.\d+\.\d+)\]", (ROOT / "CHANGELOG.md").read_text(encoding="utf-8"), re.M).group(1)
+    out = WORK / "dist-real"
+    try:
+        t = run([RAIDCORPUS, "build", "--version", version, "--out", out], cwd=ROOT, timeout=BUILD_TIMEOUT, tree=True).check("build of the repository")
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(f"{out}-standoff", ignore_errors=True)
+    total = t.total_mb if t.total_mb is not None else t.rss_mb
+    rows.append(Row(f"build the repository ({n:,} documents, version {version})",
+                    f"{t.seconds:.1f} s, peak memory of all its processes {total:,.0f} MB", None, "< 2 GB", total < 2048))
+
+
 def bench_agree(data: Path, n: int, rows: list[Row]) -> None:
     if not has_command("agree"):
         rows.append(Row("agree", "skipped: `raidcorpus agree` is not there yet"))
@@ -400,14 +429,14 @@ def print_table(rows: list[Row]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small N: a smoke run of every row")
-    parser.add_argument("--only", action="append", choices=("validate", "build", "agree", "status", "adjudicate", "labelstudio"),
+    parser.add_argument("--only", action="append", choices=("validate", "build", "agree", "status", "adjudicate", "labelstudio", "real"),
                         help="run only these groups (repeatable)")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave bench/results.md alone")
     parser.add_argument("--work", type=Path, default=WORK, help="folder for generated data (default: bench/work)")
     args = parser.parse_args(argv)
     set_work(args.work)
     n_small, n_large = (300, 3_000) if args.quick else (10_000, 100_000)
-    groups = args.only or ["validate", "build", "agree", "status", "adjudicate", "labelstudio"]
+    groups = args.only or ["validate", "build", "agree", "status", "adjudicate", "labelstudio", "real"]
     WORK.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(Path(__file__).parent))
     rows: list[Row] = []
@@ -420,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         "status": lambda: bench_status(small, n_small, rows),
         "adjudicate": lambda: bench_adjudicate(small, n_small, rows),
         "labelstudio": lambda: bench_label_studio(small, n_small, rows),
+        "real": lambda: bench_real(rows),
     }
     failed = False
     for name in groups:

@@ -298,7 +298,7 @@ def test_two_annotators_label_stream_then_pull_both_layers(label_studio_postgres
     label_studio = label_studio_postgresql
 
     corpus = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
+    shutil.copytree(ROOT / "corpus", corpus, ignore=shutil.ignore_patterns("*-muc*"))  # the seed articles only
     ann_dir = tmp_path / "annotations"
     env = label_studio.cli_env()
     title = "team of two"

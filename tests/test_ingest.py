@@ -112,7 +112,7 @@ def test_jsonl_input_and_bad_input_lines(tmp_path):
 def test_committed_corpus_is_what_ingest_makes_of_the_seeds(tmp_path):
     ingest([SEEDS], tmp_path, ROOT / "corpus" / "sources.yaml")
     made = sorted(p.name for p in tmp_path.glob("*.json"))
-    committed = sorted(p.name for p in (ROOT / "corpus").glob("*.json"))
+    committed = sorted(p.name for p in (ROOT / "corpus").glob("*.json") if "muc" not in io.read_json(p))  # MUC: test_muc_text
     assert made == committed
     for name in made:
         assert (tmp_path / name).read_bytes() == (ROOT / "corpus" / name).read_bytes(), name

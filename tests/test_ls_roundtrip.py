@@ -36,7 +36,8 @@ def corpus(tmp_path) -> Path:
     out = tmp_path / "corpus"
     out.mkdir()
     for path in sorted((ROOT / "corpus").glob("*.json")):
-        shutil.copy(path, out / path.name)
+        if "-muc" not in path.name:  # the seed articles: 1,700 MUC messages would be 1,700 more round trips
+            shutil.copy(path, out / path.name)
     assert list(out.glob("*.json")), "the committed corpus is empty"
     return out
 

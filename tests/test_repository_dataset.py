@@ -54,8 +54,9 @@ def test_every_offset_slices_the_text(built):
                 got = text[span["start"] : span["end"]]
                 assert got == span["text"], f"{row['id']} {span['start']}:{span['end']}: text has {got!r}, span says {span['text']!r}"
                 checked += 1
-            assert len(row["entities"]) == len(gold[row["id"]]["entities"])
-            assert len(row["events"]) == len(gold[row["id"]]["events"])
+            layer = gold.get(row["id"], {"entities": [], "events": []})  # no gold yet (a MUC message): no annotations
+            assert len(row["entities"]) == len(layer["entities"])
+            assert len(row["events"]) == len(layer["events"])
     assert checked > 500
     for split in load_dataset(str(built.out), "ner").values():
         for row in split:

@@ -8,12 +8,13 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import convert, guidelines, io, ontology
+from raidcorpus import convert, guidelines, ingest, io, ontology
 from raidcorpus.cli import app
 from raidcorpus.errors import RESULT_SLUGS, SLUGS, ProblemError, UserError
 from raidcorpus.ontology import SCHEMA_PATH
@@ -46,6 +47,10 @@ def slugs_of(path: Path) -> set[str]:
         return {p.slug for p in caught.value.problems}
     if path.name == "quotes-test-document":  # a small project whose guidelines quote its test document
         return {p.slug for p in guidelines.check(path, [Path("GUIDELINES.md")])}
+    if path.name == "bad-muc-file":  # MUC-3/4 message files: checked where ingest reads them
+        with pytest.raises(ProblemError) as caught, tempfile.TemporaryDirectory() as out:
+            ingest.ingest([path], Path(out))
+        return {p.slug for p in caught.value.problems}
     if path.parent.name == "labelstudio":  # a Label Studio task: the slugs convert gives its results
         task = io.read_json(path)
         (annotation,) = task["annotations"]

@@ -21,7 +21,7 @@ import jsonschema_rs
 from . import io, isotime
 from .errors import Problem, pointer
 from .ontology import current_path, load as load_ontology, load_schema
-from .text import apply_removed, inside_word, sha256_text, span_fits, word_around
+from .text import NEAR_DUPLICATE, SketchIndex, apply_removed, shingles, inside_word, sha256_text, span_fits, word_around
 
 if TYPE_CHECKING:
     from .crosscheck import GoldFacts
@@ -335,9 +335,13 @@ class Clustered:
 class Validator:
     """Validates a stream of files against the schema and the corpus, keeping little state."""
 
-    def __init__(self, corpus_dir: Path | str = "corpus", level: int = 3, cache_size: int = 64):
+    def __init__(self, corpus_dir: Path | str = "corpus", level: int = 3, cache_size: int = 64,
+                 near_duplicates: bool = False):
         self.corpus_dir = Path(corpus_dir)
         self.level = level
+        # the splits' near-duplicate check reads every corpus text: `validate` asks for it, the
+        # readers of other commands (build reads splits.yaml) do not pay for it
+        self.near_duplicates = near_duplicates
         self.cache_size = cache_size
         self._docs: OrderedDict[str, tuple[str, str] | None] = OrderedDict()
         self._doc_ids: set[str] | None = None
@@ -611,6 +615,34 @@ class Validator:
                 return problems  # likewise: a malformed clusters file is reported where it is read
             for leak in split_leaks(record["splits"], rec.get("clusters") or []):
                 problems.append(Problem(path, leak["document"], pointer(["splits", leak["split"], leak["index"]]), "split-leak", leak["message"]))
+        if self.level >= 3 and self.near_duplicates and not problems:
+            problems += self._near_duplicates(record, path)
+        return problems
+
+    def _near_duplicates(self, record: dict, path: str) -> list[Problem]:
+        """Near-duplicate texts in different splits that splits.yaml does not acknowledge: a model would be
+        scored on a text it was trained on, nearly word for word. Candidates come from bottom-k sketches
+        (little memory at any corpus size), each then measured exactly."""
+        acknowledged = {frozenset(a["documents"]) for a in record.get("near_duplicates", [])}
+        index, split_of, problems = SketchIndex(), {}, []
+        for split, docs in record["splits"].items():
+            for i, doc in enumerate(docs):
+                found = self.document(doc)
+                if found is None:
+                    continue  # a malformed corpus record is reported where it is validated
+                mine = shingles(found[0])
+                for other in index.candidates(mine):
+                    if split_of[other][0] == split or frozenset((doc, other)) in acknowledged:
+                        continue
+                    theirs = shingles(self.document(other)[0])
+                    jaccard = len(mine & theirs) / max(1, len(mine | theirs))
+                    if jaccard >= NEAR_DUPLICATE:
+                        problems.append(Problem(path, doc, pointer(["splits", split, i]), "near-duplicate-across-splits",
+                                                f"{doc} (split {split!r}) and {other} (split {split_of[other][0]!r}) share "
+                                                f"{jaccard:.0%} of their 5-word shingles: move one, or acknowledge the pair "
+                                                "under near_duplicates with the reason"))
+                index.add(doc, mine)
+                split_of[doc] = (split, i)
         return problems
 
 

@@ -14,15 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from . import io
+from . import io, muc
 from .checks import check_record
 from .errors import Problem, ProblemError, UserError
 from .ontology import load as load_ontology
 from .records import Reader
-from .text import clean, sha256_text
+from .text import NEAR_DUPLICATE, SketchIndex, clean, sha256_text, shingles
 
-SHINGLE = 5
-NEAR_DUPLICATE = 0.8
 MAX_ARTICLE_BYTES = 2 << 20  # 2 MiB of UTF-8: a long feature is 100 KB; beyond this it is not one article
 
 
@@ -42,9 +40,10 @@ def guess_title(text: str) -> str | None:
     return None
 
 
-def shingles(text: str) -> set[int]:
-    words = re.findall(r"\w+", text.lower())
-    return {hash(tuple(words[i : i + SHINGLE])) for i in range(max(1, len(words) - SHINGLE + 1))}
+def words_sha256(text: str) -> str:
+    """The hash of a text's words with white space collapsed: two texts that differ only in spaces and
+    line breaks (DEV-MUC3-0752 and -0756 differ in two trailing spaces) are one text twice."""
+    return sha256_text(" ".join(text.split()))
 
 
 @dataclass
@@ -52,6 +51,7 @@ class Article:
     source: str
     raw: str
     meta: dict
+    keep_duplicate: bool = False  # a message of a distribution is a record even when another has its text
 
 
 @dataclass
@@ -82,7 +82,26 @@ def read_sources(path: Path | None) -> dict[str, dict]:
     return {a["raw_sha256"]: a for a in record["articles"]}
 
 
+def read_muc(path: Path, official: Path | None) -> Iterator[Article]:
+    """The messages of a MUC-3/4 file (muc.py), each an article whose id the distribution gives."""
+    def text_of(p: Path) -> str:
+        try:
+            return io.read_bytes(p).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ProblemError(Problem(str(p), None, "/", "not-utf8", f"invalid UTF-8 at byte {e.start}")) from None
+
+    try:
+        messages = muc.read_messages(text_of(path), path.name, text_of(official) if official else None)
+    except ValueError as e:
+        raise ProblemError(Problem(str(path), None, "/", "bad-muc-file", f"not a MUC-3/4 message file as distributed: {e}")) from None
+    for message, text, meta in messages:
+        yield Article(f"{path.name}:{message.line}", text, meta, keep_duplicate=True)
+
+
 def read_articles(sources: Iterable[Path], metadata: dict[str, dict]) -> Iterator[Article]:
+    muc_files, sources = muc.find_files(list(sources))
+    for path, official in muc_files:
+        yield from read_muc(path, official)
     for src in io.iter_files(sources, suffixes=(".txt", ".jsonl")):
         if src.suffix == ".jsonl":
             for n, obj in io.iter_jsonl(src):
@@ -132,7 +151,7 @@ def make_record(article: Article) -> dict:
     doc_id = meta.get("id") or "-".join(
         p for p in (published or "undated", slugify(title or text)) if p
     )
-    return {
+    record = {
         "kind": "document",
         "schema_version": load_ontology().version,
         "id": doc_id,
@@ -149,6 +168,9 @@ def make_record(article: Article) -> dict:
         "removed": removed,
         "source_file": article.source,
     }
+    if "muc" in meta:
+        record["muc"] = meta["muc"]
+    return record
 
 
 def ingest(sources: list[Path], out_dir: Path, metadata_path: Path | None = None) -> Report:
@@ -158,12 +180,14 @@ def ingest(sources: list[Path], out_dir: Path, metadata_path: Path | None = None
     existing: dict[str, str] = {}  # doc id -> sha256
     by_hash: dict[str, str] = {}
     seen_shingles: dict[str, set[int]] = {}
+    sketches = SketchIndex()
     reader = Reader(out_dir)
     for path in sorted(out_dir.glob("*.json")) if out_dir.exists() else []:
         rec = reader.read(path, "document")
         existing[rec["id"]] = rec["sha256"]
-        by_hash[rec["sha256"]] = rec["id"]
+        by_hash.setdefault(words_sha256(rec["text"]), rec["id"])
         seen_shingles[rec["id"]] = shingles(rec["text"])
+        sketches.add(rec["id"], seen_shingles[rec["id"]])
     report = Report()
     for article in read_articles(sources, metadata):
         record = make_record(article)
@@ -179,19 +203,25 @@ def ingest(sources: list[Path], out_dir: Path, metadata_path: Path | None = None
                 f"conflict {doc}: {article.source} has a different text than corpus/{doc}.json; not overwritten"
             )
             continue
-        if digest in by_hash:
-            report.duplicates.append(f"duplicate {article.source}: same text as {by_hash[digest]}; skipped")
-            continue
-        mine = shingles(record["text"])
-        for other, theirs in seen_shingles.items():
-            jaccard = len(mine & theirs) / max(1, len(mine | theirs))
-            if jaccard >= NEAR_DUPLICATE:
-                report.near_duplicates.append(
-                    f"near-duplicate {doc} ~ {other}: {jaccard:.0%} of 5-word shingles shared; added, please review"
-                )
+        same = by_hash.get(words_sha256(record["text"]))
+        if same is not None:
+            if not article.keep_duplicate:
+                report.duplicates.append(f"duplicate {article.source}: same text as {same}; skipped")
+                continue
+            report.duplicates.append(f"duplicate {doc} = {same}: the same text (white space aside); added (each is a message of its distribution)")
+        else:
+            mine = shingles(record["text"])
+            for other in sketches.candidates(mine):
+                theirs = seen_shingles[other]
+                jaccard = len(mine & theirs) / max(1, len(mine | theirs))
+                if jaccard >= NEAR_DUPLICATE:
+                    report.near_duplicates.append(
+                        f"near-duplicate {doc} ~ {other}: {jaccard:.0%} of 5-word shingles shared; added, please review"
+                    )
         io.write_json(io.inside(out_dir, f"{doc}.json"), record)
         existing[doc] = digest
-        by_hash[digest] = doc
-        seen_shingles[doc] = mine
+        by_hash.setdefault(words_sha256(record["text"]), doc)
+        seen_shingles[doc] = shingles(record["text"])
+        sketches.add(doc, seen_shingles[doc])
         report.added.append(doc)
     return report

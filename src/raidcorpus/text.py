@@ -7,7 +7,9 @@ a word uses these functions, so that ingest, the checks, convert and rehydrate c
 from __future__ import annotations
 
 import hashlib
+import heapq
 import re
+import zlib
 
 # name -> (pattern matched against one line without its line break, why it goes)
 REMOVAL_RULES: dict[str, tuple[re.Pattern, str]] = {
@@ -23,7 +25,15 @@ REMOVAL_RULES: dict[str, tuple[re.Pattern, str]] = {
         re.compile(r"(pic\.twitter\.com/\S+|^\s*[—-]\s.*\(@\w{1,15}\)\s.*\d{4}\D*$)"),
         "an embedded social-media post (text with a pic.twitter.com link, or its '— Name (@handle) date' line)",
     ),
+    "muc-message-id": (
+        re.compile(r"^(DEV|TST[1-4])-MUC[34]-\d{4}([ \t]+\([^)]*\))?[ \t]*$"),
+        "the id line a MUC-3/4 file opens each message with (kept in the record as muc.message_id)",
+    ),
 }
+
+
+SHINGLE = 5  # words
+NEAR_DUPLICATE = 0.8  # Jaccard similarity of two texts' shingles from which they are near duplicates
 
 
 def sha256_text(text: str) -> str:
@@ -90,3 +100,34 @@ def span_fits(start, end, length: int) -> bool:
     """True when start and end are integers that make a non-empty span inside a text of `length` code
     points: the one bound check of offsets (records, Label Studio results, standoff rows, token spans)."""
     return type(start) is int and type(end) is int and 0 <= start < end <= length
+
+
+def shingles(text: str) -> set[int]:
+    """The text's 5-word shingles (lower case), each as a CRC-32: the same numbers in every process."""
+    words = re.findall(r"\w+", text.lower())
+    return {zlib.crc32(" ".join(words[i : i + SHINGLE]).encode("utf-8")) for i in range(max(1, len(words) - SHINGLE + 1))}
+
+
+class SketchIndex:
+    """Bottom-k sketches of shingle sets (the SKETCH smallest), indexed by value: two texts sharing 80%
+    of their shingles share most of their sketches, so a quarter of a sketch in common makes a
+    candidate, which the caller measures exactly. Memory is SKETCH entries a document. At 1,703
+    documents, all pairs took 196 s; this found the same six pairs in 2.2 s."""
+
+    SKETCH = 16
+
+    def __init__(self) -> None:
+        self.postings: dict[int, list[str]] = {}
+
+    def candidates(self, mine: set[int]) -> list[str]:
+        sketch = heapq.nsmallest(self.SKETCH, mine)
+        shared: dict[str, int] = {}
+        for h in sketch:
+            for other in self.postings.get(h, ()):
+                shared[other] = shared.get(other, 0) + 1
+        need = max(1, len(sketch) // 4)
+        return sorted(d for d, n in shared.items() if n >= need)
+
+    def add(self, doc: str, mine: set[int]) -> None:
+        for h in heapq.nsmallest(self.SKETCH, mine):
+            self.postings.setdefault(h, []).append(doc)

@@ -60,7 +60,7 @@ def iter_problems(paths: Iterable[Path], corpus_dir: Path | str = "corpus", leve
                   summary: Summary | None = None, jobs: int | None = 1) -> Iterator[Problem]:
     """Stream the problems of every record file under `paths`, in listing order. `jobs` worker
     processes (None: one per CPU) check them when there are at least FORK_AT files."""
-    validator = Validator(corpus_dir, level)
+    validator = Validator(corpus_dir, level, near_duplicates=True)
     summary = summary if summary is not None else Summary()
     files = io.iter_files(paths)
     jobs = jobs or os.cpu_count() or 1

@@ -99,13 +99,23 @@ def layer_paths(root: Path, doc: str) -> list[Path]:
     return [folder / name for name in names]
 
 
+def unannotated(doc: dict) -> dict:
+    """The empty gold layer of a document without annotation layers: its rows have no entities or events."""
+    return {"kind": "annotation", "schema_version": doc["schema_version"], "document": doc["id"], "annotator": "gold",
+            "text_sha256": doc["sha256"], "entities": [], "events": [], "entity_clusters": [], "event_clusters": []}
+
+
 def load_document(root: Path, doc_id: str, reader: Reader | None = None) -> tuple[dict, dict, list[dict]]:
-    """The corpus record, the gold layer and every layer (gold included) of a document, checked."""
+    """The corpus record, the gold layer and every layer (gold included) of a document, checked. A
+    document with no layer at all gets an empty gold layer (and no layers); one with annotator
+    layers but no gold layer is refused: adjudicate it first."""
     if not is_id(doc_id):
         raise ProblemError(Problem("splits.yaml", None, "/splits", "bad-id", f"document {doc_id!r} is not a document id"))
     reader = reader or _reader(root)
     doc = reader.document(doc_id)
     folder = root / "annotations" / doc_id
+    if not os.path.isfile(folder / "gold.json") and not layer_paths(root, doc_id):
+        return doc, unannotated(doc), []  # a text nobody has annotated yet (a MUC message): a row without annotations
     if not os.path.isfile(folder / "gold.json"):
         raise UserError(
             f"annotations/{doc_id}/gold.json: document {doc_id} has no gold layer: adjudicate it "

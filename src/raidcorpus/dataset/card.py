@@ -100,7 +100,8 @@ def front_matter(folder: Path, facts: dict) -> dict:
     license_id, license_note = LICENSES[facts["variant"]]
     configs, infos = [], []
     for name in facts["configs"]:
-        splits = [s for s in facts["splits"] if s in facts["num_rows"].get(name, {})]
+        # a split without rows is left out: datasets refuses to load a declared split with no data
+        splits = [s for s in facts["splits"] if facts["num_rows"].get(name, {}).get(s)]
         entry = {"config_name": name, "data_files": [{"split": s, "path": f"{name}/{parquet_name(s)}"} for s in splits]}
         if name == "documents":
             entry["default"] = True

@@ -108,6 +108,8 @@ def metadata(folder: Path, facts: dict) -> mlc.Metadata:
                     sha256=release.sha256_file(folder / rel),
                 )
             )
+            if not facts["num_rows"][config][split]:
+                continue  # the file is listed (and hashed), but an empty split is no record set
             set_id = f"{config}-{split}"
             record_sets.append(
                 mlc.RecordSet(id=set_id, name=set_id, description=f"The {config} config, {split} split.",

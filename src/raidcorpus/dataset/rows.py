@@ -311,7 +311,11 @@ def event_mention_rows(row: dict, sents: Sentences) -> list[dict]:
 
 
 def derived_rows(row: dict, nlp) -> dict[str, list[dict]]:
-    """Every row a documents row gives rise to, by config (the build and rehydrate share it)."""
+    """Every row a documents row gives rise to, by config (the build and rehydrate share it). None for a
+    document nobody has annotated (no annotator, no entity, no event: a MUC message so far), whose
+    sentences would otherwise be NER rows saying "no entity" where nobody looked."""
+    if not (row["annotators"] or row["entities"] or row["events"]):
+        return {}
     sents = Sentences(row["text"], nlp)
     return {
         "ner": ner_rows(row, nlp, sents),
