@@ -24,6 +24,7 @@ dataset: $(STAMP)
 	$(BIN)/raidcorpus ingest $(MUC) --out corpus
 	@if [ -d "$(SEEDS)" ]; then $(BIN)/raidcorpus ingest $(SEEDS) --metadata corpus/sources.yaml --out corpus; \
 	else echo "no $(SEEDS): using the seed records committed in corpus/"; fi
+	$(BIN)/raidcorpus keys
 	$(BIN)/raidcorpus validate
 	$(BIN)/raidcorpus build --version $(VERSION)
 	$(BIN)/raidcorpus summary dist/raid-attack-events
