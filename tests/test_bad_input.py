@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -181,3 +183,17 @@ def test_adjudicate_of_a_decision_key_with_a_negative_start(repo):
     assert lines[0].startswith("d.yaml doc=tiny-doc /decisions/0/item [bad-item-key] 'entity:PER:-5-3': the span '-5-3'"), lines
     assert lines[1:] == ["error: 0 undecided items, 1 problems, 0 stale gold layers"]
     assert not (repo / "annotations" / "tiny-doc" / "gold.json").exists()
+
+
+@pytest.mark.parametrize("where, value", [("labels", [[]]), ("labels", [5]), ("choices", [{"a": 1}])])
+def test_convert_of_an_export_with_a_label_that_is_not_a_name(tmp_path, where, value):
+    export = json.loads(gzip.decompress(sorted((ROOT / "annotations" / "raw").glob("*.json.gz"))[0].read_bytes()))
+    result = next(r for r in export[0]["annotations"][0]["result"] if where in (r.get("value") or {}))
+    result["value"][where] = value
+    (tmp_path / "e.json").write_text(json.dumps(export), encoding="utf-8")
+    shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
+    proc = run(["convert", "e.json", "--annotations", "ann", "--corpus", "corpus"], tmp_path)
+    errors = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 1 and len(errors) == 1 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+    assert f"/value/{where}/0 [wrong-type] task={export[0]['id']}: " in errors[0], errors
+    assert not (tmp_path / "ann").exists()

@@ -205,6 +205,7 @@ def _fields_validator(schema_path: Path, definition: str, fields: tuple[str, ...
 # else in an export (and the meaning of each result) is the converter's to judge, result by result.
 
 _ID = {"type": ["integer", "string", "null"]}
+_NAMES = {"type": ["array", "null"], "items": {"type": "string"}}  # labels and choices: names the config gives
 _RESULT = {
     "type": "object",
     "properties": {
@@ -212,9 +213,9 @@ _RESULT = {
         "to_name": {"type": ["string", "null"]}, "from_id": _ID, "to_id": _ID,
         "value": {"type": ["object", "null"], "properties": {
             "start": {}, "end": {}, "text": {},
-            "labels": {"type": ["array", "null"]}, "choices": {"type": ["array", "null"]}, "text_area": {},
+            "labels": _NAMES, "choices": _NAMES, "text_area": {},
         }},
-        "labels": {"type": ["array", "null"]},
+        "labels": _NAMES,
     },
 }
 EXPORT_SCHEMA = {
