@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import assume, given, strategies as st
 from typer.testing import CliRunner
 
-from raidcorpus import adjudicate, checks
+from raidcorpus import adjudicate, align, checks, io, itemkey
 from raidcorpus.cli import app
 from agree_layers import DOC, copy_project, edit_layer
 
+ROOT = Path(__file__).resolve().parents[1]
 GPE, LOC = "entity:GPE:24-32", "entity:LOC:24-32"
 MENTION = "attr:entity:ORG:0-6:mention"
 LINK = "coref:entity:PER:100-112|entity:PER:46-58"
@@ -409,3 +412,43 @@ def test_an_edit_is_validated_before_gold_is_written(project):
     decisions(project, *[d for d in FULL if d["item"] != GPE], entry)
     result = build(project)
     assert any("[bad-attribute]" in p and "check the edit decisions" in p for p in lines(result)), lines(result)
+
+
+# -- item keys: one parser, one text form ----------------------------------------------------------
+
+_mention_st = st.builds(lambda kind, t, s, n: itemkey.Mention(kind, t, s, s + n), st.sampled_from(["entity", "event"]),
+                        st.from_regex(r"[A-Za-z][A-Za-z-]{0,8}", fullmatch=True), st.integers(0, 10**7), st.integers(1, 10**6))
+
+
+@st.composite
+def _item_keys(draw):
+    kind = draw(st.sampled_from(itemkey.KINDS))
+    m = draw(_mention_st)
+    if kind in ("entity", "event"):
+        return itemkey.ItemKey(m.kind, m)
+    name = draw(st.from_regex(r"[a-z_]{1,12}|[A-Z][a-z]{0,8}", fullmatch=True))
+    if kind == "attr":
+        return itemkey.ItemKey("attr", m, name)
+    other = draw(_mention_st)
+    if kind == "arg":
+        return itemkey.ItemKey("arg", replace(m, kind="event"), name, replace(other, kind="entity"))
+    other = replace(other, kind=m.kind)
+    assume(str(m) != str(other))
+    first, second = sorted((m, other), key=str)  # a link's text form has its ends in order
+    return itemkey.ItemKey("coref", first, other=second)
+
+
+@given(_item_keys())
+def test_an_item_key_reads_back_as_written(key):
+    text = str(key)
+    assert itemkey.parse_key(text) == key
+    assert str(itemkey.parse_key(text)) == text
+
+
+def test_every_key_of_the_committed_layers_reads_back_as_written():
+    keys = []
+    for path in sorted((ROOT / "annotations").glob("*/annotator-*.json")):
+        layer = align.index_layer(io.read_json(path))
+        keys += [*layer.entities, *layer.events, *layer.arguments, *layer.links("entity"), *layer.links("event")]
+    assert len(keys) > 1000
+    assert [str(itemkey.parse_key(k)) for k in keys] == keys
