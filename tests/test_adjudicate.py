@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import assume, given, strategies as st
 from typer.testing import CliRunner
 
-from raidcorpus import adjudicate, checks
+from raidcorpus import adjudicate, align, checks, io, itemkey
 from raidcorpus.cli import app
 from agree_layers import DOC, copy_project, edit_layer
 
+ROOT = Path(__file__).resolve().parents[1]
 GPE, LOC = "entity:GPE:24-32", "entity:LOC:24-32"
 MENTION = "attr:entity:ORG:0-6:mention"
 LINK = "coref:entity:PER:100-112|entity:PER:46-58"
 
 
+def lines(result) -> list[str]:
+    """The problems of an adjudication, as the one-line form the command prints."""
+    return [p.line() for p in result.problems]
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return copy_project(tmp_path)
-
-
-
 
 
 def disagree(record: dict) -> None:
@@ -65,7 +70,7 @@ def gold(project: Path) -> dict:
 
 def test_agreeing_layers_give_gold_without_decisions(project):
     result = build(project)
-    assert result.ok, result.problems
+    assert result.ok, lines(result)
     assert "agree-solo: skipped, 1 layer (annotator-1); adjudication needs 2" in result.lines
     g = gold(project)
     assert g["annotator"] == "gold" and g["source"]["layers"] == "annotator-1,annotator-2"
@@ -90,7 +95,7 @@ def test_undecided_disagreements_stop_with_a_list(project):
     result = CliRunner().invoke(app, ["adjudicate", str(project / "annotations"), "--corpus", str(project / "corpus")])
     assert result.exit_code == 1
     for key in (MENTION, GPE, LOC, LINK):
-        assert f"doc={DOC} item={key}" in result.output
+        assert f"decisions.yaml doc={DOC} /decisions [undecided] item={key}" in result.output
     assert "error: 4 undecided items" in result.output and "--report" in result.output
     assert "Traceback" not in result.output
     assert not (project / "annotations" / DOC / "gold.json").exists()
@@ -100,7 +105,7 @@ def test_decisions_are_applied_with_provenance(project):
     edit_layer(project, "annotator-2", disagree)
     decisions(project, *FULL)
     result = build(project)
-    assert result.ok, result.problems + result.lines
+    assert result.ok, lines(result) + result.lines
     g = gold(project)
     by_text = {e["text"]: e for e in g["entities"]}
     assert by_text["Verviers"]["type"] == "GPE"
@@ -161,24 +166,26 @@ def test_report_template_is_filled_in_and_used(project):
 
 
 @pytest.mark.parametrize(
-    "entry, message",
+    "entry, where, message",
     [
         ({"id": "d9", "item": GPE, "action": "take", "layer": "annotator-2", "reason": "wrong layer"},
-         "layer 'annotator-2' does not have this item; layers that do: annotator-1"),
+         "layer [decision-not-possible]", "layer 'annotator-2' does not have this item; layers that do: annotator-1"),
         ({"id": "d9", "item": LINK, "action": "edit", "value": {}, "reason": "cannot edit a link"},
-         "'edit' is not possible here; use take or reject"),
+         "action [decision-not-possible]", "'edit' is not possible here; use take or reject"),
         ({"id": "d9", "item": MENTION, "action": "reject", "reason": "mention is required"},
-         "'reject' is not possible here; use take or edit"),
+         "action [decision-not-possible]", "'reject' is not possible here; use take or edit"),
         ({"id": "d9", "item": GPE, "action": "edit", "value": {"colour": "red"}, "reason": "unknown field"},
-         "value has fields colour"),
+         "value [bad-decision-value]", "value has fields colour"),
     ],
 )
-def test_impossible_decisions_are_problems(project, entry, message):
+def test_impossible_decisions_are_problems(project, entry, where, message):
     edit_layer(project, "annotator-2", disagree)
-    decisions(project, *[d for d in FULL if d["item"] != entry["item"]], entry)
+    given = [d for d in FULL if d["item"] != entry["item"]]
+    decisions(project, *given, entry)
     result = build(project)
     assert not result.ok
-    assert any(message in p and f"doc={DOC} decision d9" in p for p in result.problems), result.problems
+    at = f"doc={DOC} /decisions/{len(given)}/{where} decision d9"
+    assert any(message in p and at in p for p in lines(result)), lines(result)
     assert not (project / "annotations" / DOC / "gold.json").exists()
 
 
@@ -186,7 +193,7 @@ def test_decisions_file_is_checked_against_the_schema(project):
     edit_layer(project, "annotator-2", disagree)
     path = decisions(project, {"id": "d1", "item": GPE, "action": "take", "layer": "annotator-1"})  # no reason
     result = build(project)
-    assert any(p.startswith(str(path)) and "[missing-field]" in p for p in result.problems), result.problems
+    assert any(p.startswith(str(path)) and "[missing-field]" in p for p in lines(result)), lines(result)
 
 
 def test_rejecting_an_entity_drops_what_hangs_on_it(project):
@@ -198,7 +205,7 @@ def test_rejecting_an_entity_drops_what_hangs_on_it(project):
     ]
     decisions(project, *reject_both)
     result = build(project)
-    assert result.ok, result.problems
+    assert result.ok, lines(result)
     g = gold(project)
     assert "Verviers" not in {e["text"] for e in g["entities"]}
     assert "Place" not in {a["role"] for a in g["events"][0]["arguments"]}
@@ -212,7 +219,7 @@ def test_a_decision_that_matches_nothing_is_an_error(project):
     path = project / "annotations" / DOC / "decisions.yaml"
     result = build(project)
     assert not result.ok and not (project / "annotations" / DOC / "gold.json").exists()
-    assert result.problems == [
+    assert lines(result) == [
         f"{path} doc={DOC} /decisions/0/item [stale-decision] decision d1 ({GPE}) is stale: every layer agrees on this "
         "item, so there is nothing to take; remove it",
         f"{path} doc={DOC} /decisions/1/item [stale-decision] decision d2 (entity:PER:1-5) is stale: it matches no item "
@@ -252,7 +259,7 @@ ADDITIONS = (
 def test_agreed_items_are_overridden_by_decisions(project):
     decisions(project, *OVERRIDES)
     result = build(project)
-    assert result.ok, result.problems
+    assert result.ok, lines(result)
     assert "8 overridden, 0 added" in result.lines[-1]
     g = gold(project)
     by_text = {e["text"]: e for e in g["entities"]}
@@ -276,7 +283,7 @@ def test_agreed_items_are_overridden_by_decisions(project):
 def test_items_no_layer_has_are_added_by_decisions(project):
     decisions(project, *ADDITIONS)
     result = build(project)
-    assert result.ok, result.problems
+    assert result.ok, lines(result)
     assert "0 overridden, 4 added" in result.lines[-1]
     g = gold(project)
     added = next(e for e in g["entities"] if e["start"] == 95)
@@ -321,14 +328,14 @@ def test_impossible_overrides_and_additions_are_problems(project, entry, message
     decisions(project, entry)
     result = build(project)
     assert not result.ok
-    assert any(message in p and f"doc={DOC} " in p for p in result.problems), result.problems
+    assert any(message in p and f"doc={DOC} " in p for p in lines(result)), lines(result)
     assert not (project / "annotations" / DOC / "gold.json").exists()
 
 
 def test_an_added_entity_without_its_required_attributes_is_not_written(project):
     decisions(project, {"id": "a1", "item": "entity:PER:79-86", "action": "add", "reason": "no mention given"})
     result = build(project)
-    assert any("[bad-attribute]" in p and "mention" in p and "check the edit decisions" in p for p in result.problems), result.problems
+    assert any("[bad-attribute]" in p and "mention" in p and "check the edit decisions" in p for p in lines(result)), lines(result)
 
 
 def test_overrides_and_additions_are_deterministic(project):
@@ -353,11 +360,21 @@ def test_overrides_and_additions_are_deterministic(project):
 def test_decision_keys_and_the_add_action_are_checked_by_the_schema(project):
     decisions(project, ADDITIONS[0])
     assert build(project).ok
-    path = decisions(project, dict(ADDITIONS[0], item="entity:PER:95"))
-    result = build(project)
-    assert any(p.startswith(f"{path} doc={DOC} /decisions/0/item [schema-mismatch]") for p in result.problems), result.problems
+    for item, why in [("entity:PER:95", "is not START-END"), ("entity:PER:-5-95", "is not START-END"),
+                      ("entity:PER:1-" + "9" * 5000, "more than 9 digits"),
+                      ("arg:event:Raid:1-5:Place", "is not arg:<event key>:ROLE:<entity key>"), (17, "is text, not int"),
+                      ("coref:entity:PER:1-5|event:Raid:6-9", "two different mentions of one kind"), ("thing:PER:1-5", "does not start")]:
+        path = decisions(project, dict(ADDITIONS[0], item=item))
+        result = build(project)
+        assert [p for p in lines(result) if "/decisions/0/item" in p] == [p for p in lines(result) if p.startswith(
+            f"{path} doc={DOC} /decisions/0/item [bad-item-key] ") and why in p], (item, lines(result))
+        assert any("/decisions/0/item" in p for p in lines(result)), (item, lines(result))
+        cli = CliRunner().invoke(app, ["adjudicate", str(project / "annotations"), "--corpus", str(project / "corpus"),
+                                       "--decisions", str(path)])
+        assert cli.exit_code == 1 and isinstance(cli.exception, (SystemExit, type(None))), cli.output
+        assert "/decisions/0/item [bad-item-key] " in cli.output, cli.output
     path = decisions(project, dict(ADDITIONS[0], action="create"))
-    assert any("/decisions/0/action" in p for p in build(project).problems)
+    assert any("/decisions/0/action" in p for p in lines(build(project)))
 
 
 def test_three_annotators_majority_is_not_agreement(project):
@@ -378,7 +395,7 @@ def test_an_edit_with_text_offsets_is_a_problem_not_a_crash(project):
     entry = {"id": "d9", "item": GPE, "action": "edit", "value": {"start": "24"}, "reason": "offsets as text"}
     decisions(project, *[d for d in FULL if d["item"] != GPE], entry)
     result = build(project)
-    assert any("decision d9" in p and "offsets must be integers" in p for p in result.problems), result.problems
+    assert any("decision d9" in p and "offsets must be integers" in p for p in lines(result)), lines(result)
 
 
 def test_an_edit_is_validated_before_gold_is_written(project):
@@ -386,7 +403,7 @@ def test_an_edit_is_validated_before_gold_is_written(project):
     entry = {"id": "d9", "item": GPE, "action": "edit", "value": {"end": 31}, "reason": "shorter span"}
     decisions(project, *[d for d in FULL if d["item"] != GPE], entry)
     result = build(project)  # the span text is taken from the corpus: 'Vervier', cut out of a word
-    assert any("[span-inside-word]" in p and "check the edit decisions" in p for p in result.problems), result.problems
+    assert any("[span-inside-word]" in p and "check the edit decisions" in p for p in lines(result)), lines(result)
     entry["value"] = {"end": 31, "subword": True}  # a deliberate sub-word span says so
     decisions(project, *[d for d in FULL if d["item"] != GPE], entry)
     assert build(project).ok
@@ -394,4 +411,59 @@ def test_an_edit_is_validated_before_gold_is_written(project):
     entry["value"] = {"attributes": {"mention": "XYZ"}}
     decisions(project, *[d for d in FULL if d["item"] != GPE], entry)
     result = build(project)
-    assert any("[bad-attribute]" in p and "check the edit decisions" in p for p in result.problems), result.problems
+    assert any("[bad-attribute]" in p and "check the edit decisions" in p for p in lines(result)), lines(result)
+
+
+# -- item keys: one parser, one text form ----------------------------------------------------------
+
+_mention_st = st.builds(lambda kind, t, s, n: itemkey.Mention(kind, t, s, s + n), st.sampled_from(["entity", "event"]),
+                        st.from_regex(r"[A-Za-z][A-Za-z-]{0,8}", fullmatch=True), st.integers(0, 10**7), st.integers(1, 10**6))
+
+
+@st.composite
+def _item_keys(draw):
+    kind = draw(st.sampled_from(itemkey.KINDS))
+    m = draw(_mention_st)
+    if kind in ("entity", "event"):
+        return itemkey.ItemKey(m.kind, m)
+    name = draw(st.from_regex(r"[a-z_]{1,12}|[A-Z][a-z]{0,8}", fullmatch=True))
+    if kind == "attr":
+        return itemkey.ItemKey("attr", m, name)
+    other = draw(_mention_st)
+    if kind == "arg":
+        return itemkey.ItemKey("arg", replace(m, kind="event"), name, replace(other, kind="entity"))
+    other = replace(other, kind=m.kind)
+    assume(str(m) != str(other))
+    first, second = sorted((m, other), key=str)  # a link's text form has its ends in order
+    return itemkey.ItemKey("coref", first, other=second)
+
+
+@given(_item_keys())
+def test_an_item_key_reads_back_as_written(key):
+    text = str(key)
+    assert itemkey.parse_key(text) == key
+    assert str(itemkey.parse_key(text)) == text
+
+
+def test_every_key_of_the_committed_layers_reads_back_as_written():
+    keys = []
+    for path in sorted((ROOT / "annotations").glob("*/annotator-*.json")):
+        layer = align.index_layer(io.read_json(path))
+        keys += [*layer.entities, *layer.events, *layer.arguments, *layer.links("entity"), *layer.links("event")]
+    assert len(keys) > 1000
+    assert [str(itemkey.parse_key(k)) for k in keys] == keys
+
+
+def test_validate_of_decisions_beside_a_layer_with_an_empty_span(project):
+    """The decisions are compared with layers checked to L2 only: an empty span (L3) must not break the key parser."""
+    edit_layer(project, "annotator-2", disagree)
+    decisions(project, *FULL)
+
+    def empty(record: dict) -> None:
+        entity = next(e for e in record["entities"] if e["start"] > 0)
+        entity["end"] = entity["start"]
+
+    edit_layer(project, "annotator-1", empty)
+    result = CliRunner().invoke(app, ["validate", str(project / "annotations"), "--corpus", str(project / "corpus")])
+    assert result.exit_code == 1 and isinstance(result.exception, (SystemExit, type(None))), result.output
+    assert "Traceback" not in result.output and "[bad-span]" in result.output, result.output

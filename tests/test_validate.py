@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import convert, guidelines, ingest, io, ontology
+from raidcorpus import adjudicate, convert, guidelines, ingest, io, ontology
 from raidcorpus.cli import app
 from raidcorpus.errors import RESULT_SLUGS, SLUGS, ProblemError, UserError
 from raidcorpus.ontology import SCHEMA_PATH
@@ -28,7 +28,7 @@ CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 
 
 def fixture_for(slug: str) -> Path:
-    for candidate in (INVALID / "score" / slug, INVALID / "labelstudio" / f"{slug}.json", INVALID / f"{slug}.json", INVALID / f"{slug}.yaml", INVALID / f"{slug}.json.gz", INVALID / slug):
+    for candidate in (INVALID / "score" / slug, INVALID / "labelstudio" / f"{slug}.json", INVALID / "adjudicate" / slug, INVALID / f"{slug}.json", INVALID / f"{slug}.yaml", INVALID / f"{slug}.json.gz", INVALID / slug):
         if candidate.exists():
             return candidate
     return INVALID / f"{slug}.json"  # unreadable-file: the fixture is a path that does not exist
@@ -57,6 +57,9 @@ def slugs_of(path: Path) -> set[str]:
         got = convert.results_to_record(annotation["result"], task["data"]["text"], document=task["data"]["doc_id"],
                                         annotator="annotator-1", task=task["id"], annotation=annotation["id"])
         return {i.slug for i in got.issues}
+    if path.parent.name == "adjudicate":  # a document's layers and decisions: the slugs adjudicate gives them
+        result = adjudicate.adjudicate([path], INVALID / "corpus", check=True)
+        return {p.slug for p in result.problems + adjudicate.undecided_problems(result)}
     return {p.slug for p in iter_problems([path], INVALID / "corpus")}
 
 

@@ -12,7 +12,7 @@ are in gold.py; this module reads the layers and decisions files and writes gold
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -21,19 +21,21 @@ import yaml
 from . import align, io
 from .errors import Problem
 from .gold import Conflict, build_gold
+from .itemkey import parse_key
 from .records import Reader
 from .ontology import load as load_ontology
 
 # -- decisions files -----------------------------------------------------------------------
 
 
-def read_decisions(path: Path, reader: Reader | None = None) -> tuple[dict[str, list[dict]], list[str]]:
-    """document -> decisions from a YAML file of one or more decisions records; entries whose action is
-    still empty (an unfilled --report template) are left out, so their items stay undecided."""
+def read_decisions(path: Path, reader: Reader | None = None) -> tuple[dict[str, list[dict]], list[Problem]]:
+    """document -> decisions from a YAML file of one or more decisions records, each checked (the
+    schema, and every item key parsed); entries whose action is still empty (an unfilled --report
+    template) are left out, so their items stay undecided."""
     reader = reader or Reader(level=1)
 
-    def problem(slug: str, message: str) -> list[str]:
-        return [Problem(str(path), None, "/", slug, message).line()]
+    def problem(slug: str, message: str) -> list[Problem]:
+        return [Problem(str(path), None, "/", slug, message)]
 
     try:
         data = io.read_bytes(path)
@@ -42,7 +44,7 @@ def read_decisions(path: Path, reader: Reader | None = None) -> tuple[dict[str, 
         text = data.decode("utf-8")
         docs = [d for d in io.parse_yaml_all(path, text) if d is not None]
     except io.ReadError as e:
-        return {}, [e.problem.line()]
+        return {}, [e.problem]
     except UnicodeDecodeError as e:
         return {}, problem("not-utf8", f"invalid UTF-8 at byte {e.start}")
     except yaml.YAMLError as e:
@@ -50,7 +52,7 @@ def read_decisions(path: Path, reader: Reader | None = None) -> tuple[dict[str, 
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         return {}, problem("invalid-yaml", f"{getattr(e, 'problem', None) or str(e).splitlines()[0]}{where}")
     found: dict[str, list[dict]] = {}
-    problems: list[str] = []
+    problems: list[Problem] = []
     for record in docs:
         if isinstance(record, dict) and isinstance(record.get("decisions"), list):
             kept = []
@@ -61,12 +63,24 @@ def read_decisions(path: Path, reader: Reader | None = None) -> tuple[dict[str, 
                     d = {k: v for k, v in d.items() if not (k in ("layer", "value") and v is None)}
                 kept.append(d)
             record = {**record, "decisions": kept}
-        errors = reader.problems(record, str(path), "decisions")
+        errors = _key_problems(record, str(path))
+        keys = {k.pointer for k in errors}  # there the key's parser says more than the schema's pattern
+        errors += [p for p in reader.problems(record, str(path), "decisions") if p.pointer not in keys]
         if errors:
-            problems += [p.line() for p in errors]
+            problems += errors
         else:
             found.setdefault(record["document"], []).extend(record["decisions"])
     return found, problems
+
+
+def _key_problems(record, path: str) -> list[Problem]:
+    """A `bad-item-key` Problem for each decision whose item key does not parse."""
+    if not isinstance(record, dict) or not isinstance(record.get("decisions"), list):
+        return []
+    doc = record.get("document") if isinstance(record.get("document"), str) else None
+    found = (parse_key(d["item"], path, doc, f"/decisions/{i}/item") for i, d in enumerate(record["decisions"])
+             if isinstance(d, dict) and "item" in d)
+    return [p for p in found if isinstance(p, Problem)]
 
 
 # -- the command's work --------------------------------------------------------------------
@@ -75,8 +89,9 @@ def read_decisions(path: Path, reader: Reader | None = None) -> tuple[dict[str, 
 @dataclass
 class Result:
     lines: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     undecided: list[tuple[str, Conflict]] = field(default_factory=list)
+    decided_in: dict[str, str] = field(default_factory=dict)  # document -> the decisions file its items are decided in
     stale: list[str] = field(default_factory=list)
     report_docs: list[tuple[str, list[dict], list[Conflict]]] = field(default_factory=list)
 
@@ -104,6 +119,8 @@ def adjudicate(paths: Iterable[str | Path] = ("annotations",), corpus_dir: str |
         for doc, ds in found.items():
             given.setdefault(doc, []).extend(ds)
             given_from[doc] = str(path)
+    if result.problems:  # which documents a broken record was for is not known: no gold from part of the decisions
+        return result
     for doc, files in align.collect(paths).items():
         folder = next(iter(files.values())).parent
         if len(files) < min_layers:
@@ -118,15 +135,18 @@ def adjudicate(paths: Iterable[str | Path] = ("annotations",), corpus_dir: str |
         elif where.is_file():
             found, problems = read_decisions(where, decisions_reader)
             result.problems += problems
+            if problems:
+                continue  # no gold from part of the decisions
             ds = found.get(doc, [])
             for other in sorted(set(found) - {doc}):
                 result.problems.append(Problem(str(where), other, "/document", "unknown-document",
-                                               f"decisions for {other!r} in the folder of {doc!r}").line())
+                                               f"decisions for {other!r} in the folder of {doc!r}"))
         else:
             ds = []
         outcome = build_gold(doc, {a: align.index_layer(r) for a, r in records.items()}, ds, document, onto, str(where), source)
         result.problems += outcome.problems
         result.undecided += [(doc, c) for c in outcome.undecided]
+        result.decided_in[doc] = str(where)
         if outcome.undecided:
             result.report_docs.append((doc, ds, outcome.undecided))
         if outcome.gold is None:
@@ -134,7 +154,7 @@ def adjudicate(paths: Iterable[str | Path] = ("annotations",), corpus_dir: str |
         gold_path = folder / "gold.json"
         invalid = reader.problems(outcome.gold, str(gold_path), "annotation")
         if invalid:
-            result.problems += [p.line() + " (check the edit decisions)" for p in invalid]
+            result.problems += [replace(p, message=p.message + " (check the edit decisions)") for p in invalid]
             continue
         g = outcome.gold
         counts = (f"{len(g['entities'])} entities, {len(g['events'])} events, "
@@ -154,12 +174,15 @@ def adjudicate(paths: Iterable[str | Path] = ("annotations",), corpus_dir: str |
     return result
 
 
-def undecided_lines(result: Result) -> list[str]:
+def undecided_problems(result: Result) -> list[Problem]:
+    """One `undecided` Problem per disputed item without a decision, addressed at the decisions file
+    that should decide it, with each layer's version."""
     out = []
     for doc, c in result.undecided:
         versions = "; ".join(f"{a}: {_short(v)}" for a, v in c.versions.items())
         text = f" {c.text!r}" if c.text else ""
-        out.append(f"doc={doc} item={c.key}{text} [undecided] {versions}")
+        out.append(Problem(result.decided_in.get(doc, f"annotations/{doc}/decisions.yaml"), doc, "/decisions", "undecided",
+                           f"item={c.key}{text} has no decision; {versions}"))
     return out
 
 

@@ -14,7 +14,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Iterable
 
-from . import io
+from . import io, itemkey
 from .errors import UserError
 from .ontology import Ontology
 
@@ -22,26 +22,17 @@ NOT_LAYERS = {"gold.json", "muc4-key.json"}  # the adjudicated layer is an outpu
 
 
 def entity_key(ent: dict) -> str:
-    return f"entity:{ent['type']}:{ent['start']}-{ent['end']}"
+    return itemkey.mention_key("entity", ent["type"], ent["start"], ent["end"])
 
 
 def event_key(ev: dict) -> str:
     trig = ev["trigger"]
-    return f"event:{ev['type']}:{trig['start']}-{trig['end']}"
+    return itemkey.mention_key("event", ev["type"], trig["start"], trig["end"])
 
 
-def argument_key(event: str, role: str, entity: str) -> str:
-    return f"arg:{event}:{role}:{entity}"
-
-
-def attribute_key(item: str, name: str) -> str:
-    return f"attr:{item}:{name}"
-
-
-def link_key(a: str, b: str) -> str:
-    """A coreference link between two mentions, order-free."""
-    a, b = sorted((a, b))
-    return f"coref:{a}|{b}"
+argument_key = itemkey.argument_key
+attribute_key = itemkey.attribute_key
+link_key = itemkey.link_key
 
 
 def entity_attribute_names(onto: Ontology, etype: str) -> list[str]:

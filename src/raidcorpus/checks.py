@@ -100,7 +100,12 @@ def _message(slug: str, record, path: list, raw: str) -> str:
 
 def schema_problems(record, path: str, doc: str | None) -> list[Problem]:
     """L1: every JSON Schema violation, one Problem each (duplicates of one place and slug merged)."""
-    validator = compiled()
+    return validator_problems(compiled(), record, path, doc)
+
+
+def validator_problems(validator, record, path: str, doc: str | None) -> list[Problem]:
+    """Every violation of a compiled schema (the whole one, or a part of it: see records.check_fields),
+    one Problem each with the slug of its place in the schema."""
     if validator.is_valid(record):
         return []
     out: dict[tuple, Problem] = {}

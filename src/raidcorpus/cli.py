@@ -349,7 +349,7 @@ def adjudicate(
     result = mod.adjudicate(paths or [Path("annotations")], corpus_dir, decisions, min_layers, check)
     for line in result.lines:
         out.print(line, markup=False)
-    for line in result.problems + result.stale + mod.undecided_lines(result):
+    for line in [p.line() for p in result.problems] + result.stale + [p.line() for p in mod.undecided_problems(result)]:
         err.print(line, markup=False)
     if report is not None and result.undecided:
         write_bytes_atomic(report, mod.report_template(result).encode("utf-8"))

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from . import adjudicate, align, convert, gold, io, ls_config, push
-from .errors import UserError
+from . import adjudicate, align, convert, gold, io, itemkey, ls_config, push
+from .errors import ProblemError, UserError
 from .ontology import load as load_ontology
 from .records import Reader
 
@@ -83,7 +83,7 @@ def pending(annotations_dir: str | Path = "annotations", corpus_dir: str | Path 
         where = folder / "decisions.yaml"
         found, problems = adjudicate.read_decisions(where, decisions_reader) if where.is_file() else ({}, [])
         if problems:
-            raise UserError(problems[0])
+            raise ProblemError(problems)
         ds = found.get(doc, [])
         out = gold.build_gold(doc, {a: align.index_layer(r) for a, r in records.items()}, ds, document, onto, str(where))
         if out.undecided:
@@ -163,15 +163,7 @@ def curator_record(task: dict, annotation: dict) -> tuple[dict, dict[str, str], 
 
 def _item_of(key: str) -> tuple[str, ...]:
     """The mention keys an item key is about (for its reason)."""
-    if key.startswith("attr:"):
-        return (key[len("attr:"):].rsplit(":", 1)[0],)
-    if key.startswith("arg:"):
-        rest = key[len("arg:"):]
-        kind, etype, span, _role, *entity = rest.split(":")
-        return (f"{kind}:{etype}:{span}", ":".join(entity))
-    if key.startswith("coref:"):
-        return tuple(key[len("coref:"):].split("|"))
-    return (key,)
+    return tuple(str(m) for m in itemkey.key(key).mentions())
 
 
 def _version(item: dict) -> dict:
@@ -181,13 +173,14 @@ def _version(item: dict) -> dict:
 def decide(conflict: gold.Conflict, layers: dict[str, align.Layer], cur: align.Layer, onto) -> dict | None:
     """The decision (without id and reason) that makes gold agree with the curator on one item; None if it cannot."""
     key = conflict.key
+    parsed = itemkey.key(key)
     names = sorted(layers)
-    if key.startswith("attr:"):
-        item, name = key[len("attr:"):].rsplit(":", 1)
+    if parsed.kind == "attr":
+        item, name = str(parsed.mention), parsed.name
         mine = cur.entities.get(item) or cur.events.get(item)
         if mine is None:
             return None
-        attrs = (align.entity_attributes if item.startswith("entity:") else align.event_attributes)(onto, mine)
+        attrs = (align.entity_attributes if parsed.mention.kind == "entity" else align.event_attributes)(onto, mine)
         value = attrs.get(name)
         same = [a for a in names if conflict.versions.get(a) == value]
         if same:
@@ -195,18 +188,18 @@ def decide(conflict: gold.Conflict, layers: dict[str, align.Layer], cur: align.L
         if value is None and "reject" in conflict.actions:
             return {"item": key, "action": "reject"}
         return {"item": key, "action": "edit", "value": {name: value}}
-    if key.startswith(("arg:", "coref:")):
-        if key.startswith("arg:"):
+    if parsed.kind in ("arg", "coref"):
+        if parsed.kind == "arg":
             present = key in cur.arguments
             have = [a for a in names if key in layers[a].arguments]
         else:
-            kind = "entity" if key[len("coref:"):].startswith("entity:") else "event"
+            kind = parsed.mention.kind
             present = key in cur.links(kind)
             have = [a for a in names if key in layers[a].links(kind)]
         if present and have:
             return {"item": key, "action": "take", "layer": have[0]}
         return None if present else {"item": key, "action": "reject"}
-    pool = "entities" if key.startswith("entity:") else "events"
+    pool = "entities" if parsed.kind == "entity" else "events"
     mine = getattr(cur, pool).get(key)
     if mine is None:
         return {"item": key, "action": "reject"}
@@ -224,13 +217,13 @@ def decide(conflict: gold.Conflict, layers: dict[str, align.Layer], cur: align.L
 def contradicts(d: dict, cur: align.Layer) -> bool:
     """True when a hand decision says the opposite of the curator's annotation (presence of the item)."""
     key = d["item"]
-    if key.startswith("attr:"):
+    parsed = itemkey.key(key)
+    if parsed.kind == "attr":
         return False  # values are compared only for undecided items
-    if key.startswith("arg:"):
+    if parsed.kind == "arg":
         present = key in cur.arguments
-    elif key.startswith("coref:"):
-        kind = "entity" if key[len("coref:"):].startswith("entity:") else "event"
-        present = key in cur.links(kind)
+    elif parsed.kind == "coref":
+        present = key in cur.links(parsed.mention.kind)
     else:
         present = key in cur.entities or key in cur.events
     return present != (d["action"] != "reject")
@@ -255,7 +248,7 @@ def _append(where: Path, doc: str, decisions: list[dict], version: str) -> None:
         check.unlink(missing_ok=True)
     if problems or [d["id"] for d in found.get(doc, [])][-len(decisions):] != [d["id"] for d in decisions]:
         raise UserError(f"{where}: the curator's decisions cannot be appended (is 'decisions:' the last key of the file?): "
-                        + (problems[0] if problems else "the file reads back differently"))
+                        + (problems[0].line() if problems else "the file reads back differently"))
     io.write_bytes_atomic(where, new.encode("utf-8"))
 
 

@@ -60,6 +60,13 @@ SLUGS: dict[str, tuple[int, str]] = {
     "stale-decision": (3, "an adjudication decision that matches no item of the annotator layers beside it, or takes an item they all agree on"),
     "quotes-test-document": (3, "the guidelines quote eight or more consecutive words of a test-split document"),
     "bad-removed-range": (3, "a corpus record whose text is not its raw text less the removed ranges"),
+    # Adjudication (gold.py, adjudicate.py): decisions that cannot be applied, and items left to decide.
+    "bad-item-key": (1, "a decision's item key not in the form of a gold item key (entity:TYPE:S-E, event:, attr:, arg:, coref:)"),
+    "duplicate-decision": (2, "a decision id used twice in a document's decisions, or two decisions on one item"),
+    "decision-not-possible": (3, "a decision whose action cannot apply to its item (take from a layer without it, add an attribute, an end not in gold)"),
+    "bad-decision-value": (3, "an edit or add decision whose value gives fields, offsets or attributes its item cannot have"),
+    "decision-conflict": (3, "decisions that contradict each other: two items made one, or a rejected link that accepted links join"),
+    "undecided": (3, "an item the annotator layers disagree on, with no decision: adjudication does not choose for the curators"),
     # Label Studio results that cannot be converted to a record (convert.py); they stay in the raw
     # export. A problem a record can have too keeps the record's slug (offset-out-of-range,
     # span-text-mismatch, bad-normalized-value, dangling-reference): RESULT_SLUGS lists both kinds.

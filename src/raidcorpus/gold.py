@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import align
+from . import align, itemkey
 from .errors import Problem
 from .ontology import Ontology, load as load_ontology
 from .unionfind import components
 
 ACTIONS_WITHOUT_EDIT = ("take", "reject")  # arguments and coreference links: present or not
-ADDABLE = ("entity:", "event:", "arg:", "coref:")  # kinds of item an `add` decision can create
 
 
 @dataclass
@@ -35,7 +34,7 @@ class Outcome:
     document: str
     gold: dict | None = None
     undecided: list[Conflict] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)  # decision ids that match no current conflict
     agreed: int = 0
     decided: int = 0  # disputed items settled by a decision
@@ -64,29 +63,40 @@ class _Builder:
         seen_ids: set[str] = set()
         self.index: dict[str, int] = {}
         for i, d in enumerate(decisions):
-            d = _normalized(d)
+            key = itemkey.parse_key(d.get("item"), where, doc, f"/decisions/{i}/item")
+            if isinstance(key, Problem):  # decisions files are checked on reading; this is for any other caller
+                self.out.problems.append(key)
+                continue
+            d = {**d, "item": str(key)}  # a link's ends in their canonical order
             self.index.setdefault(d["id"], i)
             if d["id"] in seen_ids:
-                self.problem(f"decision id {d['id']!r} is used twice")
+                self.out.problems.append(Problem(where, doc, f"/decisions/{i}/id", "duplicate-decision",
+                                                 f"decision id {d['id']!r} is used twice"))
             if d["item"] in self.by_item:
-                self.problem(f"item {d['item']} has two decisions ({self.by_item[d['item']]['id']}, {d['id']})")
+                self.out.problems.append(Problem(where, doc, f"/decisions/{i}/item", "duplicate-decision",
+                                                 f"item {d['item']} has two decisions ({self.by_item[d['item']]['id']}, {d['id']})"))
             seen_ids.add(d["id"])
             self.by_item.setdefault(d["item"], d)
         self.origin: dict[str, tuple[str, object]] = {}  # gold item key -> ("agreed", names) | ("decision", id)
         self.added_args: dict[str, dict] = {}  # argument key -> {event, role, entity}, for `add` decisions
-        for item, d in self.by_item.items():
-            if d["action"] == "add" and not item.startswith(ADDABLE):
-                self.used.add(item)
-                self.problem(f"decision {d['id']} ({item}): 'add' creates an entity, event, argument or coreference link; "
-                             "an attribute is changed with 'edit' on its attr: key")
+        for item, d in list(self.by_item.items()):
+            if d["action"] == "add" and itemkey.key(item).kind == "attr":
+                del self.by_item[item]  # reported here, not once more where the attribute is resolved
+                self.problem("decision-not-possible", f"decision {d['id']} ({item}): 'add' creates an entity, event, argument or coreference link; "
+                             "an attribute is changed with 'edit' on its attr: key", d["id"], "action")
+
+    def _decision_of(self, key: str) -> str | None:
+        d = self.by_item.get(key)
+        return d["id"] if d else None
 
     def stale(self, d: dict, key: str, why: str) -> None:
         index, message = self.index.get(d["id"], 0), f"decision {d['id']} ({key}) is stale: {why}; remove it"
         self.out.stale.append((index, message))
-        self.out.problems.append(Problem(self.where, self.doc, f"/decisions/{index}/item", "stale-decision", message).line())
+        self.out.problems.append(Problem(self.where, self.doc, f"/decisions/{index}/item", "stale-decision", message))
 
-    def added_keys(self, prefix: str) -> set[str]:
-        return {k for k, d in self.by_item.items() if d["action"] == "add" and k.startswith(prefix)}
+    def added_keys(self, kind: str) -> set[str]:
+        """The keys of the items of this kind (entity, event, arg, coref) that `add` decisions create."""
+        return {k for k, d in self.by_item.items() if d["action"] == "add" and itemkey.key(k).kind == kind}
 
     def override(self, key: str, actions: tuple[str, ...]) -> dict | None:
         """The decision on an item every layer (with its ends) agrees on, if any: only an override
@@ -99,14 +109,16 @@ class _Builder:
             self.stale(d, key, "every layer agrees on this item, so there is nothing to take")
             return None
         if d["action"] not in actions:
-            self.problem(f"decision {d['id']} ({key}): '{d['action']}' is not possible here, every layer has this item; "
-                         f"to override it use {' or '.join(actions)}")
+            self.problem("decision-not-possible", f"decision {d['id']} ({key}): '{d['action']}' is not possible here, every layer "
+                         f"has this item; to override it use {' or '.join(actions)}", d["id"], "action")
             return None
         self.out.overridden += 1
         return d
 
-    def problem(self, message: str) -> None:
-        self.out.problems.append(f"{self.where} doc={self.doc} {message}")
+    def problem(self, slug: str, message: str, did: str | None = None, at: str = "item") -> None:
+        """A problem of the decisions, addressed at the decision `did` (its field `at`) when there is one."""
+        where = f"/decisions/{self.index[did]}/{at}" if did in self.index else "/decisions"
+        self.out.problems.append(Problem(self.where, self.doc, where, slug, message))
 
     def provenance(self, origin: tuple[str, object]) -> dict:
         if origin[0] == "agreed":
@@ -122,16 +134,16 @@ class _Builder:
         self.used.add(d["item"])
         action = d["action"]
         if action not in conflict.actions:
-            self.problem(f"decision {d['id']} ({conflict.key}): {action!r} is not possible here; use {' or '.join(conflict.actions)}")
+            self.problem("decision-not-possible", f"decision {d['id']} ({conflict.key}): {action!r} is not possible here; "
+                         f"use {' or '.join(conflict.actions)}", d["id"], "action")
             return None, False
         if action == "take" and d.get("layer") not in have:
-            self.problem(
-                f"decision {d['id']} ({conflict.key}): layer {d.get('layer')!r} does not have this item; "
-                f"layers that do: {', '.join(have) or 'none'}"
-            )
+            self.problem("decision-not-possible", f"decision {d['id']} ({conflict.key}): layer {d.get('layer')!r} does not have "
+                         f"this item; layers that do: {', '.join(have) or 'none'}", d["id"], "layer")
             return None, False
         if action == "edit" and d.get("layer") is not None and d["layer"] not in have:
-            self.problem(f"decision {d['id']} ({conflict.key}): edit starts from layer {d['layer']!r}, which does not have this item")
+            self.problem("decision-not-possible", f"decision {d['id']} ({conflict.key}): edit starts from layer {d['layer']!r}, "
+                         "which does not have this item", d["id"], "layer")
             return None, False
         self.out.decided += 1
         return d, action != "reject"
@@ -140,8 +152,8 @@ class _Builder:
     def mentions(self, pool: str, attrs_of) -> dict[str, dict]:
         """Gold entities or events (by key), each with its resolved attributes."""
         found: dict[str, dict] = {}
-        prefix = "entity:" if pool == "entities" else "event:"
-        keys = sorted({k for lay in self.layers.values() for k in getattr(lay, pool)} | self.added_keys(prefix), key=_order)
+        kind = "entity" if pool == "entities" else "event"
+        keys = sorted({k for lay in self.layers.values() for k in getattr(lay, pool)} | self.added_keys(kind), key=_order)
         for key in keys:
             items = {a: getattr(self.layers[a], pool).get(key) for a in self.names}
             have = [a for a in self.names if items[a] is not None]
@@ -185,7 +197,8 @@ class _Builder:
                     known = set(attrs_of(self.onto, base))
                     extra = sorted(set(d["value"].get("attributes") or {}) - known)
                     if extra:
-                        self.problem(f"decision {d['id']} ({key}): {base['type']} has no attribute {', '.join(extra)}")
+                        self.problem("bad-decision-value", f"decision {d['id']} ({key}): {base['type']} has no attribute "
+                                     f"{', '.join(extra)}", d["id"], "value")
                         continue
                 base["attributes"] = attrs_of(self.onto, base)
                 item = base
@@ -195,7 +208,8 @@ class _Builder:
         for key, item in found.items():  # an edit must not move an item onto another one
             now = align.entity_key(item) if pool == "entities" else align.event_key(item)
             if now in seen:
-                self.problem(f"{pool} {seen[now]} and {key} are the same item {now} after the decisions; reject one of them")
+                self.problem("decision-conflict", f"{pool} {seen[now]} and {key} are the same item {now} after the decisions; "
+                             "reject one of them", self._decision_of(key) or self._decision_of(seen[now]))
             seen[now] = key
         return found
 
@@ -213,7 +227,7 @@ class _Builder:
         given = d.get("value", {}).get("attributes") or {}
         extra = sorted(set(given) - set(names))
         if extra:
-            self.problem(f"decision {d['id']} ({key}): {item['type']} has no attribute {', '.join(extra)}")
+            self.problem("bad-decision-value", f"decision {d['id']} ({key}): {item['type']} has no attribute {', '.join(extra)}", d["id"], "value")
             return None
         attrs = {}
         for name in names:
@@ -227,19 +241,19 @@ class _Builder:
         """The entity or event an `add` decision creates; its key gives type and span, `value` the rest
         (attributes, normalized, subword)."""
         self.used.add(key)
-        kind, etype, span = key.split(":")
+        mention = itemkey.key(key).mention
+        kind, etype, start, end = mention.kind, mention.type, mention.start, mention.end
         known = self.onto.event(etype) is not None if kind == "event" else etype in {v.name for v in self.onto.entity_types}
         if not known:
-            self.problem(f"decision {d['id']} ({key}): {etype!r} is not an {kind} type of the schema")
+            self.problem("unknown-type", f"decision {d['id']} ({key}): {etype!r} is not an {kind} type of the schema", d["id"])
             return None
         value = d.get("value") or {}
         allowed = {"attributes", "subword"} | ({"normalized"} if kind == "entity" else set())
         unknown = sorted(set(value) - allowed)
         if unknown or not isinstance(value.get("attributes", {}), dict):
-            self.problem(f"decision {d['id']} ({key}): an add gives type and span in its item key; value may only give "
-                         f"{', '.join(sorted(allowed))} (attributes a mapping){'; found ' + ', '.join(unknown) if unknown else ''}")
+            self.problem("bad-decision-value", f"decision {d['id']} ({key}): an add gives type and span in its item key; value may only give "
+                         f"{', '.join(sorted(allowed))} (attributes a mapping){'; found ' + ', '.join(unknown) if unknown else ''}", d["id"], "value")
             return None
-        start, end = (int(x) for x in span.split("-"))
         if kind == "entity":
             item = {"type": etype, "start": start, "end": end, **({"subword": True} if value.get("subword") else {})}
         else:
@@ -254,12 +268,13 @@ class _Builder:
         allowed = {"type", "start", "end", "attributes", "normalized", "trigger", "subword"}
         unknown = sorted(set(value) - allowed)
         if unknown:
-            self.problem(f"decision {did} ({key}): value has fields {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+            self.problem("bad-decision-value", f"decision {did} ({key}): value has fields {', '.join(unknown)}; "
+                         f"allowed: {', '.join(sorted(allowed))}", did, "value")
             return None
         offsets = [(n, value.get(n)) for n in ("start", "end")] + [(f"trigger.{n}", (value.get("trigger") or {}).get(n)) for n in ("start", "end")]
         bad = [n for n, v in offsets if v is not None and (not isinstance(v, int) or isinstance(v, bool))]
         if bad or not all(isinstance(value.get(n, {}), dict) for n in ("attributes", "trigger")):
-            self.problem(f"decision {did} ({key}): offsets must be integers and attributes/trigger mappings")
+            self.problem("bad-decision-value", f"decision {did} ({key}): offsets must be integers and attributes/trigger mappings", did, "value")
             return None
         out = dict(base)
         for name, v in value.items():
@@ -287,7 +302,7 @@ class _Builder:
                     if d["action"] == "reject":
                         out[name] = None
                     elif name not in d.get("value", {}):
-                        self.problem(f"decision {d['id']} ({akey}): value must give {name!r}, e.g. {{{name}: ...}}")
+                        self.problem("bad-decision-value", f"decision {d['id']} ({akey}): value must give {name!r}, e.g. {{{name}: ...}}", d["id"], "value")
                     else:
                         out[name] = d["value"][name]
                     if overrides is not None:
@@ -301,7 +316,7 @@ class _Builder:
                 out[name] = seen[d["layer"]]
             elif d["action"] == "edit":
                 if name not in d["value"]:
-                    self.problem(f"decision {d['id']} ({akey}): value must give {name!r}, e.g. {{{name}: ...}}")
+                    self.problem("bad-decision-value", f"decision {d['id']} ({akey}): value must give {name!r}, e.g. {{{name}: ...}}", d["id"], "value")
                 out[name] = d["value"].get(name)
             else:
                 out[name] = None
@@ -345,7 +360,7 @@ class _Builder:
         gold = set(entities) | set(events)
         layered = {k for lay in self.layers.values() for k in lay.arguments}
         keys = sorted({k for lay in self.layers.values() for k, a in lay.arguments.items() if a["event"] in events}
-                      | (self.added_keys("arg:") - layered))
+                      | (self.added_keys("arg") - layered))
         for key in keys:
             if key not in layered:
                 arg = self.added_argument(key, events, entities)
@@ -361,15 +376,12 @@ class _Builder:
     def added_argument(self, key: str, events: dict[str, dict], entities: dict[str, dict]) -> dict | None:
         d = self.by_item[key]
         self.used.add(key)
-        parts = key[len("arg:"):].split(":")
-        if len(parts) != 7 or parts[0] != "event" or parts[4] != "entity":
-            self.problem(f"decision {d['id']} ({key}): an argument key is arg:<event key>:<role>:<entity key>, "
-                         "e.g. arg:event:Raid:10-15:Place:entity:GPE:20-28")
-            return None
-        event, role, entity = ":".join(parts[:3]), parts[3], ":".join(parts[4:])
+        parsed = itemkey.key(key)  # arg:<event key>:<role>:<entity key>, checked on reading
+        event, role, entity = str(parsed.mention), parsed.name, str(parsed.other)
         missing = [k for k, pool in ((event, events), (entity, entities)) if k not in pool]
         if missing:
-            self.problem(f"decision {d['id']} ({key}): {' and '.join(missing)} not in gold, so the argument cannot be added")
+            self.problem("decision-not-possible", f"decision {d['id']} ({key}): {' and '.join(missing)} not in gold, "
+                         "so the argument cannot be added", d["id"])
             return None
         arg = {"event": event, "role": role, "entity": entity}
         self.added_args[key] = arg
@@ -384,16 +396,17 @@ class _Builder:
 
     def links(self, kind: str, gold: dict[str, dict]) -> list[str]:
         layered = {k for lay in self.layers.values() for k in lay.links(kind)}
-        added = {k for k in self.added_keys("coref:") if k[len("coref:"):].startswith(kind + ":")} - layered
+        added = {k for k in self.added_keys("coref") if itemkey.key(k).mention.kind == kind} - layered
         kept, ends = [], set(gold)
         for key in sorted(layered | added):
-            a, b = key[len("coref:"):].split("|")
+            a, b = _ends(key)
             if key in added:
                 d = self.by_item[key]
                 self.used.add(key)
                 missing = [e for e in (a, b) if e not in ends]
                 if missing:
-                    self.problem(f"decision {d['id']} ({key}): {' and '.join(missing)} not in gold, so the link cannot be added")
+                    self.problem("decision-not-possible", f"decision {d['id']} ({key}): {' and '.join(missing)} not in gold, "
+                                 "so the link cannot be added", d["id"])
                     continue
                 self.origin[key] = ("decision", d["id"])
                 self.out.added += 1
@@ -405,20 +418,16 @@ class _Builder:
         return kept
 
 
-def _normalized(d: dict) -> dict:
-    """A decision with its coreference item written in the canonical order of link keys."""
-    item = d.get("item")
-    if isinstance(item, str) and item.startswith("coref:") and item.count("|") == 1:
-        a, b = item[len("coref:"):].split("|")
-        return {**d, "item": align.link_key(a, b)}
-    return d
+def _ends(key: str) -> tuple[str, str]:
+    """The two mention keys a coreference link key joins."""
+    link = itemkey.key(key)
+    return str(link.mention), str(link.other)
 
 
 def _order(key: str):
     """Text order of a mention key: start, end, then type."""
-    kind, etype, span = key.split(":")
-    start, end = span.split("-")
-    return int(start), int(end), etype
+    mention = itemkey.key(key).mention
+    return mention.start, mention.end, mention.type
 
 
 def _span_text(item: dict) -> str:
@@ -427,7 +436,7 @@ def _span_text(item: dict) -> str:
 
 def _clusters(links: list[str], order: dict[str, int]) -> list[list[str]]:
     """Connected components of the accepted links, members and clusters in text order."""
-    pairs = [tuple(key[len("coref:"):].split("|")) for key in links]
+    pairs = [_ends(key) for key in links]
     nodes = dict.fromkeys(x for pair in pairs for x in pair)
     clusters = [sorted(g, key=order.__getitem__) for g in components(nodes, pairs)]
     return sorted(clusters, key=lambda c: order[c[0]])
@@ -490,17 +499,18 @@ def build_gold(doc: str, layers: dict[str, align.Layer], decisions: list[dict], 
     for kind, prefix in (("entity", "C"), ("event", "EC")):
         out = []
         for i, members in enumerate(_clusters(links[kind], order), 1):
-            origins = [b.origin[lk] for lk in links[kind] if set(lk[len("coref:"):].split("|")) <= set(members)]
+            origins = [b.origin[lk] for lk in links[kind] if set(_ends(lk)) <= set(members)]
             decided = sorted(str(o[1]) for o in origins if o[0] == "decision")
             prov = {"method": "decision", "decision": decided[0]} if decided else {"method": "agreed", "annotators": list(b.names)}
             out.append({"id": f"{prefix}{i}", "members": [gid[m] for m in members], "provenance": prov})
         clusters[kind] = out
-    for d in map(_normalized, decisions):  # a rejected link that accepted links join anyway is a contradiction
-        if d["action"] == "reject" and d["item"].startswith("coref:") and d["item"] in b.used:
-            x, y = d["item"][len("coref:"):].split("|")
-            kind = "entity" if x.startswith("entity:") else "event"
+    for d in b.by_item.values():  # a rejected link that accepted links join anyway is a contradiction
+        if d["action"] == "reject" and itemkey.key(d["item"]).kind == "coref" and d["item"] in b.used:
+            x, y = _ends(d["item"])
+            kind = itemkey.key(x).kind
             if any(gid.get(x) in c["members"] and gid.get(y) in c["members"] for c in clusters[kind]):
-                b.problem(f"decision {d['id']} rejects {d['item']}, but other accepted links put both in one cluster; reject one of those too")
+                b.problem("decision-conflict", f"decision {d['id']} rejects {d['item']}, but other accepted links put both in one "
+                          "cluster; reject one of those too", d["id"], "action")
     if b.out.problems:
         return b.out
     b.out.gold = {

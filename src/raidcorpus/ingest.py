@@ -18,10 +18,11 @@ from . import io, muc
 from .checks import check_record
 from .errors import Problem, ProblemError, UserError
 from .ontology import load as load_ontology
-from .records import Reader
+from .records import Reader, check_fields
 from .text import NEAR_DUPLICATE, SketchIndex, clean, sha256_text, shingles
 
 MAX_ARTICLE_BYTES = 2 << 20  # 2 MiB of UTF-8: a long feature is 100 KB; beyond this it is not one article
+LINE_FIELDS = ("id", "title", "outlet", "published", "language", "url", "inferred")  # a JSON Lines article's metadata
 
 
 def slugify(text: str, words: int = 6) -> str:
@@ -110,7 +111,10 @@ def read_articles(sources: Iterable[Path], metadata: dict[str, dict]) -> Iterato
                 if len(obj["text"].encode("utf-8", "surrogatepass")) > MAX_ARTICLE_BYTES:
                     raise ProblemError(Problem(f"{src}:{n}", None, "/text", "too-large",
                                                f"the article is over {MAX_ARTICLE_BYTES} bytes (the ceiling; see docs/safety.md)"))
-                meta = {k: obj[k] for k in ("id", "title", "outlet", "published", "language", "url", "inferred") if k in obj}
+                problems = check_fields(obj, f"{src}:{n}", "Document", ("text",) + LINE_FIELDS)
+                if problems:  # typed as the corpus record types them, before a value is used
+                    raise ProblemError(problems)
+                meta = {k: obj[k] for k in LINE_FIELDS if k in obj}
                 yield Article(f"{src.name}:{n}", obj["text"], meta)
             continue
         try:

@@ -189,6 +189,7 @@ class StrictLoader(_BASE_LOADER):
             self.flatten_mapping(node)
             seen: dict = {}
             for key_node, _ in node.value:
+                self.construct_key(key_node)
                 if isinstance(key_node, yaml.ScalarNode):
                     key = (key_node.tag, key_node.value)
                     if key in seen:
@@ -197,6 +198,25 @@ class StrictLoader(_BASE_LOADER):
                                           key_node.start_mark)
                     seen[key] = key_node.start_mark
         return super().construct_mapping(node, deep)
+
+    def construct_yaml_timestamp(self, node):
+        """A date or time as the text it is written as: records hold JSON values, and the schema
+        checks the text (a YAML date like 2015-13-45 would otherwise fail inside the parser)."""
+        return self.construct_scalar(node)
+
+    def refuse_non_json(self, node):
+        what = node.tag.rsplit(":", 1)[-1]
+        raise _StrictYaml("wrong-type", f"a !!{what} value has no JSON type: write text, a number, a list or a mapping", node.start_mark)
+
+    def construct_key(self, node):
+        """Mapping keys are text, as in JSON (a YAML 1.1 `on:` or `5:` key would be a boolean or a number)."""
+        if not (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:str"):
+            raise _StrictYaml("wrong-type", "a mapping key must be text (quote it)", node.start_mark)
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
+for _tag in ("binary", "set", "omap", "pairs"):
+    StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", StrictLoader.refuse_non_json)
 
 
 def _yaml_error(path, e) -> ReadError:

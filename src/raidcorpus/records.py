@@ -20,7 +20,8 @@ import jsonschema_rs
 
 from . import io
 from .errors import Problem, ProblemError, UserError, pointer
-from .checks import Validator
+from .checks import Validator, validator_problems
+from .ontology import current_path, load_schema
 
 
 class RecordError(ProblemError):
@@ -171,11 +172,40 @@ def read(path: str | Path, kind: str | Iterable[str] | None = None, corpus_dir: 
     return Reader(corpus_dir, level).read(path, kind)
 
 
+# -- fields of a record in another format ----------------------------------------------------------
+
+
+def check_fields(obj, path: str, definition: str, fields: Iterable[str], doc: str | None = None) -> list[Problem]:
+    """An input in another format (a JSON Lines article) whose fields are some of a record's: each
+    checked against the schema's definition of that field (null allowed where it has a type: the
+    command fills it in), and any other field refused. Types are read from the schema, not listed here."""
+    if not isinstance(obj, dict):
+        return [Problem(path, doc, "/", "wrong-type", f"expected an object, found {type(obj).__name__}")]
+    return validator_problems(_fields_validator(current_path(), definition, tuple(fields)), obj, path, doc)
+
+
+def _nullable(spec: dict) -> dict:
+    if "type" not in spec:
+        return spec
+    kinds = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
+    return {**spec, "type": kinds + ([] if "null" in kinds else ["null"])}
+
+
+@lru_cache(maxsize=8)
+def _fields_validator(schema_path: Path, definition: str, fields: tuple[str, ...]):
+    schema = load_schema(schema_path)
+    props = schema["$defs"][definition]["properties"]
+    part = {"$defs": schema["$defs"], "type": "object", "additionalProperties": False,
+            "properties": {f: _nullable(props[f]) for f in fields}}
+    return jsonschema_rs.validator_for(part)
+
+
 # -- Label Studio exports --------------------------------------------------------------------------
 # The parts of a full JSON export that the converter reads, with the types it relies on. Everything
 # else in an export (and the meaning of each result) is the converter's to judge, result by result.
 
 _ID = {"type": ["integer", "string", "null"]}
+_NAMES = {"type": ["array", "null"], "items": {"type": "string"}}  # labels and choices: names the config gives
 _RESULT = {
     "type": "object",
     "properties": {
@@ -183,9 +213,9 @@ _RESULT = {
         "to_name": {"type": ["string", "null"]}, "from_id": _ID, "to_id": _ID,
         "value": {"type": ["object", "null"], "properties": {
             "start": {}, "end": {}, "text": {},
-            "labels": {"type": ["array", "null"]}, "choices": {"type": ["array", "null"]}, "text_area": {},
+            "labels": _NAMES, "choices": _NAMES, "text_area": {},
         }},
-        "labels": {"type": ["array", "null"]},
+        "labels": _NAMES,
     },
 }
 EXPORT_SCHEMA = {

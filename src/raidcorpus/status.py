@@ -101,7 +101,7 @@ def document_status(root: Path, doc: str, onto=None, reader: Reader | None = Non
         row["agreement"] = _agreement(layers, onto)
         where = folder / "decisions.yaml"
         decisions, problems = adjudicate.read_decisions(where) if where.is_file() else ({}, [])
-        row["problems"] += problems
+        row["problems"] += [p.line() for p in problems]
         source = {f"sha256:{a}": adjudicate._sha256_file(f) for a, f in files.items()}
         out = gold.build_gold(doc, layers, decisions.get(doc, []),
                                     document, onto, str(where), source)
@@ -110,7 +110,7 @@ def document_status(root: Path, doc: str, onto=None, reader: Reader | None = Non
         row["gold"] = "unknown"
         return row
     row["undecided"] = len(out.undecided)
-    row["problems"] += out.problems
+    row["problems"] += [p.line() for p in out.problems]
     if out.gold is None:
         row["gold"] = "undecided" if out.undecided else "blocked"
     elif not gold_path.is_file():
