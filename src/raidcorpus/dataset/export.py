@@ -552,10 +552,9 @@ def export(folder: Path, fmt: str, out: Path) -> Outcome:
     """Write `fmt` files for every split of a built dataset folder under `out`, read them back and count losses."""
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    from .build import _nlp
 
     outdir.check(Path(out), owned=False)  # never into the repository or its source folders
-    nlp = _nlp()
+    nlp = rows.sentencizer()
     out.mkdir(parents=True, exist_ok=True)
     by_split: dict[str, list[dict]] = {}
     for split, rec in read_folder(folder):

@@ -15,7 +15,6 @@ from typing import Iterable, Iterator
 import pyarrow.parquet as pq
 
 from . import outdir, release, rows
-from .build import _nlp
 from .card import readable
 from ..errors import Problem, UserError
 from .features import for_config
@@ -150,7 +149,7 @@ def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Outcome:
 
 
 def _write(full: Writer, standoff: Path, splits, texts, clusters, cluster_split, table, facts) -> None:
-    nlp = _nlp()
+    nlp = rows.sentencizer()
     for split in splits:
         full.open_split(split)
         for row in _rows(standoff / "documents" / parquet_name(split), "documents"):

@@ -25,6 +25,16 @@ FLAT_ROLES: dict[str, tuple[tuple[str, str], ...]] = {
 FIGURE_ROLES: dict[str, tuple[str, str]] = {"killed": ("Die", "Victim"), "injured": ("Injure", "Victim"), "arrested": ("Arrest", "Person")}
 
 
+def sentencizer():
+    """The blank English spaCy pipeline that cuts the ner config's sentences (build, rehydrate,
+    export and score cut them alike)."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
 def _provenance(p: dict | None) -> dict | None:
     if not p:
         return None
@@ -128,14 +138,6 @@ def strip(row: dict, config: str) -> dict:
     for path in TEXT_FIELDS[config]:
         row = _null_path(row, path)
     return row
-
-
-def strip_layer(row: dict) -> dict:
-    return strip(row, "annotators")
-
-
-def strip_document(row: dict) -> dict:
-    return strip(row, "documents")
 
 
 def cluster_record_row(c: dict) -> dict:
