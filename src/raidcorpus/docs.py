@@ -127,9 +127,17 @@ def help_text(app: typer.Typer, args: list[str]) -> str:
 
 
 def command_names(app: typer.Typer) -> list[str]:
-    """Every command of the live CLI, in the order they are registered."""
-    group = typer.main.get_command(app)
-    return list(getattr(group, "commands", {}))
+    """Every command of the live CLI, in the order they are registered; a group's commands
+    follow it, named with it ("annotators add")."""
+
+    def walk(group, prefix: str) -> list[str]:
+        names = []
+        for name, command in getattr(group, "commands", {}).items():
+            names.append(prefix + name)
+            names += walk(command, f"{prefix}{name} ")
+        return names
+
+    return walk(typer.main.get_command(app), "")
 
 
 def cli_reference(app: typer.Typer) -> str:
@@ -145,7 +153,7 @@ def cli_reference(app: typer.Typer) -> str:
         "```",
     ]
     for name in command_names(app):
-        parts += ["", f"## raidcorpus {name}", "", "```", help_text(app, [name]).rstrip("\n"), "```"]
+        parts += ["", f"## raidcorpus {name}", "", "```", help_text(app, name.split()).rstrip("\n"), "```"]
     return "\n".join(parts) + "\n"
 
 
