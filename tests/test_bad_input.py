@@ -78,13 +78,9 @@ def test_one_line_and_nonzero_exit(repo, name):
     assert expected in errors[0], output
 
 
-def test_publish_to_an_unreachable_hub_is_one_line(tmp_path):
+def test_publish_to_an_unreachable_hub_is_one_line(fixture_build):
     """A built, verified folder, so that publish gets as far as the network, which is not there."""
-    from raidcorpus.dataset import build
-
-    root = tmp_path / "repo"
-    shutil.copytree(Path(__file__).parent / "data" / "build", root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    built = build.build("0.1.0", root / "dist" / "raid-attack-events", root, jobs=1)
+    root, built = fixture_build
     env = {"HF_ENDPOINT": f"http://127.0.0.1:{closed_port()}", "HF_TOKEN": "not-a-real-token", "HF_HUB_OFFLINE": "0"}
     dry = run(["publish", "--repo", "owner/name", "--dir", built.out, "--dry-run"], root, env)
     assert dry.returncode == 0, dry.stdout + dry.stderr  # the folder itself is fine

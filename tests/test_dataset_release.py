@@ -28,10 +28,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("rel") / "repo"
-    shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    return root, build.build("0.1.0", root / "dist" / "raid-attack-events", root)
+def built(fixture_build):
+    return fixture_build
 
 
 @pytest.mark.parametrize("variant", ["full", "standoff"])

@@ -542,13 +542,13 @@ def losses(original: dict, back: dict) -> Counter:
 
 
 @dataclass
-class Outcome:
+class ExportReport:
     files: list[Path]
     counts: Counter  # items written: documents, sentences, entities, events, arguments
     lost: Counter  # items of the records the round trip did not bring back
 
 
-def export(folder: Path, fmt: str, out: Path) -> Outcome:
+def export(folder: Path, fmt: str, out: Path) -> ExportReport:
     """Write `fmt` files for every split of a built dataset folder under `out`, read them back and count losses."""
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
@@ -605,4 +605,4 @@ def export(folder: Path, fmt: str, out: Path) -> Outcome:
             files.append(path)
         for r in recs:
             lost.update(losses(r, back.get(r["document"]) or {"annotator": "x", "entities": [], "events": []}))
-    return Outcome(files, counts, +lost)
+    return ExportReport(files, counts, +lost)

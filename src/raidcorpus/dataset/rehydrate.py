@@ -25,7 +25,7 @@ from .writer import BATCH_ROWS, Writer, writing
 
 
 @dataclass
-class Outcome:
+class Rehydrated:
     out: Path | None
     problems: list[str]
     documents: int = 0
@@ -92,7 +92,7 @@ class Texts:
         return text if text is not None and sha256_text(text) == sha else None
 
 
-def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Outcome:
+def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Rehydrated:
     """Rebuild the full dataset into `out`; returns every problem (and writes nothing) if any text is missing or wrong.
 
     `out` is an owned output folder, like build's (see outdir): refused when it holds anything
@@ -100,7 +100,7 @@ def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Outcome:
     outdir.check(out)
     problems = release.verify_folder(standoff)
     if problems:
-        return Outcome(None, problems)
+        return Rehydrated(None, problems)
     try:
         facts = json.loads((standoff / "release.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -140,12 +140,12 @@ def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Outcome:
                 _fill(arow, text, problems, path, arow["document"], f"/{i}")
     problems += table.problems
     if problems:
-        return Outcome(None, problems, count)
+        return Rehydrated(None, problems, count)
 
     # Second pass: write the full folder with the build's own row functions.
     with writing((out, "full")) as (full,):
         _write(full, standoff, splits, texts, clusters, cluster_split, table, facts)
-    return Outcome(out, [], count)
+    return Rehydrated(out, [], count)
 
 
 def _write(full: Writer, standoff: Path, splits, texts, clusters, cluster_split, table, facts) -> None:

@@ -313,7 +313,7 @@ def derived_rows(row: dict, nlp) -> dict[str, list[dict]]:
     sents = Sentences(row["text"], nlp)
     return {
         "ner": ner_rows(row, nlp, sents),
-        "events": mention_rows(row),
+        "events": event_rows(row),
         "mentions": event_mention_rows(row, sents),
         "entity_mentions": entity_mention_rows(row, sents),
     }
@@ -402,8 +402,9 @@ def _argument(events, ents, role, key):
     return None
 
 
-def mention_rows(row: dict) -> list[dict]:
-    """Event rows for the groups of a document that no cross-document cluster holds."""
+def event_rows(row: dict) -> list[dict]:
+    """The events config's rows of a document: one per group of its event mentions that no
+    cross-document cluster holds (those rows come from the cluster table)."""
     ents = {e["id"]: e for e in row["entities"]}
     out = []
     for group in event_groups(row):
