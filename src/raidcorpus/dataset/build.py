@@ -216,10 +216,8 @@ def _document_shard(st: _State, ids: list[str]) -> Shard:
                 cluster_shares.append((doc_id, st.table.share(row)))
             if st.clustered is not None and doc_id in st.clustered:
                 facts[doc_id] = st.clustered.facts(doc_id, doc, gold)
-            emit("full", "documents", row)
-            for config, derived in rows.derived_rows(row, st.nlp).items():
-                for r in derived:
-                    emit("full", config, r)
+            for config, r in rows.document_rows(row, st.nlp):
+                emit("full", config, r)
             gold_fields = {k: row[k] for k in ("entities", "events", "entity_clusters", "event_clusters")}
             for ann in layers:
                 emit("full", "annotators", rows.annotator_row(ann, st.cross, gold_fields if ann is gold else None))

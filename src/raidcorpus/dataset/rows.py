@@ -308,6 +308,15 @@ def event_mention_rows(row: dict, sents: Sentences) -> list[dict]:
     return out
 
 
+def document_rows(row: dict, nlp) -> Iterable[tuple[str, dict]]:
+    """(config, row) for a full documents row and every row derived from it, in the order both
+    build and rehydrate write them: the one loop over the derived configs."""
+    yield "documents", row
+    for config, derived in derived_rows(row, nlp).items():
+        for r in derived:
+            yield config, r
+
+
 def derived_rows(row: dict, nlp) -> dict[str, list[dict]]:
     """Every row a documents row gives rise to, by config (the build and rehydrate share it)."""
     sents = Sentences(row["text"], nlp)
