@@ -40,6 +40,7 @@ test: $(STAMP) system-deps check
 ## checked by the tests, which rebuild the dataset)
 check: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/vulture src/ tests/vulture_whitelist.py --min-confidence 60
 	$(BIN)/raidcorpus validate
 	$(BIN)/raidcorpus docs --check
 	$(BIN)/raidcorpus ls-config --check

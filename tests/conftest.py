@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 from dataclasses import dataclass
@@ -12,6 +13,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "label-studio.sh"
+BUILD_FIXTURE = Path(__file__).parent / "data" / "build"
+
+
+@pytest.fixture(scope="session")
+def fixture_build(tmp_path_factory):
+    """tests/data/build copied once and built at 0.1.0: (root, build.Result), for the tests that
+    read a built folder (release, export, publish). A test that changes the copy puts it back."""
+    from raidcorpus.dataset import build
+
+    root = tmp_path_factory.mktemp("fixture-build") / "repo"
+    shutil.copytree(BUILD_FIXTURE, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    return root, build.build("0.1.0", root / "dist" / "raid-attack-events", root)
 
 
 def free_port() -> int:

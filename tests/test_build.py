@@ -395,8 +395,8 @@ def test_the_build_reads_no_clustered_document_twice(tmp_path, monkeypatch):
     sent: set = set()
     shard = build._document_shard
 
-    def facts_seen(ids):
-        out = shard(ids)
+    def facts_seen(state, ids):
+        out = shard(state, ids)
         sent.update(out.facts)
         return out
     monkeypatch.setattr(build, "_document_shard", facts_seen)
@@ -447,10 +447,10 @@ def test_a_worker_that_dies_is_one_line_and_nothing_is_written(tmp_path, monkeyp
     parent = os.getpid()
     shard = build._document_shard
 
-    def dies_in_a_worker(ids):
+    def dies_in_a_worker(state, ids):
         if os.getpid() != parent and ids == sorted(ids) and len(ids) == 3:
             os._exit(9)
-        return shard(ids)
+        return shard(state, ids)
 
     monkeypatch.setattr(build, "_document_shard", dies_in_a_worker)
     with pytest.raises(UserError, match=r"^build: a worker process ended without its result"):

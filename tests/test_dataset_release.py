@@ -29,10 +29,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("rel") / "repo"
-    shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    return root, build.build("0.1.0", root / "dist" / "raid-attack-events", root)
+def built(fixture_build):
+    return fixture_build
 
 
 @pytest.mark.parametrize("variant", ["full", "standoff"])
@@ -238,3 +236,29 @@ def test_publish_without_network_fails_in_one_line(built):
     res = runner.invoke(app, ["publish", "--repo", "a/b", "--dir", str(result.out)])
     assert res.exit_code == 1
     assert len(res.stderr.strip().splitlines()) == 1 and "a/b: the Hub refused or could not be reached" in res.stderr
+
+
+def test_the_card_takes_the_dataset_part_of_a_changelog_section():
+    section = "Dataset:\n- new documents\n\nCode:\n- a faster reader"
+    assert release.dataset_notes(section) == "- new documents"
+    assert release.dataset_notes("Code:\n- only code") == ""
+    assert release.dataset_notes("- no parts") == "- no parts"
+
+
+def test_a_code_note_leaves_the_release_manifests_alone(built, tmp_path):
+    """Notes under Code: change no released byte; a line under Dataset: does."""
+    root, first = built
+    manifest = (first.out / release.MANIFEST).read_text(encoding="utf-8")
+    changelog = root / "CHANGELOG.md"
+    text = changelog.read_text(encoding="utf-8")
+    notes = "- Fixture: first version.\n"
+    assert notes in text
+    try:
+        changelog.write_text(text.replace(notes, f"Dataset:\n{notes}\nCode:\n- a code change\n"), encoding="utf-8")
+        code = build.build("0.1.0", tmp_path / "code", root)
+        assert (code.out / release.MANIFEST).read_text(encoding="utf-8") == manifest
+        changelog.write_text(text.replace(notes, f"Dataset:\n{notes}- a dataset change\n"), encoding="utf-8")
+        data = build.build("0.1.0", tmp_path / "data", root)
+        assert (data.out / release.MANIFEST).read_text(encoding="utf-8") != manifest
+    finally:
+        changelog.write_text(text, encoding="utf-8")

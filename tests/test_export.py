@@ -18,7 +18,7 @@ from datasets import load_dataset  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from raidcorpus import ontology  # noqa: E402
-from raidcorpus.dataset import build, export, rows  # noqa: E402
+from raidcorpus.dataset import export, rows  # noqa: E402
 from raidcorpus.cli import app  # noqa: E402
 from raidcorpus.errors import UserError  # noqa: E402
 
@@ -27,15 +27,13 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("export") / "repo"
-    shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    result = build.build("0.1.0", root / "dist" / "raid-attack-events", root)
+def built(fixture_build):
+    _, result = fixture_build
     records = {rec["document"]: rec for _, rec in export.read_folder(result.out)}
     return result.out, records
 
 
-def run(folder: Path, fmt: str, out: Path) -> export.Outcome:
+def run(folder: Path, fmt: str, out: Path) -> export.ExportReport:
     return export.export(folder, fmt, out)
 
 

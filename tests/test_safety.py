@@ -572,29 +572,3 @@ def test_a_raw_export_is_kept_again_only_when_more_than_its_volatile_fields_chan
     assert save(export(None, order=True)) == (first, False)  # keys in another order: parsed and compared
     assert save(export("3 days", text='a "created_ago": 2'))[1]  # a changed text is kept
     assert len(list(raw.iterdir())) == 2
-
-
-def test_read_ahead_passes_over_what_it_must_not_open(tmp_path):
-    """The build's read-ahead hint never blocks on a FIFO, follows a link or fails on a missing
-    file: the thread ends, and the reads that follow report such files themselves."""
-    (tmp_path / "plain.json").write_text("{}")
-    os.mkfifo(tmp_path / "fifo.json")  # opened without O_NONBLOCK, this would wait for a writer
-    (tmp_path / "link.json").symlink_to(tmp_path / "plain.json")
-    (tmp_path / "folder.json").mkdir()
-    paths = [tmp_path / n for n in ("fifo.json", "link.json", "missing.json", "folder.json", "plain.json")]
-    thread = io.read_ahead(paths)
-    thread.join(timeout=10)
-    assert not thread.is_alive()
-
-
-def test_a_build_reads_its_documents_ahead_in_order(tmp_path):
-    """read_ahead gets each document's corpus record, then its layers, for a run of documents."""
-    root = tmp_path / "repo"
-    shutil.copytree(BUILD_FIXTURE, root)
-    ids = sorted(p.stem for p in (root / "corpus").glob("*.json"))[:2]
-    files = list(build._files_of(root, ids + ["../escape"]))
-    expected = []
-    for doc in ids:
-        expected.append(root / "corpus" / f"{doc}.json")
-        expected += sorted((root / "annotations" / doc).glob("*.json"), key=lambda p: p.name)
-    assert files == expected

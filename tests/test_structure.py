@@ -190,3 +190,38 @@ def test_no_error_line_is_formatted_by_hand():
                 if re.search(r"\[[a-z0-9]+(?:-[a-z0-9]+)+\] ", node.value):
                     found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: {node.value.strip()[:80]}")
     assert not found, "error lines formatted by hand (raise errors.ProblemError or use Problem(...).line()):\n" + "\n".join(found)
+
+
+MAX_LINES = 100
+# Functions in other developers' files that are still longer than MAX_LINES (issue 29): this
+# list may only shrink; a new long function anywhere fails the test below.
+LONG_FUNCTIONS: set[tuple[str, str]] = set()
+
+
+def long_functions(root: Path = PACKAGE) -> dict[tuple[str, str], int]:
+    """(module, function) -> its length in lines, for every function (methods and nested ones
+    included) longer than MAX_LINES."""
+    found = {}
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_LINES:
+                    found[(module_name(path, root), node.name)] = lines
+    return found
+
+
+def test_no_function_is_over_100_lines():
+    found = long_functions()
+    new = {k: v for k, v in found.items() if k not in LONG_FUNCTIONS}
+    assert not new, f"functions over {MAX_LINES} lines (split them by concern): {new}"
+    shorter = LONG_FUNCTIONS - set(found)
+    assert not shorter, f"now at most {MAX_LINES} lines: take them off LONG_FUNCTIONS: {sorted(shorter)}"
+
+
+def test_the_length_check_finds_a_long_function(tmp_path):
+    package = tmp_path / "raidcorpus"
+    package.mkdir()
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_LINES))
+    (package / "long.py").write_text(f"def short():\n    return 1\n\n\ndef long():\n{body}\n", encoding="utf-8")
+    assert long_functions(package) == {("raidcorpus.long", "long"): MAX_LINES + 1}

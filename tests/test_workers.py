@@ -1,9 +1,8 @@
-"""workers.beside: one function run in a forked process while the caller goes on."""
+"""workers.in_order: the one parallel path, a plain loop with one job."""
 
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
@@ -11,50 +10,45 @@ from raidcorpus import workers
 from raidcorpus.errors import UserError
 
 
-def _pid_and(arg):
-    return os.getpid(), arg * 2
+def _pid_and(context, run):
+    return os.getpid(), [context * x for x in run]
 
 
-def _fails(arg):
-    raise ValueError(f"bad {arg}")
+def _fails(context, run):
+    if 3 in run:
+        raise ValueError(f"bad {run}")
+    return run
 
 
-def _sleeps(path):
-    time.sleep(30)
-    path.write_text("still ran")
-
-
-def _dies(arg):
+def _dies(context, run):
     os._exit(3)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_the_result_comes_back_and_runs_in_another_process_only_with_two_jobs(jobs):
-    with workers.beside(_pid_and, 21, jobs, "died") as result:
-        pid, value = result()
-    assert value == 42
-    assert (pid != os.getpid()) == (jobs > 1)
+def test_results_come_back_in_run_order_with_the_context(jobs):
+    runs = [[i, i + 1] for i in range(0, 40, 2)]
+    got = list(workers.in_order(_pid_and, 10, runs, jobs, "died"))
+    assert [r for _, r in got] == [[10 * x for x in run] for run in runs]
+    pids = {pid for pid, _ in got}
+    assert (pids == {os.getpid()}) == (jobs == 1), "one job runs here; more run in other processes"
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_an_error_is_raised_where_the_result_is_asked_for(jobs):
-    with workers.beside(_fails, 7, jobs, "died") as result:
-        with pytest.raises(ValueError, match="bad 7"):
-            result()
+def test_an_error_in_a_run_is_raised_in_the_caller(jobs):
+    with pytest.raises(ValueError, match=r"bad \[3\]"):
+        list(workers.in_order(_fails, None, [[1], [2], [3], [4]], jobs, "died"))
 
 
-def test_leaving_the_block_early_ends_the_process(tmp_path):
-    mark = tmp_path / "mark"
-    started = time.monotonic()
-    with pytest.raises(RuntimeError):
-        with workers.beside(_sleeps, mark, 2, "died"):
-            raise RuntimeError("the caller failed first")
-    assert time.monotonic() - started < 10
-    time.sleep(0.5)
-    assert not mark.exists()
+def test_a_worker_that_dies_is_one_line():
+    with pytest.raises(UserError, match="a worker died"):
+        list(workers.in_order(_dies, None, [[1], [2]], 2, "a worker died"))
 
 
-def test_a_process_that_dies_is_one_line():
-    with workers.beside(_dies, None, 2, "a worker died") as result:
-        with pytest.raises(UserError, match="a worker died"):
-            result()
+def test_the_function_and_context_are_not_pickled():
+    """A local function and an unpicklable context reach the workers by the fork itself."""
+    lock = __import__("threading").Lock()  # does not pickle
+
+    def local(context, run):
+        return [x + 1 for x in run] if context is lock else None
+
+    assert list(workers.in_order(local, lock, [[1], [2, 3]], 2, "died")) == [[2], [3, 4]]

@@ -418,8 +418,6 @@ def build(
     mod = dataset_module("build", "dataset.build")
 
     result = mod.build(version, out_dir, root, standoff, make_release, jobs=jobs or None, repo=repo)
-    for w in result.warnings:
-        err.print(f"warning: {w}", markup=False)
     for config, splits in result.stats["rows"].items():
         out.print(f"{config}: " + ", ".join(f"{s} {n}" for s, n in splits.items()), markup=False)
     out.print(f"wrote {result.out} and {result.standoff_out} (version {version})", markup=False)

@@ -34,7 +34,7 @@ OPEN = re.compile(r"<!-- (BEGIN|END) GENERATED: ([^ ]+) -->")
 
 
 @dataclass(frozen=True)
-class Outcome:
+class DocFile:
     """One documentation file: its path relative to the root and whether it is (or was) out of date."""
 
     path: str
@@ -127,9 +127,17 @@ def help_text(app: typer.Typer, args: list[str]) -> str:
 
 
 def command_names(app: typer.Typer) -> list[str]:
-    """Every command of the live CLI, in the order they are registered."""
-    group = typer.main.get_command(app)
-    return list(getattr(group, "commands", {}))
+    """Every command of the live CLI, in the order they are registered; a group's commands
+    follow it, named with it ("annotators add")."""
+
+    def walk(group, prefix: str) -> list[str]:
+        names = []
+        for name, command in getattr(group, "commands", {}).items():
+            names.append(prefix + name)
+            names += walk(command, f"{prefix}{name} ")
+        return names
+
+    return walk(typer.main.get_command(app), "")
 
 
 def cli_reference(app: typer.Typer) -> str:
@@ -145,7 +153,7 @@ def cli_reference(app: typer.Typer) -> str:
         "```",
     ]
     for name in command_names(app):
-        parts += ["", f"## raidcorpus {name}", "", "```", help_text(app, [name]).rstrip("\n"), "```"]
+        parts += ["", f"## raidcorpus {name}", "", "```", help_text(app, name.split()).rstrip("\n"), "```"]
     return "\n".join(parts) + "\n"
 
 
@@ -194,7 +202,7 @@ def agreement_summary(root: Path) -> str:
     report = agree.agree([annotations], root / "corpus") if annotations.is_dir() else {"documents": []}
     if not report["documents"]:
         return "No document has two annotator layers yet.\n"
-    rows = [r for r in agree._table_rows(report["overall"], True) if r[1] in ("all",) or r[0].startswith(("entity attribute", "event attribute"))]
+    rows = [r for r in agree.table_rows(report["overall"], True) if r[1] in ("all",) or r[0].startswith(("entity attribute", "event attribute"))]
     lines = [
         f"Agreement between {', '.join(report['annotators'])} over {len(report['documents'])} documents "
         "(`raidcorpus agree --format markdown` gives every figure per document and per type):",
@@ -225,7 +233,7 @@ def render(app: typer.Typer, root: Path = ROOT) -> dict[str, str]:
     return out
 
 
-def schema_copy(root: Path, check: bool) -> list[Outcome]:
+def schema_copy(root: Path, check: bool) -> list[DocFile]:
     """In the repository, the package's copy of the schema (what an installed raidcorpus reads) made
     byte for byte from schema/raidcorpus.schema.json. Done first, so that everything generated after
     it is made from the schema as it now is."""
@@ -240,12 +248,12 @@ def schema_copy(root: Path, check: bool) -> list[Outcome]:
     if stale and not check:
         write_bytes_atomic(copy, content)
         ontology.reread()
-    return [Outcome(str(ontology.SCHEMA_PACKAGED), stale)]
+    return [DocFile(str(ontology.SCHEMA_PACKAGED), stale)]
 
 
-def run(app: typer.Typer, root: Path = ROOT, check: bool = False) -> list[Outcome]:
+def run(app: typer.Typer, root: Path = ROOT, check: bool = False) -> list[DocFile]:
     """Regenerate the documentation and the package's schema copy (or, with check, only compare);
-    returns one Outcome per file."""
+    returns one DocFile per file."""
     outcomes = schema_copy(root, check)
     for rel, content in render(app, root).items():
         path = root / rel
@@ -255,5 +263,5 @@ def run(app: typer.Typer, root: Path = ROOT, check: bool = False) -> list[Outcom
             stale = True
         if stale and not check:
             write_bytes_atomic(path, content.encode("utf-8"))
-        outcomes.append(Outcome(rel, stale))
+        outcomes.append(DocFile(rel, stale))
     return outcomes

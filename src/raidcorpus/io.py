@@ -19,7 +19,6 @@ import gc
 import pickle
 import re
 import stat
-import threading
 from functools import lru_cache
 import os
 from contextlib import contextmanager
@@ -392,34 +391,6 @@ def refuse_link(path: str | Path, root: str | Path | None = None) -> Path:
     if root is not None and not path.resolve().is_relative_to(Path(root).resolve()):
         raise UnsafePath(path, f"leads outside {root}: refused")
     return path
-
-
-def read_ahead(paths: Iterable[str | Path]) -> threading.Thread:
-    """Ask the kernel to read files ahead, from a thread: a caller that reads many small files one
-    at a time waits for the disk at every one of them when they are out of the page cache (a
-    20,000-document build took 50 s from a cold cache, 40 s from a warm one). Only a hint: a file
-    that cannot be opened, is a link or is not a regular file is passed over (the caller's own read
-    reports it), and nothing is read into this process."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    advise = getattr(os, "posix_fadvise", None)
-
-    def run() -> None:
-        for path in paths:
-            try:
-                fd = os.open(path, flags)
-            except OSError:
-                continue
-            try:
-                if advise is not None and stat.S_ISREG(os.fstat(fd).st_mode):
-                    advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
-
-    thread = threading.Thread(target=run, name="read-ahead", daemon=True)
-    thread.start()
-    return thread
 
 
 def _create(tmp: Path) -> int:

@@ -129,18 +129,14 @@ def documents(root: Path) -> list[str]:
     return sorted(ids)
 
 
-_RUN: tuple | None = None  # (root, ontology, reader) of the run, set before the workers fork
-
-
-def _chunk_rows(docs: list[str]) -> list[dict]:
-    root, onto, reader = _RUN
+def _chunk_rows(run: tuple, docs: list[str]) -> list[dict]:
+    root, onto, reader = run
     return [document_status(root, doc, onto, reader) for doc in docs]
 
 
 def iter_status(root: str | Path = ".", totals: Totals | None = None, jobs: int | None = None) -> Iterator[dict]:
     """Each document's status in turn; `totals` (if given) is filled in as they go. With more than
     one job, runs of documents are looked at in worker processes and come back in order."""
-    global _RUN
     root = Path(root)
     if not (root / "corpus").is_dir() and not (root / "annotations").is_dir():
         raise UserError(f"no corpus/ or annotations/ under {root}: run it at the repository's top (or give --root)")
@@ -149,19 +145,14 @@ def iter_status(root: str | Path = ".", totals: Totals | None = None, jobs: int 
     ids = documents(root)
     chunks = [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(chunks)))
-    _RUN = (root, onto, reader)
-    try:
-        if jobs > 1:
-            reader.validator.doc_ids()  # listed once, before the fork, for every worker
-        with workers.forked(jobs) as pool:
-            # a few runs ahead of the one being printed, so memory stays bounded
-            for chunk_rows in workers.in_order(pool, _chunk_rows, chunks, 2 * jobs, WORKER_DIED):
-                for row in chunk_rows:
-                    if totals is not None:
-                        totals.add(row)
-                    yield row
-    finally:
-        _RUN = None
+    if jobs > 1:
+        reader.validator.doc_ids()  # listed once, before the fork, for every worker
+    # a few runs ahead of the one being printed, so memory stays bounded
+    for chunk_rows in workers.in_order(_chunk_rows, (root, onto, reader), chunks, jobs, WORKER_DIED):
+        for row in chunk_rows:
+            if totals is not None:
+                totals.add(row)
+            yield row
 
 
 def _f(value) -> str:

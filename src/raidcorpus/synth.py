@@ -11,16 +11,16 @@ gives the same bytes, and files are written one document at a time.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import multiprocessing
 import random
+from itertools import islice
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import yaml
 
-from . import align, gold, io
+from . import align, gold, io, workers
 from .errors import UserError
 from .ingest import Article, make_record
 from .ontology import Ontology
@@ -701,6 +701,21 @@ def _cross_cluster(anchor: Anchor, docs: list[dict]) -> dict:
     }
 
 
+RUN_DOCS = 32  # documents a worker makes at a time
+WORKER_DIED = "synth: a worker process died (killed, or out of memory?); run again, or with --jobs 1"
+
+
+def _runs(tasks) -> Iterator[list[tuple]]:
+    tasks = iter(tasks)
+    while run := list(islice(tasks, RUN_DOCS)):
+        yield run
+
+
+def _write_run(context: tuple, run: list[tuple]) -> list[dict]:
+    out, seed, annotators = context
+    return [write_document(out, seed, annotators, task) for task in run]
+
+
 def synth(n_docs: int, seed: int, out: Path, annotators: int = 2, jobs: int = 1) -> Summary:
     """Write a synthetic corpus of `n_docs` documents under `out`, streaming one document at a time.
 
@@ -723,38 +738,31 @@ def synth(n_docs: int, seed: int, out: Path, annotators: int = 2, jobs: int = 1)
     (out / "annotations").mkdir(parents=True, exist_ok=True)
     summary = Summary(files=2)
     splits: dict[str, list[str]] = {name: [] for name, _ in SPLITS}
-    work = functools.partial(write_document, out, seed, annotators)
-    tasks = stories(seed, n_docs, onto)
-    pool = multiprocessing.get_context("fork").Pool(jobs) if jobs > 1 else None
-    try:
-        results = pool.imap(work, tasks, chunksize=32) if pool else map(work, tasks)
-        with open(out / "annotations" / "clusters.yaml", "w", encoding="utf-8", newline="\n") as clusters:
-            clusters.write(_dump_yaml({"kind": "event_clusters", "schema_version": onto.version}) + "clusters:")
-            story: list[dict] = []
+    runs = _runs(stories(seed, n_docs, onto))
+    results = (done for run in workers.in_order(_write_run, (out, seed, annotators), runs, jobs, WORKER_DIED) for done in run)
+    with open(out / "annotations" / "clusters.yaml", "w", encoding="utf-8", newline="\n") as clusters:
+        clusters.write(_dump_yaml({"kind": "event_clusters", "schema_version": onto.version}) + "clusters:")
+        story: list[dict] = []
 
-            def close():
-                if len(story) >= 2:
-                    clusters.write("\n" + _dump_yaml([_cross_cluster(story[0]["story"], story)]).rstrip("\n"))
-                    summary.clusters += 1
-                story.clear()
+        def close():
+            if len(story) >= 2:
+                clusters.write("\n" + _dump_yaml([_cross_cluster(story[0]["story"], story)]).rstrip("\n"))
+                summary.clusters += 1
+            story.clear()
 
-            for done in results:
-                summary.docs += 1
-                summary.files += done["files"]
-                summary.entities += done["entities"]
-                summary.events += done["events"]
-                splits[done["split"]].append(done["id"])
-                anchor = done["story"]
-                if not story or anchor is None or story[0]["story"].story != anchor.story:
-                    close()
-                if anchor is not None:
-                    story.append(done)
-            close()
-            clusters.write((" []" if not summary.clusters else "") + "\n")
-    finally:
-        if pool:
-            pool.close()
-            pool.join()
+        for done in results:
+            summary.docs += 1
+            summary.files += done["files"]
+            summary.entities += done["entities"]
+            summary.events += done["events"]
+            splits[done["split"]].append(done["id"])
+            anchor = done["story"]
+            if not story or anchor is None or story[0]["story"].story != anchor.story:
+                close()
+            if anchor is not None:
+                story.append(done)
+        close()
+        clusters.write((" []" if not summary.clusters else "") + "\n")
     splits_text = _dump_yaml({"kind": "splits", "schema_version": onto.version, "splits": splits})
     _write(out / "splits.yaml", splits_text.encode("utf-8"))
     # A changelog section, so that `raidcorpus build --root OUT --version 0.0.0` works on the output.

@@ -77,12 +77,8 @@ def iter_problems(paths: Iterable[Path], corpus_dir: Path | str = "corpus", leve
             yield p
 
 
-_VALIDATOR: Validator | None = None  # the run's validator, set before the workers fork
-
-
-def _check_run(paths: list[Path]) -> list[tuple[int, list[Problem], list]]:
+def _check_run(validator: Validator, paths: list[Path]) -> list[tuple[int, list[Problem], list]]:
     """(records, problems, records kept to find duplicates) of each file of a run, checked as by a new validator."""
-    validator = _VALIDATOR
     validator.forget_seen()
     out = []
     try:
@@ -95,9 +91,11 @@ def _check_run(paths: list[Path]) -> list[tuple[int, list[Problem], list]]:
     return out
 
 
-def _runs(files: Iterable[Path]) -> Iterator[list[Path]]:
+def _runs(files: Iterable[Path], taken: list[list[Path]]) -> Iterator[list[Path]]:
+    """Runs of RUN_FILES files, each also kept in `taken` until its result comes back."""
     files = iter(files)
     while run := list(islice(files, RUN_FILES)):
+        taken.append(run)
         yield run
 
 
@@ -108,41 +106,27 @@ def _in_workers(validator: Validator, files: Iterable[Path], jobs: int) -> Itera
     run in one process would): a worker's result is taken as it is unless the file has the first
     record of its run under some key that `validator` already keeps for another file; that file
     is checked again here (its duplicate is reported, and the checks a duplicate stops are skipped)."""
-    global _VALIDATOR
     from . import workers  # here: the process pool's modules cost every run of one process 5 ms
 
     compiled()  # the schema, ontology and corpus listing made once, before the fork, for every worker
     load_ontology()
     if validator.level >= 2:
         validator.doc_ids()
-    runs = _runs(files)
-    _VALIDATOR = validator
-    try:
-        with workers.forked(jobs) as pool:
-            # the runs as they are taken from the listing, kept until their results come back
-            submitted: list[list[Path]] = []
-
-            def taken():
-                for run in runs:
-                    submitted.append(run)
-                    yield run
-
-            for results in workers.in_order(pool, _check_run, taken(), 2 * jobs, WORKER_DIED):
-                run = submitted.pop(0)
-                in_run: set = set()
-                for path, (n, problems, noted) in zip(run, results):
-                    if any((is_doc, key) not in in_run and validator.kept(is_doc, key) not in (None, where)
-                           for is_doc, key, where in noted):
-                        validator.noted = []
-                        n, problems = validator.check_file(path)
-                        noted, validator.noted = validator.noted, None
-                    else:
-                        for is_doc, key, where in noted:
-                            validator.keep(is_doc, key, where)
-                    in_run.update((is_doc, key) for is_doc, key, _ in noted)
-                    yield n, problems
-    finally:
-        _VALIDATOR = None
+    taken: list[list[Path]] = []
+    for results in workers.in_order(_check_run, validator, _runs(files, taken), jobs, WORKER_DIED):
+        run = taken.pop(0)
+        in_run: set = set()
+        for path, (n, problems, noted) in zip(run, results):
+            if any((is_doc, key) not in in_run and validator.kept(is_doc, key) not in (None, where)
+                   for is_doc, key, where in noted):
+                validator.noted = []
+                n, problems = validator.check_file(path)
+                noted, validator.noted = validator.noted, None
+            else:
+                for is_doc, key, where in noted:
+                    validator.keep(is_doc, key, where)
+            in_run.update((is_doc, key) for is_doc, key, _ in noted)
+            yield n, problems
 
 
 def run(paths: Iterable[Path], corpus_dir: Path | str = "corpus", fmt: str = "text", level: int = 3,

@@ -1,5 +1,11 @@
-"""Work over runs of documents in forked worker processes, results in run order (build, status),
-and partner processes that keep what they made until told what to do with it (convert).
+"""Work over runs of items in forked worker processes, results in run order (build, validate,
+status, synth), and partner processes that keep what they made until told what to do with it
+(convert).
+
+`in_order(fn, context, runs, jobs)` is the one parallel path: with one job it is a plain loop,
+`fn(context, run)` for each run, here; with more, the same calls in `jobs` forked processes, each
+given `fn` and `context` when it is forked (inherited, not pickled), the results in run order. Nothing
+else differs, so `--jobs 1` is the reference the other counts are tested against.
 
 An executor, not multiprocessing.Pool: on an error the pool's terminate() kills workers, and one
 killed while it held the lock of the result queue left the pool waiting for ever. The executor
@@ -20,79 +26,43 @@ from typing import Callable, Generator, Iterable, Iterator
 
 from .errors import UserError
 
+AHEAD = 3  # runs out per worker at once: enough to keep it busy, few enough that results do not pile up
 
-@contextmanager
-def forked(jobs: int) -> Iterator[ProcessPoolExecutor | None]:
-    """An executor of `jobs` forked processes, or None for one job (the work then runs here).
+_WORK: tuple | None = None  # in a worker process: (fn, context), given when it was forked (see in_order)
 
-    The parent's objects are moved out of the collector's reach first: its passes in a worker
-    would otherwise write to every page they sit on (copy-on-write). A caller that had frozen
-    objects already (io.gc_frozen) keeps them frozen: only a freeze made here is undone here."""
+
+def _take_work(fn: Callable, context) -> None:
+    global _WORK
+    _WORK = (fn, context)
+
+
+def _call(run):
+    fn, context = _WORK
+    return fn(context, run)
+
+
+def in_order(fn: Callable, context, runs: Iterable, jobs: int, died: str) -> Iterator:
+    """fn(context, run) for each run, in run order: here with one job, else in `jobs` forked
+    processes with at most AHEAD runs per worker out at once (an unbounded map held every finished
+    result in the parent when it was the slower side). A worker that dies is UserError(died)."""
     if jobs <= 1:
-        yield None
+        for run in runs:
+            yield fn(context, run)
         return
-    outer = gc.get_freeze_count() > 0
-    gc.collect()
-    gc.freeze()
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
-    try:
-        yield pool
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    else:
-        pool.shutdown(wait=True)
-    finally:
-        if not outer:
-            gc.unfreeze()
-
-
-def in_order(pool: ProcessPoolExecutor | None, fn: Callable, runs: Iterable, ahead: int, died: str) -> Iterator:
-    """fn(run) for each run, in run order: in the pool's workers with at most `ahead` runs out at
-    once, so that finished results do not pile up in the parent when it is the slower side (an
-    unbounded map held them all), or here without a pool. A worker that dies is UserError(died)."""
-    if pool is None:
-        yield from map(fn, runs)
-        return
+    fork = multiprocessing.get_context("fork")
+    # fn and context reach the workers by the fork itself, never pickled: only runs and results are
+    pool = ProcessPoolExecutor(jobs, mp_context=fork, initializer=_take_work, initargs=(fn, context))
     runs = iter(runs)
-    pending = deque(pool.submit(fn, r) for r in islice(runs, ahead))
+    pending = deque(pool.submit(_call, r) for r in islice(runs, jobs * AHEAD))
     try:
         while pending:
             result = pending.popleft().result()
-            pending.extend(pool.submit(fn, r) for r in islice(runs, 1))
+            pending.extend(pool.submit(_call, r) for r in islice(runs, 1))
             yield result
     except BrokenProcessPool:
         raise UserError(died) from None
     finally:
-        for future in pending:
-            future.cancel()
-
-
-@contextmanager
-def beside(fn: Callable, arg, jobs: int, died: str) -> Iterator[Callable]:
-    """fn(arg) in one forked process (a Partner) while the caller goes on with other work; yields a
-    function that waits for its result (with one job, fn runs here when the result is asked for).
-    An error in fn is raised where the result is asked for; leaving the block early ends the process."""
-    if jobs <= 1:
-        yield lambda: fn(arg)
-        return
-    partner = Partner(_once, (fn, arg), died)
-
-    def result():
-        try:
-            return partner.answer()
-        finally:
-            partner.end()  # its pipe closed, so processes forked later do not inherit it
-
-    try:
-        yield result
-    finally:
-        partner.end()
-
-
-def _once(job: tuple) -> Iterator:
-    fn, arg = job
-    yield fn(arg)
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class Partner:
@@ -177,7 +147,7 @@ def _partner_run(fn: Callable[..., Generator], arg, conn) -> None:
 @contextmanager
 def partners(fn: Callable[..., Generator], args: Iterable, died: str) -> Iterator[list[Partner]]:
     """A Partner running fn(arg) for each arg, forked with the parent's objects out of the collector's
-    reach (see forked); each ended on the way out."""
+    reach (its passes in a worker would write to every page they sit on); each ended on the way out."""
     outer = gc.get_freeze_count() > 0
     gc.collect()
     gc.freeze()

@@ -7,10 +7,9 @@ by split and written in row-group batches, so memory does not grow with the corp
 
 from __future__ import annotations
 
-import gc
 import os
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from .. import agree, align, ontology, workers
 from ..checks import Clustered, split_leaks
 from ..errors import Problem, ProblemError, UserError
 from . import card, muc_rows, outdir, release, rows
-from ..io import ReadError, is_id, read_ahead
+from ..io import ReadError, is_id
 from ..records import Reader, RecordError
 from .layout import HUB_REPO, REPO_RE, NAME
 from .writer import Encoder, Writer, writing
@@ -81,13 +80,6 @@ def clusters_path(root: Path) -> Path:
     return root / "annotations" / "clusters.yaml"
 
 
-def read_clusters(root: Path, reader: Reader | None = None, level: int | None = None) -> list[dict]:
-    path = clusters_path(root)
-    if not path.is_file():
-        return []
-    return (reader or _reader(root)).read(path, "event_clusters", level)["clusters"]
-
-
 def layer_paths(root: Path, doc: str) -> list[Path]:
     folder = root / "annotations" / doc
     try:
@@ -133,15 +125,7 @@ def load_document(root: Path, doc_id: str, reader: Reader | None = None) -> tupl
 # --- building -----------------------------------------------------------------------------
 
 
-def _nlp():
-    import spacy
-
-    nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
-    return nlp
-
-
-def _cluster_split(clusters: list[dict], split_of: dict[str, str], warnings: list[str]) -> dict[str, str]:
+def _cluster_split(clusters: list[dict], split_of: dict[str, str]) -> dict[str, str]:
     """A cross-document cluster's row goes to the split of its member documents, which the split
     policy (splits.yaml) keeps together: documents about one real-world event never straddle a split."""
     out = {}
@@ -163,22 +147,24 @@ def _cluster_split(clusters: list[dict], split_of: dict[str, str], warnings: lis
     return out
 
 
+_nlp = rows.sentencizer  # TODO score.py's owner: import rows.sentencizer, then drop this name
+
+
 # --- documents in worker processes ---------------------------------------------------------
 
 CHUNK_DOCS = 64  # documents per task handed to a worker
-AHEAD = 2  # chunks queued per worker beyond the one it converts
 
 
 @dataclass
 class _State:
-    """What every worker needs, set up before the workers start (they inherit it)."""
+    """What every run of documents needs, made once (workers are forked with it: workers.in_order)."""
 
     root: Path
     cross: dict
     table: rows.ClusterTable
     agreement: object
     clustered: Clustered | None = None  # what clusters.yaml names in each document (None: no clusters.yaml)
-    nlp: object = None
+    nlp: object = field(default_factory=rows.sentencizer)
     encoders: dict = field(default_factory=dict)
     checked: Reader | None = None  # one checked reader per process: it lists the corpus once, not per document
 
@@ -191,9 +177,6 @@ class _State:
         if config not in self.encoders:
             self.encoders[config] = Encoder(config)
         return self.encoders[config]
-
-
-_STATE: _State | None = None
 
 
 @dataclass
@@ -223,44 +206,8 @@ def _chunks(ids: list[str]) -> list[list[str]]:
     return [ids[i : i + CHUNK_DOCS] for i in range(0, len(ids), CHUNK_DOCS)]
 
 
-@contextmanager
-def _gc_paused():
-    """The cycle collector off while a chunk is converted: its rows are freed by reference
-    counting, and the collector's passes over them were about a third of the conversion's time."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-def _document_task(ids: list[str]):
-    with _gc_paused():
-        return _document_shard(ids)
-
-
-def _files_of(root: Path, ids: list[str]):
-    """The files a run of documents reads (for read_ahead), in the order it reads them."""
-    for doc_id in ids:
-        if not is_id(doc_id):
-            continue
-        yield root / "corpus" / f"{doc_id}.json"
-        try:
-            with os.scandir(root / "annotations" / doc_id) as entries:
-                names = sorted(e.name for e in entries if e.name.endswith(".json"))
-        except OSError:
-            continue
-        for name in names:
-            yield root / "annotations" / doc_id / name
-
-
-def _document_shard(ids: list[str]) -> Shard:
+def _document_shard(st: _State, ids: list[str]) -> Shard:
     """Everything one run of documents adds to the dataset (new configs add their rows here)."""
-    st = _STATE
-    if st.nlp is None:
-        st.nlp = _nlp()
     out: dict[tuple[str, str], list[dict]] = {}
     shares: list = []
     cluster_shares: list = []
@@ -269,8 +216,6 @@ def _document_shard(ids: list[str]) -> Shard:
 
     def emit(variant: str, config: str, row: dict) -> None:
         out.setdefault((variant, config), []).append(row)
-
-    read_ahead(_files_of(st.root, ids))
 
     try:
         for doc_id in ids:
@@ -282,10 +227,8 @@ def _document_shard(ids: list[str]) -> Shard:
                 cluster_shares.append((doc_id, st.table.share(row)))
             if st.clustered is not None and doc_id in st.clustered:
                 facts[doc_id] = st.clustered.facts(doc_id, doc, gold)
-            emit("full", "documents", row)
-            for config, derived in rows.derived_rows(row, st.nlp).items():
-                for r in derived:
-                    emit("full", config, r)
+            for config, r in rows.document_rows(row, st.nlp):
+                emit("full", config, r)
             for config, made in muc_rows.rows_of(st.root, doc, st.reader()).items():
                 for r in made:
                     emit("full", config, r)
@@ -341,36 +284,14 @@ WORKER_DIED = ("build: a worker process ended without its result (killed, or out
                "nothing was written: run again, with --jobs 1 to use one process")
 
 
-class _Workers:
-    """Runs tasks over chunks in `jobs` forked processes (or in this one, see raidcorpus.workers),
-    results in task order; a failure carried back from a worker is raised here, at its place in
-    document order."""
-
-    def __init__(self, state: _State, jobs: int | None, documents: int):
-        self.state = state
-        jobs = jobs or os.cpu_count() or 1
-        self.jobs = max(1, min(jobs, -(-documents // CHUNK_DOCS)))
-        self._forked = workers.forked(self.jobs)
-        self.pool = None
-
-    def __enter__(self):
-        global _STATE
-        _STATE = self.state
-        self.pool = self._forked.__enter__()
-        return self
-
-    def run(self, fn, chunks: list):
-        for result in workers.in_order(self.pool, fn, chunks, self.jobs * (1 + AHEAD), WORKER_DIED):
-            if result.failed is not None:
-                raise UserError(result.failed.line)
-            yield result
-
-    def __exit__(self, *exc):
-        global _STATE
-        try:
-            return self._forked.__exit__(*exc)
-        finally:
-            _STATE = None
+def _shards(state: _State, chunks: list[list[str]], jobs: int):
+    """Each chunk's Shard, in chunk order, made in `jobs` processes (this one when 1); a failure
+    carried back from a worker is raised here, at its place in document order."""
+    jobs = max(1, min(jobs, len(chunks)))
+    for shard in workers.in_order(_document_shard, state, chunks, jobs, WORKER_DIED):
+        if shard.failed is not None:
+            raise UserError(shard.failed.line)
+        yield shard
 
 
 @dataclass
@@ -379,7 +300,6 @@ class Result:
     standoff_out: Path
     version: str
     stats: dict
-    warnings: list[str]
     released: list[Path]
 
 
@@ -412,28 +332,18 @@ def build(version: str, out: Path, root: Path = Path("."), standoff_out: Path | 
             released.append(target)
 
     with writing((out, "full"), (standoff_out, "standoff"), then=write_releases if make_release else None) as (full, off):
-        stats, warnings = _build(version, root, jobs, full, off, repo)
-    return Result(out, standoff_out, version, stats.as_dict(), warnings, released)
+        stats = _build(version, root, jobs or os.cpu_count() or 1, full, off, repo)
+    return Result(out, standoff_out, version, stats.as_dict(), released)
 
 
-def _build(version: str, root: Path, jobs: int | None, full: Writer, off: Writer, repo: str) -> tuple[Stats, list[str]]:
-    """Both folders' files written into the writers' temporary folders, each release manifest checked."""
-    jobs = jobs or os.cpu_count() or 1
-    # the walk of annotations/ for every annotator's name (the agreement tallies need them all from
-    # the first document) runs in a process of its own while clusters.yaml and splits.yaml are read
-    with workers.beside(align.annotator_names, root / "annotations", jobs, WORKER_DIED) as annotator_names:
-        return _build_with(version, root, jobs, full, off, repo, annotator_names)
-
-
-def _build_with(version: str, root: Path, jobs: int, full: Writer, off: Writer, repo: str, annotator_names) -> tuple[Stats, list[str]]:
-    date, notes = release.changelog_section(root / "CHANGELOG.md", version)
-    reader = _reader(root)
+def _splits_and_clusters(root: Path, reader: Reader) -> tuple[dict | None, dict[str, list[str]], dict[str, str]]:
+    """clusters.yaml's record (checked against its schema only: the rest of its checks runs once
+    the documents are read), the splits, and each listed document's split, every document of
+    corpus/ in exactly one split. clusters.yaml is read first: the split-leak check of splits.yaml
+    uses it (parsed once)."""
     _splits_file(root)
-    # clusters.yaml is read first (the split-leak check of splits.yaml uses it: parsed once) and
-    # checked here against its schema only; the rest of its checks runs once the documents are read
     path = clusters_path(root)
     record = reader.read(path, "event_clusters", level=1) if path.is_file() else None
-    clusters = record["clusters"] if record else []
     splits = read_splits(root, reader)
     split_of = {doc: s for s, ids in splits.items() for doc in ids}
     corpus_ids = {p.stem for p in (root / "corpus").glob("*.json")}
@@ -445,15 +355,23 @@ def _build_with(version: str, root: Path, jobs: int, full: Writer, off: Writer, 
         raise ProblemError(Problem("splits.yaml", missing[0], "/", "unknown-document", f"document {missing[0]} is not in corpus/"))
     if not split_of:
         raise UserError("splits.yaml lists no documents: there is nothing to build")
+    return record, splits, split_of
 
+
+def _build(version: str, root: Path, jobs: int, full: Writer, off: Writer, repo: str) -> Stats:
+    """Both folders' files written into the writers' temporary folders, each release manifest checked."""
+    date, notes = release.changelog_section(root / "CHANGELOG.md", version)
+    reader = _reader(root)
+    path = clusters_path(root)
+    record, splits, split_of = _splits_and_clusters(root, reader)
+    clusters = record["clusters"] if record else []
     cross = rows.cross_index(clusters)
-    warnings: list[str] = []
     table = rows.ClusterTable(clusters)
-    everyone = annotator_names()
+    everyone = align.annotator_names(root / "annotations")  # the agreement tallies need them all from the first document
     # the card shows no per-document figures, no unitizing alpha and no entity attributes
     agreement = agree.Accumulator(everyone, per_document=False, unitizing=False, entity_attributes=False)
     clustered = Clustered(record, str(path)) if record else None
-    state = _State(root, cross, table, agreement, clustered, nlp=_nlp())  # made once, before workers inherit it
+    state = _State(root, cross, table, agreement, clustered)
     stats = Stats()
     cluster_facts: dict = {}  # document -> what clusters.yaml's checks read of it, sent back with its shard
 
@@ -467,10 +385,10 @@ def _build_with(version: str, root: Path, jobs: int, full: Writer, off: Writer, 
             if problems:
                 raise RecordError(problems, str(root))
 
-    with _Workers(state, jobs, len(split_of)) as workers:
-        run = workers.run
+    tasks = [(split, ids) for split, all_ids in splits.items() for ids in _chunks(all_ids)]
+    with closing(_shards(state, [ids for _, ids in tasks], jobs)) as shards:  # closed: its workers end
         try:
-            cluster_split = _cluster_split(clusters, split_of, warnings)
+            cluster_split = _cluster_split(clusters, split_of)
             unknown = next((d for d in sorted(table.wanted) if d not in split_of), None)
             if unknown is not None:
                 raise ProblemError(Problem("annotations/clusters.yaml", unknown, "/", "unknown-document",
@@ -479,8 +397,6 @@ def _build_with(version: str, root: Path, jobs: int, full: Writer, off: Writer, 
             # and reports, a report maybe from a document of another split) and clusters.yaml is
             # checked with what they hold. The table orders what it is given by document, so the rows
             # do not depend on when a document's share comes in.
-            tasks = [(split, ids) for split, all_ids in splits.items() for ids in _chunks(all_ids)]
-            shards = run(_document_task, [ids for _, ids in tasks])
             writers = {"full": full, "standoff": off}
             for split in splits:
                 full.open_split(split)
@@ -518,7 +434,7 @@ def _build_with(version: str, root: Path, jobs: int, full: Writer, off: Writer, 
         "repo": repo,
         "version": version,
         "date": date,
-        "changelog": notes,
+        "changelog": release.dataset_notes(notes),
         "schema_version": _schema_version(),
         "built_with": release.built_with(),
         "splits": list(splits),
@@ -529,7 +445,7 @@ def _build_with(version: str, root: Path, jobs: int, full: Writer, off: Writer, 
         w.finish(facts)
         manifest = (w.folder / release.MANIFEST).read_text(encoding="utf-8")
         release.compare_release(manifest, release.release_file(root, version, w.variant), version)
-    return stats, warnings
+    return stats
 
 
 def _schema_version() -> str:

@@ -97,7 +97,7 @@ def _num_bytes(path: Path) -> int:
 
 
 def front_matter(folder: Path, facts: dict) -> dict:
-    license_id, license_note = LICENSES[facts["variant"]]
+    license_id = LICENSES[facts["variant"]][0]
     configs, infos = [], []
     for name in facts["configs"]:
         # a split without rows is left out: datasets refuses to load a declared split with no data

@@ -578,7 +578,7 @@ def not_carried(recs: list[dict]) -> Counter:
 
 
 @dataclass
-class Outcome:
+class ExportReport:
     files: list[Path]
     counts: Counter  # items written: documents, sentences, entities, events, arguments
     lost: Counter  # items of the records the round trip did not bring back
@@ -627,14 +627,13 @@ def _write_conll(out: Path, split: str, recs: list[dict], nlp) -> tuple[list[Pat
 WRITERS = {"textee": _write_textee, "brat": _write_brat, "spacy": _write_spacy, "conll": _write_conll}
 
 
-def export(folder: Path, fmt: str, out: Path) -> Outcome:
+def export(folder: Path, fmt: str, out: Path) -> ExportReport:
     """Write `fmt` files for every split of a built dataset folder under `out`, read them back and count losses."""
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    from .build import _nlp
 
     outdir.check(Path(out), owned=False)  # never into the repository or its source folders
-    nlp = _nlp()
+    nlp = rows.sentencizer()
     out.mkdir(parents=True, exist_ok=True)
     by_split: dict[str, list[dict]] = {}
     for split, rec in read_folder(folder):
@@ -666,4 +665,4 @@ def export(folder: Path, fmt: str, out: Path) -> Outcome:
     if fmt == "brat" and argless:
         notes.append(f"{argless} events without arguments are written as brat writes them ('E1<TAB>Attack:T1'); "
                      f"readers that want one argument or more (bratly) skip them")
-    return Outcome(files, counts, +lost, notes)
+    return ExportReport(files, counts, +lost, notes)

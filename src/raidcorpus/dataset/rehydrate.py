@@ -15,7 +15,6 @@ from typing import Iterable, Iterator
 import pyarrow.parquet as pq
 
 from . import outdir, release, rows
-from .build import _nlp
 from .card import readable
 from ..errors import Problem, UserError
 from .features import for_config
@@ -26,7 +25,7 @@ from .writer import BATCH_ROWS, Writer, writing
 
 
 @dataclass
-class Outcome:
+class Rehydrated:
     out: Path | None
     problems: list[str]
     documents: int = 0
@@ -103,7 +102,7 @@ class Texts:
         return text if text is not None and sha256_text(text) == sha else None
 
 
-def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Outcome:
+def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Rehydrated:
     """Rebuild the full dataset into `out`; returns every problem (and writes nothing) if any text is missing or wrong.
 
     `out` is an owned output folder, like build's (see outdir): refused when it holds anything
@@ -111,7 +110,7 @@ def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Outcome:
     outdir.check(out)
     problems = release.verify_folder(standoff)
     if problems:
-        return Outcome(None, problems)
+        return Rehydrated(None, problems)
     try:
         facts = json.loads((standoff / "release.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -152,16 +151,16 @@ def rehydrate(standoff: Path, sources: list[Path], out: Path) -> Outcome:
                 _fill(arow, text, problems, path, arow["document"], f"/{i}")
     problems += table.problems
     if problems:
-        return Outcome(None, problems, count)
+        return Rehydrated(None, problems, count)
 
     # Second pass: write the full folder with the build's own row functions.
     with writing((out, "full")) as (full,):
         _write(full, standoff, splits, texts, clusters, cluster_split, table, facts)
-    return Outcome(out, [], count)
+    return Rehydrated(out, [], count)
 
 
 def _write(full: Writer, standoff: Path, splits, texts, clusters, cluster_split, table, facts) -> None:
-    nlp = _nlp()
+    nlp = rows.sentencizer()
     for split in splits:
         full.open_split(split)
         for row in _rows(standoff / "documents" / parquet_name(split), "documents"):

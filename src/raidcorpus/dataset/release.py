@@ -50,6 +50,22 @@ def changelog_section(changelog: Path, version: str) -> tuple[str, str]:
     raise UserError(f"{changelog}: no '## [{version}] - YYYY-MM-DD' section: describe version {version} before building it")
 
 
+DATASET_HEAD = re.compile(r"^Dataset:\s*$", re.M)
+CODE_HEAD = re.compile(r"^Code:\s*$", re.M)
+
+
+def dataset_notes(section: str) -> str:
+    """The dataset's own changes in a changelog section: its "Dataset:" part, up to "Code:" (the
+    whole section when it has no "Dataset:" part). The card shows only these, so a change to the
+    code's notes leaves the released files, and their manifests, alone."""
+    head = DATASET_HEAD.search(section)
+    if head is None:
+        code = CODE_HEAD.search(section)
+        return section[: code.start()].strip() if code else section
+    code = CODE_HEAD.search(section, head.end())
+    return section[head.end() : code.start() if code else len(section)].strip()
+
+
 def release_file(root: Path, version: str, variant: str) -> Path:
     suffix = "" if variant == "full" else f"-{variant}"
     return root / "releases" / f"{version}{suffix}.sha256"

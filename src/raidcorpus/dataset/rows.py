@@ -26,6 +26,16 @@ FLAT_ROLES: dict[str, tuple[tuple[str, str], ...]] = {
 FIGURE_ROLES: dict[str, tuple[str, str]] = {"killed": ("Die", "Victim"), "injured": ("Injure", "Victim"), "arrested": ("Arrest", "Person")}
 
 
+def sentencizer():
+    """The blank English spaCy pipeline that cuts the ner config's sentences (build, rehydrate,
+    export and score cut them alike)."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
 def _provenance(p: dict | None) -> dict | None:
     if not p:
         return None
@@ -129,14 +139,6 @@ def strip(row: dict, config: str) -> dict:
     for path in TEXT_FIELDS[config]:
         row = _null_path(row, path)
     return row
-
-
-def strip_layer(row: dict) -> dict:
-    return strip(row, "annotators")
-
-
-def strip_document(row: dict) -> dict:
-    return strip(row, "documents")
 
 
 def cluster_record_row(c: dict) -> dict:
@@ -310,6 +312,15 @@ def event_mention_rows(row: dict, sents: Sentences) -> list[dict]:
     return out
 
 
+def document_rows(row: dict, nlp) -> Iterable[tuple[str, dict]]:
+    """(config, row) for a full documents row and every row derived from it, in the order both
+    build and rehydrate write them: the one loop over the derived configs."""
+    yield "documents", row
+    for config, derived in derived_rows(row, nlp).items():
+        for r in derived:
+            yield config, r
+
+
 def derived_rows(row: dict, nlp) -> dict[str, list[dict]]:
     """Every row a documents row gives rise to, by config (the build and rehydrate share it). None for a
     document nobody has annotated (no annotator, no entity, no event: a MUC message so far), whose
@@ -319,7 +330,7 @@ def derived_rows(row: dict, nlp) -> dict[str, list[dict]]:
     sents = Sentences(row["text"], nlp)
     return {
         "ner": ner_rows(row, nlp, sents),
-        "events": mention_rows(row),
+        "events": event_rows(row),
         "mentions": event_mention_rows(row, sents),
         "entity_mentions": entity_mention_rows(row, sents),
         "bigbio_kb": [bigbio.kb_row(row)],
@@ -409,8 +420,9 @@ def _argument(events, ents, role, key):
     return None
 
 
-def mention_rows(row: dict) -> list[dict]:
-    """Event rows for the groups of a document that no cross-document cluster holds."""
+def event_rows(row: dict) -> list[dict]:
+    """The events config's rows of a document: one per group of its event mentions that no
+    cross-document cluster holds (those rows come from the cluster table)."""
     ents = {e["id"]: e for e in row["entities"]}
     out = []
     for group in event_groups(row):

@@ -169,10 +169,8 @@ class Writer:
 
     def add_document(self, row: dict, nlp) -> None:
         """A full document row and every row derived from it (the same functions in both commands)."""
-        self.add("documents", row)
-        for config, derived in rows.derived_rows(row, nlp).items():
-            for r in derived:
-                self.add(config, r)
+        for config, r in rows.document_rows(row, nlp):
+            self.add(config, r)
 
     def add_clusters(self, clusters: Iterable[dict], table: rows.ClusterTable, split: str | None = None) -> None:
         """The split's cross-document clusters, after its documents: an events row each (from the
