@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -18,7 +17,7 @@ from datasets import load_dataset  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from raidcorpus import ontology  # noqa: E402
-from raidcorpus.dataset import export, rows  # noqa: E402
+from raidcorpus.dataset import build, export, rows  # noqa: E402
 from raidcorpus.cli import app  # noqa: E402
 from raidcorpus.errors import UserError  # noqa: E402
 
