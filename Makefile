@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PIP_VERSION := 26.3
 VERSION ?= $(shell $(PYTHON) -c "import re;print(re.search(r'^## \[(\d+\.\d+\.\d+)\]', open('CHANGELOG.md').read(), re.M).group(1))" 2>/dev/null)
 
 .PHONY: dataset test check label label-stop bench system-deps clean
@@ -10,7 +11,7 @@ VERSION ?= $(shell $(PYTHON) -c "import re;print(re.search(r'^## \[(\d+\.\d+\.\d
 # Everything (the core, the dataset, test and bench extras) at the exact versions of constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q pip==$(PIP_VERSION)
 	$(BIN)/pip install -q -c constraints.txt -e '.[dataset,test,bench]'
 	touch $(STAMP)
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # A local Label Studio for this project: start | stop | status | venv.
 #
-# The server runs from its own virtual environment (label-studio pins its own SDK), cached
-# in ${XDG_CACHE_HOME:-$HOME/.cache}/raidcorpus/label-studio-1.23.2, listens on 127.0.0.1 only
+# The server runs from its own virtual environment (label-studio pins its own SDK), installed
+# from scripts/label-studio.lock (every package at an exact version, with its sha256) and cached
+# in ${XDG_CACHE_HOME:-$HOME/.cache}/raidcorpus/label-studio-VERSION-DIGEST, where DIGEST starts
+# the lock's sha256: a changed lock gets a new environment, a stale one is never used. It listens
+# on 127.0.0.1 only
 # and keeps its data in .label-studio/ (ignored by git), so a restart keeps every annotation.
 # The admin password and API token are generated on first start and kept in
 # .label-studio/credentials (mode 600); they are never printed.
@@ -16,9 +19,11 @@
 # (LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK) unless LABEL_STUDIO_OPEN_SIGNUP=1.
 set -euo pipefail
 
-LS_VERSION=1.23.2
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/raidcorpus/label-studio-$LS_VERSION"
+LOCK="$ROOT/scripts/label-studio.lock"
+LS_VERSION="$(sed -n 's/^label-studio==\([^ ]*\) .*/\1/p' "$LOCK")"
+LOCK_DIGEST="$(sha256sum "$LOCK" | cut -c1-16)"
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/raidcorpus/label-studio-$LS_VERSION-$LOCK_DIGEST"
 PORT="${LABEL_STUDIO_PORT:-8080}"
 DATA="${LABEL_STUDIO_DATA:-$ROOT/.label-studio}"
 URL="http://127.0.0.1:$PORT"
@@ -29,13 +34,20 @@ CREDENTIALS="$DATA/credentials"
 say() { echo "label-studio.sh: $*" >&2; }
 
 ensure_venv() {
-  if [ -x "$CACHE/bin/label-studio" ]; then return; fi
+  # The stamp is written last: an environment whose install was cut off is rebuilt, never used.
+  if [ -f "$CACHE/.complete" ]; then return; fi
+  mkdir -p "$(dirname "$CACHE")"
+  exec 9>"$CACHE.flock"
+  flock 9  # two clones starting at once: one installs, the other waits for it
+  if [ -f "$CACHE/.complete" ]; then return; fi
   local t0=$SECONDS
-  say "[1/4] installing Label Studio $LS_VERSION into its own environment $CACHE (once per machine,"
-  say "      shared by every clone; about 2-3 minutes, mostly downloads; pip's cache is reused)"
+  say "[1/4] installing Label Studio $LS_VERSION from scripts/label-studio.lock into its own environment"
+  say "      $CACHE (once per machine and lock; about 2-3 minutes, mostly downloads)"
+  rm -rf "$CACHE"
   "${PYTHON:-python3.11}" -m venv "$CACHE"
-  "$CACHE/bin/pip" install -q --upgrade pip
-  "$CACHE/bin/pip" install -q "label-studio==$LS_VERSION"
+  "$CACHE/bin/pip" install -q --no-deps --require-hashes -r "$LOCK"
+  "$CACHE/bin/pip" check >/dev/null
+  cp "$LOCK" "$CACHE/.complete"
   say "      done in $((SECONDS - t0)) s"
 }
 

@@ -230,3 +230,36 @@ def test_release_json_records_the_versions_of_this_environment_which_are_the_pin
     differ = {n: (v, pins.get(normalize(n))) for n, v in versions.items()
               if n != "python" and v != pins.get(normalize(n))}
     assert not differ, f"installed versions differ from constraints.txt (install with `pip install -c constraints.txt`): {differ}"
+
+
+LOCK = ROOT / "scripts" / "label-studio.lock"
+
+
+def test_label_studio_lock_is_fresh_and_pins_every_package_with_a_hash():
+    """The lock is generated from scripts/label-studio.in: a changed input without a new lock fails."""
+    import hashlib
+
+    lines = LOCK.read_text().splitlines()
+    source = (ROOT / "scripts" / "label-studio.in").read_bytes()
+    assert f"# label-studio.in sha256 {hashlib.sha256(source).hexdigest()}" in lines, "run scripts/lock-label-studio.sh"
+    packages = [line for line in lines if line and not line.startswith("#")]
+    pattern = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[^ =]+ --hash=sha256:[0-9a-f]{64}$")
+    assert packages and all(pattern.match(line) for line in packages), [line for line in packages if not pattern.match(line)]
+    names = {line.split("==")[0].lower() for line in packages}
+    assert {"label-studio", "label-studio-sdk", "sentry-sdk", "django"} <= names
+    sentry = next(line for line in packages if line.lower().startswith("sentry-sdk=="))
+    assert sentry.split("==")[1].startswith("2."), "Label Studio 1.23.2 does not start with sentry-sdk 3"
+
+
+def test_label_studio_environment_is_named_by_the_lock_digest(tmp_path):
+    """A changed lock gets a new environment folder: a stale cached environment is never used."""
+    import hashlib
+
+    script = ROOT / "scripts" / "label-studio.sh"
+    env = clean_env(XDG_CACHE_HOME=str(tmp_path))
+    text = script.read_text()
+    digest = hashlib.sha256(LOCK.read_bytes()).hexdigest()[:16]
+    # `venv` prints the folder after making it; reading CACHE from the script without installing:
+    probe = subprocess.run(["bash", "-c", text.split("say() {")[0] + 'echo "$CACHE"', str(script)], env=env,
+                           capture_output=True, text=True, check=True)
+    assert probe.stdout.strip() == f"{tmp_path}/raidcorpus/label-studio-1.23.2-{digest}"
