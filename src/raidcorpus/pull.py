@@ -38,8 +38,8 @@ def pull(server: LabelStudio, title: str, annotations_dir: str | Path = "annotat
     project = server.project(title)
     identity = server.identity()
     report = PullReport()
-    with io.gc_frozen():
-        tasks = download(server, project.id, title)
+    tasks = download(server, project.id, title)
+    with io.gc_frozen():  # the parsed export out of the collector's passes (see io.gc_frozen)
         named = name_annotators(tasks, annotations_dir, identity)
         try:
             email_ids = {u["email"]: u["id"] for u in server.users() if u.get("email")}
@@ -56,8 +56,8 @@ def convert_file(export: str | Path, annotations_dir: str | Path = "annotations"
                  server: str | None = None) -> PullReport:
     """Convert a saved full JSON export (.json or .json.gz) without a server. `server`: the key of the
     server it came from (default: the only one the pseudonym table knows)."""
-    with io.gc_frozen():
-        tasks = check_export(io.parse_json(export, io.read_bytes(export)), export)
+    tasks = check_export(io.parse_json(export, io.read_bytes(export)), export)
+    with io.gc_frozen():  # the parsed export out of the collector's passes (see io.gc_frozen)
         report = PullReport()
         named = name_annotators(tasks, annotations_dir, server)
         return apply_plan(plan_records(tasks, annotations_dir, named, report), corpus_dir, report)
