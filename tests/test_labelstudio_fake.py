@@ -246,3 +246,23 @@ def test_annotators_add_names_the_new_account_by_its_pseudonym(work, capsys):
     assert lines[0].startswith(f"account created at {fake.url}: user id {uid}, annotator-1 in ")
     assert all("new.person" not in line for line in lines)
     assert "annotator-1" in (work / "annotations" / "annotators.yaml").read_text()
+
+
+def test_a_personal_access_token_is_exchanged_for_an_access_token_and_renewed_once_on_401():
+    import httpx
+
+    seen, issued = [], iter(["first", "second"])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, request.headers.get("Authorization")))
+        if request.url.path == "/api/token/refresh":
+            return httpx.Response(200, json={"access": next(issued)})
+        if request.headers.get("Authorization") == "Bearer first" and len(seen) > 2:
+            return httpx.Response(401, json={"detail": "Token is expired"})
+        return httpx.Response(200, json={"id": 5})
+
+    server = Server("http://fake:1", "eyJhbGciOi.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.sig", transport=httpx.MockTransport(answer))
+    assert server.check() == 5 and server.check() == 5
+    assert seen == [("/api/token/refresh", None), ("/api/current-user/whoami", "Bearer first"),
+                    ("/api/current-user/whoami", "Bearer first"), ("/api/token/refresh", None),
+                    ("/api/current-user/whoami", "Bearer second")]

@@ -130,7 +130,10 @@ class Server:
             return {"Authorization": f"Token {self._token}"}
         if self._access is None or fresh:
             resp = self.http.post("api/token/refresh", json={"refresh": self._token})
-            self._access = resp.json().get("access") if resp.status_code == 200 else None
+            try:
+                self._access = resp.json().get("access") if resp.status_code == 200 else None
+            except (ValueError, AttributeError):
+                self._access = None
             if not self._access:
                 raise self._problem("api/token/refresh", "ls-token-rejected",
                                     f"Label Studio at {self.shown} rejected the personal access token: check {TOKEN_ENV}")
