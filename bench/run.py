@@ -372,7 +372,7 @@ def machine() -> list[str]:
     except (OSError, StopIteration):
         pass
     versions = []
-    for dist in ("raidcorpus", "jsonschema-rs", "check-jsonschema", "orjson", "datasets", "pyarrow", "label-studio-sdk"):
+    for dist in ("raidcorpus", "jsonschema-rs", "check-jsonschema", "orjson", "datasets", "pyarrow", "httpx"):
         try:
             versions.append(f"{dist} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:

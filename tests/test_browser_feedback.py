@@ -78,7 +78,7 @@ def test_the_annotator_sees_the_problems_on_the_task_and_the_curator_sees_each_v
             page.screenshot(path=str(tmp_path / "feedback-problems.png"))
             keep(tmp_path / "feedback-problems.png")
 
-            mine.update_annotation(ann.id, convert.record_to_results(good))
+            mine.update_annotation(ann["id"], convert.record_to_results(good))
             wait_for(admin, task["id"], lambda d: d.get(feedback.COUNT_FIELD) == 0, 10)
             page.reload()
             page.wait_for_selector(".lsf-htx-richtext", timeout=60000)

@@ -258,9 +258,8 @@ def test_convert_writes_records_and_reports_the_ones_that_fail_validation(tmp_pa
     assert "@" not in (ann / "annotators.yaml").read_text()
 
 
-def _two_process_export(tmp_path):
-    """An export of one task per corpus document (4): clean, superseded, quarantined and cancelled
-    annotations; convert forks a worker for the later half when FORK_MIN_BYTES is 1."""
+def _export_of_the_corpus(tmp_path):
+    """An export of one task per corpus document: clean, superseded, quarantined and cancelled annotations."""
     from pathlib import Path
 
     from raidcorpus import io
@@ -285,123 +284,49 @@ def _two_process_export(tmp_path):
     return export, corpus, tasks
 
 
-def _convert_cli(monkeypatch, export, corpus, ann, fork_from: int = 1):
+def _convert_cli(export, corpus, ann):
     from typer.testing import CliRunner
 
-    from raidcorpus import pull
     from raidcorpus.cli import app
 
-    monkeypatch.setattr(pull, "FORK_MIN_BYTES", fork_from)
-    monkeypatch.setattr(pull.os, "cpu_count", lambda: 2)
     got = CliRunner().invoke(app, ["convert", str(export), "--annotations", str(ann), "--corpus", str(corpus)])
     files = {p.relative_to(ann): p.read_bytes() for p in ann.rglob("*") if p.is_file()} if ann.exists() else {}
     return got.exit_code, got.output.replace(str(ann), "ANN"), files
 
 
-def test_convert_in_two_processes_writes_and_says_what_one_process_does(tmp_path, monkeypatch):
-    """convert converts and checks the later half of the tasks in a forked worker, which keeps the
-    bytes of each clean record and writes them once told: same files, same report, quarantine and
-    superseded included."""
-    export, corpus, tasks = _two_process_export(tmp_path)
-    alone = _convert_cli(monkeypatch, export, corpus, tmp_path / "alone", fork_from=1 << 40)
-    forked = _convert_cli(monkeypatch, export, corpus, tmp_path / "forked")
-    assert alone == forked
-    code, output, files = forked
+def test_convert_reads_any_layout_of_an_export_and_gzip_alike(tmp_path):
+    """Spaced, compact, indented and gzip-compressed exports of the same tasks give the same files and report."""
+    import gzip
+
+    _, corpus, tasks = _export_of_the_corpus(tmp_path)
+    got = []
+    for name, data in (("spaced.json", json.dumps(tasks).encode()),
+                       ("compact.json", json.dumps(tasks, separators=(",", ":")).encode()),
+                       ("indented.json", json.dumps(tasks, indent=2).encode()),
+                       ("zipped.json.gz", gzip.compress(json.dumps(tasks).encode()))):
+        export = tmp_path / name
+        export.write_bytes(data)
+        got.append(_convert_cli(export, corpus, tmp_path / f"{name}-out"))
+    assert all(g == got[0] for g in got)
+    code, output, files = got[0]
     assert code == 1 and "invalid:" in output and "not converted: task=" in output and "cancelled (skipped)" in output
     assert sum(1 for p in files if p.parent.name != "quarantine" and p.suffix == ".json") == 2 * len(tasks) - 1
 
 
-def test_a_failure_in_either_half_of_a_two_process_convert_writes_nothing(tmp_path, monkeypatch):
-    """The worker writes only when told, after every record of both halves is checked: an error in
-    the worker's half, a worker that dies, or an error here after the worker is done, each stop
-    convert with one line and no file written (no record, no pseudonym table)."""
-    import os
-
-    from raidcorpus import pull
-    from raidcorpus.errors import UserError
-
-    export, corpus, tasks = _two_process_export(tmp_path)
-    last = tasks[-1]["id"]  # in the worker's half
-    real = pull.convert.convert_annotation
-
-    def failing(task, *args, **kwargs):
-        if task.get("id") == last:
-            raise UserError(f"task={last}: cannot be converted here")
-        return real(task, *args, **kwargs)
-
-    def dying(task, *args, **kwargs):
-        if task.get("id") == last:
-            os._exit(9)
-        return real(task, *args, **kwargs)
-
-    monkeypatch.setattr(pull.convert, "convert_annotation", failing)
-    code, output, files = _convert_cli(monkeypatch, export, corpus, tmp_path / "raised")
-    assert (code, files) == (1, {}) and output.strip() == f"error: task={last}: cannot be converted here"
-
-    monkeypatch.setattr(pull.convert, "convert_annotation", dying)
-    code, output, files = _convert_cli(monkeypatch, export, corpus, tmp_path / "died")
-    assert (code, files) == (1, {})
-    assert output.strip() == "error: convert: a worker process ended without its result (out of memory?): nothing was written"
-
-    # The worker has converted and checked its half; the plan here fails before anyone is told to write.
-    monkeypatch.setattr(pull.convert, "convert_annotation", real)
-
-    def refused(*args, **kwargs):
-        raise UserError("the plan is refused")
-
-    monkeypatch.setattr(pull, "apply_plan", refused)
-    code, output, files = _convert_cli(monkeypatch, export, corpus, tmp_path / "refused")
-    assert (code, files) == (1, {}) and output.strip() == "error: the plan is refused"
-
-
-def test_an_export_cut_between_tasks_gives_what_the_whole_gives(tmp_path, monkeypatch):
-    """convert cuts the export's bytes where a task seems to begin and lets each process parse its
-    part; a cut that falls inside a task (annotations written like tasks, id first and then the
-    same key) or inside a string cannot parse, and the whole is parsed instead: every layout gives
-    the files and report of one process, gzip included."""
-    import gzip
-
-    from raidcorpus import pull
-
-    _, corpus, tasks = _two_process_export(tmp_path)
-    lookalike = [{**t, "annotations": [{"id": a["id"], "data": {"doc_id": t["data"]["doc_id"]}, **a} for a in t["annotations"]]}
-                 for t in tasks]
-    for name, data in (("spaced.json", json.dumps(tasks).encode()),
-                       ("compact.json", json.dumps(tasks, separators=(",", ":")).encode()),
-                       ("indented.json", json.dumps(tasks, indent=2).encode()),
-                       ("lookalike.json", json.dumps(lookalike).encode()),
-                       ("zipped.json.gz", gzip.compress(json.dumps(tasks).encode()))):
-        export = tmp_path / name
-        export.write_bytes(data)
-        plain = gzip.decompress(data) if name.endswith(".gz") else data
-        cuts = pull.task_cuts(plain, 3)
-        assert cuts and cuts == sorted(set(cuts))
-        if name == "lookalike.json":  # the first candidate after the middle lies inside a task
-            assert any(pull.parse_part(plain, 0, c) is None for c in cuts)
-        for parts in (2, 3):
-            monkeypatch.setattr(pull.os, "cpu_count", lambda parts=parts: parts)
-            alone = _convert_cli(monkeypatch, export, corpus, tmp_path / f"{name}-{parts}-alone", fork_from=1 << 40)
-            monkeypatch.setattr(pull.os, "cpu_count", lambda parts=parts: parts)
-            parted = _convert_cli(monkeypatch, export, corpus, tmp_path / f"{name}-{parts}", fork_from=1)
-            assert alone == parted, name
-
-
-def test_a_broken_part_of_a_cut_export_gives_the_line_of_the_whole(tmp_path, monkeypatch):
-    """An export broken in the worker's part (cut short, a task of the wrong shape, bytes after the
-    list) stops convert with the line one process gives, pointing into the whole list, and writes
-    nothing."""
-    _, corpus, tasks = _two_process_export(tmp_path)
+def test_a_broken_export_gives_one_line_and_writes_nothing(tmp_path):
+    """An export cut short, with a task of the wrong shape, or with bytes after the list stops convert
+    with one line pointing into the list, and writes nothing (no record, no pseudonym table)."""
+    _, corpus, tasks = _export_of_the_corpus(tmp_path)
     text = json.dumps(tasks)
     wrong = [*tasks[:-1], {**tasks[-1], "annotations": {"not": "a list"}}]
     lines = {}
     for name, data in (("short.json", text[:-40]), ("shape.json", json.dumps(wrong)), ("trailing.json", text + " []")):
         export = tmp_path / name
         export.write_text(data)
-        alone = _convert_cli(monkeypatch, export, corpus, tmp_path / f"{name}-alone", fork_from=1 << 40)
-        parted = _convert_cli(monkeypatch, export, corpus, tmp_path / f"{name}-parted")
-        assert alone == parted and parted[0] != 0 and parted[2] == {}, name
-        assert parted[1].count("\n") == 1 and name in parted[1], parted[1]
-        lines[name] = parted[1]
+        code, output, files = _convert_cli(export, corpus, tmp_path / f"{name}-out")
+        assert code != 0 and files == {}, name
+        assert output.count("\n") == 1 and name in output, output
+        lines[name] = output
     last = len(tasks) - 1
     assert f" /{last}/annotations [wrong-type] task={tasks[last]['id']}:" in lines["shape.json"]
     assert "[trailing-garbage]" in lines["trailing.json"]

@@ -123,7 +123,7 @@ def test_an_annotator_sees_the_problems_of_a_submit_and_they_go_when_fixed(label
         shown = data[feedback.FIELD]
         assert '"the suspects" cannot be the Victim of Attack "fire": Attack takes Attacker, Target, Instrument, Place, Time' in shown
         assert "'next thursday' is not ISO 8601" in shown and '"Thursday"' in shown
-        assert shown.startswith(f"annotation #{made.id}: ")
+        assert shown.startswith(f"annotation #{made['id']}: ")
         assert data["text"] == task["data"]["text"] and data["doc_id"] == DOC  # nothing else of the task changed
 
         # The annotator corrects and submits again (an update): the feedback is gone.

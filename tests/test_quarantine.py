@@ -16,6 +16,11 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = "2015-01-15-nbc-two-suspects-dead-in-belgium-raids"
 
 
+
+def held_layers(annotations):
+    """Every quarantined layer under the annotations folder, in document order."""
+    return [q for folder in sorted(annotations.glob(f"*/{quarantine.FOLDER}")) for q in quarantine.of_document(annotations, folder.parent.name)]
+
 def spoil(record: dict) -> dict:
     """The layer with 'the suspects' as Victim of the Attack 'fire' and the first TIME normalized to 'next thursday'."""
     record = json.loads(json.dumps(record))
@@ -56,7 +61,7 @@ def test_a_bad_layer_waits_in_quarantine_while_the_dataset_builds_and_comes_back
     folder = repo / "annotations" / DOC
     new = sorted(p.name for p in folder.glob("annotator-*.json"))
     assert new == ["annotator-1.json", "annotator-2.json"], "the bad layer must not reach the gold path"
-    held = list(quarantine.scan(repo / "annotations"))
+    held = list(held_layers(repo / "annotations"))
     assert [(q.document, q.problems) for q in held] == [(DOC, 2)]
     name = held[0].annotator
     problems = (folder / "quarantine" / f"{name}.problems.txt").read_text()
@@ -93,7 +98,7 @@ def test_a_bad_layer_waits_in_quarantine_while_the_dataset_builds_and_comes_back
     assert again.exit_code == 0, again.output
     assert f"back from quarantine: annotations/{DOC}/{name}.json" in again.output
     assert (folder / f"{name}.json").is_file() and not (folder / "quarantine").exists()
-    assert list(quarantine.scan(repo / "annotations")) == []
+    assert list(held_layers(repo / "annotations")) == []
 
 
 def test_a_bad_time_value_is_reported_not_nulled(repo):
@@ -102,7 +107,7 @@ def test_a_bad_time_value_is_reported_not_nulled(repo):
     next(e for e in record["entities"] if e["type"] == "TIME")["normalized"] = "next thursday"
     got = convert_cli(repo / "bad.json", export(record))
     assert got.exit_code == 1 and "'next thursday' is not ISO 8601" in got.output
-    held = list(quarantine.scan(repo / "annotations"))
+    held = list(held_layers(repo / "annotations"))
     assert len(held) == 1 and held[0].problems == 1
 
 

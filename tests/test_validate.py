@@ -28,7 +28,7 @@ CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 
 
 def fixture_for(slug: str) -> Path:
-    for candidate in (INVALID / "score" / slug, INVALID / "labelstudio" / f"{slug}.json", INVALID / "adjudicate" / slug, INVALID / f"{slug}.json", INVALID / f"{slug}.yaml", INVALID / f"{slug}.json.gz", INVALID / slug):
+    for candidate in (INVALID / "score" / slug, INVALID / "server" / f"{slug}.json", INVALID / "labelstudio" / f"{slug}.json", INVALID / "adjudicate" / slug, INVALID / f"{slug}.json", INVALID / f"{slug}.yaml", INVALID / f"{slug}.json.gz", INVALID / slug):
         if candidate.exists():
             return candidate
     return INVALID / f"{slug}.json"  # unreadable-file: the fixture is a path that does not exist
@@ -51,6 +51,8 @@ def slugs_of(path: Path) -> set[str]:
         with pytest.raises(ProblemError) as caught, tempfile.TemporaryDirectory() as out:
             ingest.ingest([path], Path(out))
         return {p.slug for p in caught.value.problems}
+    if path.parent.name == "server":  # replies a Label Studio server gives to one call: the slugs of its line
+        return server_slugs(io.read_json(path))
     if path.parent.name == "labelstudio":  # a Label Studio task: the slugs convert gives its results
         task = io.read_json(path)
         (annotation,) = task["annotations"]
@@ -61,6 +63,32 @@ def slugs_of(path: Path) -> set[str]:
         result = adjudicate.adjudicate([path], INVALID / "corpus", check=True)
         return {p.slug for p in result.problems + adjudicate.undecided_problems(result)}
     return {p.slug for p in iter_problems([path], INVALID / "corpus")}
+
+
+def server_slugs(fixture: dict) -> set[str]:
+    """Play the fixture's replies, one per request, to labelstudio.Server's call (retrying as often
+    as there are replies) and return the slugs of the line it stops with."""
+    import httpx
+
+    from raidcorpus.errors import ProblemError
+    from raidcorpus.labelstudio import Server
+
+    replies = iter(fixture["replies"])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        reply = next(replies)
+        if reply.get("connect_error"):
+            raise httpx.ConnectError("refused", request=request)
+        if "text" in reply:
+            return httpx.Response(reply["status"], text=reply["text"])
+        return httpx.Response(reply["status"], json=reply["body"])
+
+    server = Server("http://127.0.0.1:9", "t0ken", retries=len(fixture["replies"]) - 1, backoff=0,
+                    transport=httpx.MockTransport(answer))
+    with pytest.raises(ProblemError) as caught:
+        getattr(server, fixture["call"])()
+    assert "t0ken" not in caught.value.message
+    return {p.slug for p in caught.value.problems}
 
 
 @pytest.mark.parametrize("slug", sorted(SLUGS))

@@ -17,9 +17,10 @@ import secrets
 import subprocess
 from pathlib import Path
 
-from . import io, labelstudio
+from . import io
 from .errors import UserError
-from .pull import ANNOTATORS_FILE, Annotators
+from .labelstudio import LabelStudio
+from .pseudonyms import ANNOTATORS_FILE, Annotators
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -33,7 +34,7 @@ def _repository(path: Path) -> Path | None:
     return Path(top.stdout.strip()).resolve() if top.returncode == 0 and top.stdout.strip() else None
 
 
-def add(server, email: str, credentials: str | Path | None = None, annotations_dir: str | Path = "annotations") -> list[str]:
+def add(server: LabelStudio, email: str, credentials: str | Path | None = None, annotations_dir: str | Path = "annotations") -> list[str]:
     """Create the account and give it its pseudonym; return the lines to show (the password only
     when no file is given; never the address)."""
     email = email.strip()
@@ -51,16 +52,16 @@ def add(server, email: str, credentials: str | Path | None = None, annotations_d
     server.check()
     names = Annotators(Path(annotations_dir) / ANNOTATORS_FILE, server.identity())  # a broken table stops here, before the account
     if any(u["email"].lower() == email.lower() for u in server.users()):
-        raise UserError(f"an account for this address exists already at {server.url}")
+        raise UserError(f"an account for this address exists already at {server.shown}")
     password = secrets.token_urlsafe(15)
-    labelstudio.signup(server.url, email, password, invite=server.invite_token())
+    server.signup(email, password)
     user = next((u for u in server.users() if u["email"].lower() == email.lower()), None)
     if user is None:
-        raise UserError(f"Label Studio at {server.url} did not create the account")
+        raise UserError(f"Label Studio at {server.shown} did not create the account")
     pseudonym = names.pseudonym(str(user["id"]))
     io.write_bytes_atomic(names.path, names.dump())
     server.name_user(user["id"], pseudonym)  # Label Studio shows the name, not the address, beside the person's work
-    lines = [f"account created at {server.url}: user id {user['id']}, {pseudonym} in {names.path} (commit it)",
+    lines = [f"account created at {server.shown}: user id {user['id']}, {pseudonym} in {names.path} (commit it)",
              "the login is the address you gave; the password goes to the person, never into the repository"]
     if target is None:
         lines.append(f"password (shown once): {password}")

@@ -354,18 +354,6 @@ def annotation_user(annotation: dict) -> tuple[int | None, str | None]:
     return who, None
 
 
-def annotations_to_convert(tasks: list[dict]):
-    """(task, document id, text, annotation) for each annotation convert_export converts."""
-    for task in tasks:
-        data = task.get("data") or {}
-        doc, text = data.get("doc_id"), data.get("text")
-        if not isinstance(doc, str) or not isinstance(text, str):
-            continue
-        for ann in task.get("annotations") or ():
-            if isinstance(ann, dict) and not ann.get("was_cancelled"):
-                yield task, doc, text, ann
-
-
 def convert_annotation(task: dict, doc: str, text: str, ann: dict, annotator: str, onto=None) -> Converted:
     """One exported annotation as a record of `annotator`."""
     source = {"label_studio_task": task.get("id"), "label_studio_annotation": ann.get("id")}
@@ -373,18 +361,15 @@ def convert_annotation(task: dict, doc: str, text: str, ann: dict, annotator: st
                              task=task.get("id"), annotation=ann.get("id"), onto=onto)
 
 
-def convert_export(tasks: list[dict], pseudonym, onto=None, converted: dict | None = None) -> ExportResult:
+def convert_export(tasks: list[dict], pseudonym, onto=None) -> ExportResult:
     """Convert a full JSON export. `pseudonym(task, annotation)` gives the annotator id of an annotation.
 
     One record per (document, annotator): when an annotator has several annotations of a document
     (in one task or in several), the latest is kept and each other one is named in `superseded`.
-    `converted` maps id(annotation) to its conversion made earlier (convert_annotation, under any
-    annotator name: the name is set here), for annotations converted while the export downloaded.
     """
     out = ExportResult()
-    latest: dict[tuple[str, str], tuple[str, dict, dict, Converted]] = {}
+    latest: dict[tuple[str, str], tuple[tuple, dict, dict, str]] = {}
     older: list[tuple[tuple[str, str], dict, dict]] = []
-    converted = converted or {}
     for task in tasks:
         data = task.get("data") or {}
         doc, text = data.get("doc_id"), data.get("text")
@@ -397,25 +382,20 @@ def convert_export(tasks: list[dict], pseudonym, onto=None, converted: dict | No
             out.tasks_without_doc.append(task.get("id"))
             continue
         for ann in live:
-            name = pseudonym(task, ann)
-            conv = converted.get(id(ann))
-            if conv is None:
-                conv = convert_annotation(task, doc, text, ann, name, onto)
-            else:
-                conv.record["annotator"] = name
             stamp = (str(ann.get("updated_at") or ann.get("created_at") or ""), str(ann.get("id")))
-            key = (doc, name)
+            key = (doc, pseudonym(task, ann))
             if key in latest and latest[key][0] > stamp:
                 older.append((key, task, ann))
                 continue
             if key in latest:
                 older.append((key, latest[key][1], latest[key][2]))
-            latest[key] = (stamp, task, ann, conv)
-    for (doc, name), task, ann in older:
-        _, kept_task, kept_ann, _ = latest[(doc, name)]
-        out.superseded.append(Superseded(doc, name, task.get("id"), ann.get("id"), kept_task.get("id"), kept_ann.get("id")))
+            latest[key] = (stamp, task, ann, text)
+    for key, task, ann in older:
+        _, kept_task, kept_ann, _ = latest[key]
+        out.superseded.append(Superseded(*key, task.get("id"), ann.get("id"), kept_task.get("id"), kept_ann.get("id")))
     for key in sorted(latest):
-        conv = latest[key][3]
+        _, task, ann, text = latest[key]
+        conv = convert_annotation(task, key[0], text, ann, key[1], onto)
         out.records.append(conv.record)
         out.issues.extend(conv.issues)
     return out

@@ -23,6 +23,7 @@ import yaml
 
 from . import adjudicate, align, convert, gold, io, itemkey, ls_config, push
 from .errors import ProblemError, UserError
+from .labelstudio import LabelStudio
 from .ontology import load as load_ontology
 from .records import Reader
 
@@ -102,7 +103,7 @@ class CurateReport:
     written: list[str] = field(default_factory=list)
 
 
-def push_curation(server, title: str, annotations_dir: str | Path = "annotations", corpus_dir: str | Path = "corpus") -> CurateReport:
+def push_curation(server: LabelStudio, title: str, annotations_dir: str | Path = "annotations", corpus_dir: str | Path = "corpus") -> CurateReport:
     """Create or update the curation project and add a task for each document with undecided items."""
     report = CurateReport()
     cfg = config()
@@ -252,7 +253,7 @@ def _append(where: Path, doc: str, decisions: list[dict], version: str) -> None:
     io.write_bytes_atomic(where, new.encode("utf-8"))
 
 
-def pull_curation(server, title: str, annotations_dir: str | Path = "annotations", corpus_dir: str | Path = "corpus") -> CurateReport:
+def pull_curation(server: LabelStudio, title: str, annotations_dir: str | Path = "annotations", corpus_dir: str | Path = "corpus") -> CurateReport:
     """Turn each curated task's latest annotation into decisions for that document's undecided items."""
     report = CurateReport()
     onto = load_ontology()

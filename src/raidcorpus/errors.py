@@ -78,6 +78,13 @@ SLUGS: dict[str, tuple[int, str]] = {
     "duplicate-region": (2, "two Label Studio spans with the same region id"),
     "choice-without-region": (2, "a Label Studio per-region choice or text area whose region does not exist"),
     "bad-relation": (2, "a Label Studio relation between the wrong kinds of regions"),
+    # Label Studio's server (labelstudio.py): the address is the request's URL, the level is 0.
+    "ls-unreachable": (0, "the Label Studio server cannot be reached, or did not answer in time"),
+    "ls-token-rejected": (0, "the Label Studio server rejected the token (401), or the token may not do this (403)"),
+    "ls-not-found": (0, "the Label Studio server has no such path or object (404): often a wrong URL"),
+    "ls-refused": (0, "the Label Studio server refused the request (another 4xx), with its reason"),
+    "ls-server-error": (0, "the Label Studio server failed (5xx or 429) on every try, or on a request that is not retried"),
+    "ls-not-label-studio": (0, "a reply that is not JSON of the shape Label Studio gives: something else answers at the URL"),
 }
 
 # The slugs a Label Studio result can get from convert (region-addressed: task, annotation, region).

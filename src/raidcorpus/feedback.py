@@ -26,6 +26,7 @@ from pathlib import Path
 from . import checks, convert, ontology
 from .ls_config import FEEDBACK
 from .errors import Problem, UserError
+from .labelstudio import LabelStudio
 
 FIELD = FEEDBACK  # the task data field shown in the labelling view
 COUNT_FIELD = "problem_count"  # its number, for the data manager's filters
@@ -221,7 +222,7 @@ class Receiver:
 
     def __init__(self, server, corpus_dir: str | Path = "corpus", host: str = "127.0.0.1", port: int = 0,
                  project_id: int | None = None, secret: str | None = None):
-        self.server = server  # a labelstudio.Server
+        self.server: LabelStudio = server
         self.corpus_dir = Path(corpus_dir)
         self.project_id = project_id
         self.secret = secret
@@ -328,7 +329,7 @@ class Receiver:
             t.join(timeout=5)
 
 
-def register(server, project_id: int, url: str, secret: str | None = None) -> int:
+def register(server: LabelStudio, project_id: int, url: str, secret: str | None = None) -> int:
     """Create (or update) the project's webhook pointing at `url`; returns its id. Idempotent."""
     headers = {"X-Raidcorpus-Secret": secret} if secret else {}
     body = {"project": project_id, "url": url, "send_payload": True, "send_for_all_actions": False,
@@ -340,7 +341,7 @@ def register(server, project_id: int, url: str, secret: str | None = None) -> in
     return server.create_webhook(body)["id"]
 
 
-def serve(server, title: str, corpus_dir: str | Path = "corpus", port: int = 0, stop: threading.Event | None = None,
+def serve(server: LabelStudio, title: str, corpus_dir: str | Path = "corpus", port: int = 0, stop: threading.Event | None = None,
           announce=print, wait: float = 5.0) -> None:
     """Run the receiver for the project `title` until `stop` is set: wait for the project, register the
     webhook, re-check every annotated task once (events missed while down), then serve."""

@@ -12,7 +12,6 @@ import hashlib
 import os
 import time
 import xml.etree.ElementTree as ET
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Callable
 import orjson
 
 from . import convert, ls_config, ontology
+from .labelstudio import Ambiguous, LabelStudio
 from .errors import UserError
 from .records import Reader
 from .text import sha256_text
@@ -157,7 +157,7 @@ def _layer_record(annotations_dir: Path, doc: dict, layer: str, report: PushRepo
     return record
 
 
-def ensure_project(server, title: str, config: str, report: PushReport, settings: dict | None = None):
+def ensure_project(server: LabelStudio, title: str, config: str, report: PushReport, settings: dict | None = None):
     """Find or create the project; bring its config up to date unless that would orphan annotations,
     and its settings (overlap, what annotators see) to `settings`."""
     project = server.find_project(title)
@@ -185,7 +185,7 @@ def ensure_project(server, title: str, config: str, report: PushReport, settings
 
 
 def push(
-    server,
+    server: LabelStudio,
     title: str,
     corpus_dir: str | Path = "corpus",
     annotations_dir: str | Path = "annotations",
@@ -233,11 +233,9 @@ def task_key(data: dict) -> tuple:
     return data.get("doc_id"), data.get("sha256")
 
 
-def import_exactly_once(server, project_id: int, batch: list[dict], what: str = "tasks", attempts: int = 4) -> None:
+def import_exactly_once(server: LabelStudio, project_id: int, batch: list[dict], what: str = "tasks", attempts: int = 4) -> None:
     """Import a batch so that each task arrives once: after a failed or ambiguous reply (the server
     may have committed it), read the project back and send only what did not arrive."""
-    from .labelstudio import Ambiguous
-
     pending = batch
     for attempt in range(attempts):
         try:
@@ -260,15 +258,6 @@ def import_exactly_once(server, project_id: int, batch: list[dict], what: str = 
                 return
     raise UserError(f"{problem}; {len(pending)} of {len(batch)} {what} of the batch did not arrive after {attempts} tries: "
                     "run push again (it imports only what is missing)")
-
-
-def _sent(sending: tuple, report: PushReport) -> int:
-    """Wait for an import sent from the thread (its error, if any, raised here); the tasks it took."""
-    future, batch = sending
-    future.result()
-    report.imported += len(batch)
-    report.predictions_added += sum(1 for t in batch if "predictions" in t)
-    return len(batch)
 
 
 def _push(server, title, corpus_dir, annotations_dir, predictions, config, progress, overlap=2) -> PushReport:
@@ -310,35 +299,21 @@ def _push(server, title, corpus_dir, annotations_dir, predictions, config, progr
         if results is not None:
             old_predictions.append((same[0], results))
 
-    def batches():
-        """The new tasks, BATCH at a time, each batch made (its layers converted) only when asked for."""
-        for i in range(0, len(new_docs), BATCH):
-            batch = []
-            for doc, record in new_docs[i:i + BATCH]:
-                task = {"data": task_data(doc)}
-                if record is not None:
-                    task["predictions"] = [{"model_version": predictions, "result": convert.record_to_results(record)}]
-                batch.append(task)
-            yield batch
-
     total = len(new_docs)
-    done = 0
     if progress:
         progress(0, total)
-    # One import request at a time (the server takes them one after another anyway), sent from a
-    # thread: the next batch is made here while the server imports the one before.
-    with ThreadPoolExecutor(1, thread_name_prefix="import") as sender:
-        sending = None
-        for batch in batches():
-            if sending is not None:
-                done += _sent(sending, report)
-                if progress:
-                    progress(done, total)
-            sending = (sender.submit(import_exactly_once, server, project.id, batch), batch)
-        if sending is not None:
-            done += _sent(sending, report)
-            if progress:
-                progress(done, total)
+    for i in range(0, total, BATCH):
+        batch = []
+        for doc, record in new_docs[i:i + BATCH]:  # layers converted a batch at a time
+            task = {"data": task_data(doc)}
+            if record is not None:
+                task["predictions"] = [{"model_version": predictions, "result": convert.record_to_results(record)}]
+            batch.append(task)
+        import_exactly_once(server, project.id, batch)
+        report.imported += len(batch)
+        report.predictions_added += sum(1 for t in batch if "predictions" in t)
+        if progress:
+            progress(i + len(batch), total)
 
     fresh = []
     for task, results in old_predictions:
@@ -356,7 +331,7 @@ def _push(server, title, corpus_dir, annotations_dir, predictions, config, progr
     return report
 
 
-def submit(server, title: str, record_path: str | Path, corpus_dir: str | Path = "corpus") -> str:
+def submit(server: LabelStudio, title: str, record_path: str | Path, corpus_dir: str | Path = "corpus") -> str:
     """Submit an annotation record as the token owner's annotation of the matching task (create or update)."""
     record = Reader(corpus_dir).read(record_path, "annotation")
     me = server.check()
@@ -375,7 +350,7 @@ def submit(server, title: str, record_path: str | Path, corpus_dir: str | Path =
         server.update_annotation(mine[0]["id"], results)
         return f"task {task['id']}: annotation {mine[0]['id']} updated"
     created = server.create_annotation(task["id"], results)
-    return f"task {task['id']}: annotation {created.id} created"
+    return f"task {task['id']}: annotation {created['id']} created"
 
 
 def _user_id(who):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from . import io
 
@@ -72,11 +71,3 @@ def of_document(annotations_dir: str | Path, doc: str) -> list[Quarantined]:
             text = ""
         out.append(Quarantined(doc, rec.stem, rec, sum(1 for line in text.splitlines() if line.strip())))
     return out
-
-
-def scan(annotations_dir: str | Path) -> Iterator[Quarantined]:
-    """Every quarantined layer under the annotations folder, in document order (streamed)."""
-    root = Path(annotations_dir)
-    if root.is_dir():
-        for folder in sorted(root.glob(f"*/{FOLDER}")):
-            yield from of_document(root, folder.parent.name)

@@ -70,8 +70,3 @@ def scrub(export: Any, pseudonym: Callable[[int], str | None], email_ids: dict[s
         return obj
 
     return walk(export)
-
-
-def addresses(data: bytes) -> list[str]:
-    """E-mail addresses in a blob (for checks)."""
-    return EMAIL.findall(data.decode("utf-8", "replace"))
