@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from raidcorpus import convert, ontology
-from raidcorpus.errors import RESULT_SLUGS
+from raidcorpus.errors import SLUGS
 from raidcorpus.text import sha256_text
 
 ONTO = ontology.load()
@@ -158,7 +158,7 @@ def test_each_unconvertible_result_is_reported_with_task_and_region():
         ("ok", "duplicate-region"),
     }
     assert all(i.task == 12 and i.annotation == 34 for i in got.issues)
-    assert set(i.slug for i in got.issues) <= RESULT_SLUGS
+    assert set(i.slug for i in got.issues) <= set(SLUGS)
     assert [e["id"] for e in got.record["entities"]] == ["ok"]
     assert got.record["entities"][0]["text"] == "Verviers"
 

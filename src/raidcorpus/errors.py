@@ -69,7 +69,7 @@ SLUGS: dict[str, tuple[int, str]] = {
     "undecided": (3, "an item the annotator layers disagree on, with no decision: adjudication does not choose for the curators"),
     # Label Studio results that cannot be converted to a record (convert.py); they stay in the raw
     # export. A problem a record can have too keeps the record's slug (offset-out-of-range,
-    # span-text-mismatch, bad-normalized-value, dangling-reference): RESULT_SLUGS lists both kinds.
+    # span-text-mismatch, bad-normalized-value, dangling-reference).
     "unknown-label": (1, "a Label Studio label, relation label or choice the ontology does not define"),
     "multiple-labels": (1, "a Label Studio span with more than one label"),
     "several-values": (1, "a Label Studio normalized text area with more than one value"),
@@ -86,14 +86,6 @@ SLUGS: dict[str, tuple[int, str]] = {
     "ls-server-error": (0, "the Label Studio server failed (5xx or 429) on every try, or on a request that is not retried"),
     "ls-not-label-studio": (0, "a reply that is not JSON of the shape Label Studio gives: something else answers at the URL"),
 }
-
-# The slugs a Label Studio result can get from convert (region-addressed: task, annotation, region).
-RESULT_SLUGS = frozenset({
-    "offset-out-of-range", "span-text-mismatch", "bad-normalized-value", "dangling-reference", "unknown-label",
-    "multiple-labels", "several-values", "unknown-result", "attribute-out-of-scope", "duplicate-region",
-    "choice-without-region", "bad-relation",
-})
-
 
 @dataclass(frozen=True, order=True)
 class Problem:

@@ -35,7 +35,6 @@ class Outcome:
     gold: dict | None = None
     undecided: list[Conflict] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    unused: list[str] = field(default_factory=list)  # decision ids that match no current conflict
     agreed: int = 0
     decided: int = 0  # disputed items settled by a decision
     overridden: int = 0  # agreed items (or attributes) a decision rejected or edited
@@ -451,7 +450,6 @@ def build_gold(doc: str, layers: dict[str, align.Layer], decisions: list[dict], 
     events = b.mentions("events", align.event_attributes)
     args = b.arguments(events, entities)
     links = {kind: b.links(kind, entities if kind == "entity" else events) for kind in ("entity", "event")}
-    b.out.unused = sorted(d["id"] for item, d in b.by_item.items() if item not in b.used)
     for item, d in sorted(b.by_item.items(), key=lambda x: b.index.get(x[1]["id"], 0)):
         if item not in b.used:
             b.stale(d, item, "it matches no item of the layers (the layers changed, or the key is mistyped); "
