@@ -268,7 +268,7 @@ def bench_build(small: Path, large: Path, n_small: int, n_large: int, rows: list
 
 def bench_real(rows: list[Row]) -> None:
     """The repository's own corpus (the 1,700 MUC-3/4 messages and the seeds): ingest of the MUC files
-    into an empty folder and again (a no-op), validate and build of the committed corpus, as they are."""
+    into an empty folder and again (a no-op), validate, status and build of the committed corpus, as they are."""
     import re
 
     muc = ROOT / "sources" / "muc34" / "TASK" / "CORPORA"
@@ -283,6 +283,8 @@ def bench_real(rows: list[Row]) -> None:
     t = run([RAIDCORPUS, "validate"], cwd=ROOT, tree=True).check("validate of the repository")
     rows.append(Row(f"validate the repository ({n:,} corpus records, annotations, splits)",
                     f"{t.seconds:.1f} s, peak memory {t.total_mb or t.rss_mb:,.0f} MB"))
+    t = run([RAIDCORPUS, "status"], cwd=ROOT, tree=True).check("status of the repository")
+    rows.append(Row(f"status of the repository ({n:,} documents)", f"{t.seconds:.1f} s, peak memory {t.total_mb or t.rss_mb:,.0f} MB"))
     version = re.search(r"^## \[(\d+\.\d+\.\d+)\]", (ROOT / "CHANGELOG.md").read_text(encoding="utf-8"), re.M).group(1)
     out = WORK / "dist-real"
     try:
