@@ -15,6 +15,7 @@ from typing import Iterable, Iterator
 import pyarrow.parquet as pq
 
 from . import outdir, release, rows
+from .. import muc
 from .card import readable
 from ..errors import Problem, UserError
 from .features import for_config
@@ -42,25 +43,35 @@ def _text_of(path: Path) -> str | None:
         return None
 
 
-def index_texts(sources: Iterable[Path]) -> dict[str, tuple[Path, bool]]:
-    """sha256 of each text -> (the file holding it, whether ingest's cleaning is applied to it).
+Where = tuple[Path, bool, tuple[int, int] | None]  # a file, whether ingest's cleaning applies, a MUC message's slice
+
+
+def index_texts(sources: Iterable[Path]) -> dict[str, Where]:
+    """sha256 of each text -> where it is: the file, whether ingest's cleaning is applied to it, and
+    for a MUC-3/4 file as NIST distributes it (100 messages a file), the message's slice of it.
 
     A user who saves an article from its site has the raw text, with the site furniture and the
     embedded posts that `raidcorpus ingest` removes (text.REMOVAL_RULES); the dataset's offsets
-    are into the cleaned text. So each text is indexed as given and as ingest cleans it. Texts
-    are read again when needed, not kept."""
-    found: dict[str, tuple[Path, bool]] = {}
+    are into the cleaned text. So each text is indexed as given and as ingest cleans it. A MUC
+    message is found in the distribution's own files, its id line removed as ingest removes it.
+    Texts are read again when needed, not kept."""
+    found: dict[str, Where] = {}
     for src in sources:
         if not src.exists():
             raise UserError(f"{src}: no such file or folder")
-        files = sorted(p for p in src.rglob("*") if p.suffix in (".json", ".txt")) if src.is_dir() else [src]
+        files = sorted(p for p in src.rglob("*") if p.suffix in (".json", ".txt") or muc.is_muc_file(p)) if src.is_dir() else [src]
         for path in files:
             text = _text_of(path)
-            if text is not None:
-                found.setdefault(sha256_text(text), (path, False))
-                cleaned = clean(text)[0]
-                if cleaned != text:
-                    found.setdefault(sha256_text(cleaned), (path, True))
+            if text is None:
+                continue
+            if muc.is_muc_file(path):
+                for m in muc.split_messages(text):
+                    found.setdefault(sha256_text(clean(text[m.start:m.end])[0]), (path, True, (m.start, m.end)))
+                continue
+            found.setdefault(sha256_text(text), (path, False, None))
+            cleaned = clean(text)[0]
+            if cleaned != text:
+                found.setdefault(sha256_text(cleaned), (path, True, None))
     return found
 
 
@@ -89,14 +100,16 @@ def _fill(row: dict, text: str, problems: list[str], path: Path | str = "", doc:
 
 
 class Texts:
-    def __init__(self, index: dict[str, tuple[Path, bool]]):
+    def __init__(self, index: dict[str, Where]):
         self.index = index
 
     def get(self, sha: str) -> str | None:
         if sha not in self.index:
             return None
-        path, cleaned = self.index[sha]
+        path, cleaned, part = self.index[sha]
         text = _text_of(path)
+        if text is not None and part is not None:
+            text = text[part[0]:part[1]]
         if text is not None and cleaned:
             text = clean(text)[0]
         return text if text is not None and sha256_text(text) == sha else None
