@@ -147,9 +147,6 @@ def _cluster_split(clusters: list[dict], split_of: dict[str, str]) -> dict[str, 
     return out
 
 
-_nlp = rows.sentencizer  # TODO score.py's owner: import rows.sentencizer, then drop this name
-
-
 # --- documents in worker processes ---------------------------------------------------------
 
 CHUNK_DOCS = 64  # documents per task handed to a worker
