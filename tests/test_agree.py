@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from raidcorpus import agree
+from raidcorpus.agree import measures
 from raidcorpus.cli import app
 from agree_layers import DATA, DOC, copy_project, edit_layer, layer_path
 from raidcorpus.errors import UserError
@@ -66,16 +68,16 @@ def test_fixture_hashes_match_their_texts():
 def test_unitizing_alpha_reproduces_krippendorff_2004_example():
     # Krippendorff (2004), Content Analysis 2nd ed., p. 254: continuum 150..450, two coders,
     # category c: coder i 225+70, 370+30; coder j 220+80, 355+20, 400+20; category k identical.
-    c = agree.unitizing_tally([[(225, 295), (370, 400)], [(220, 300), (355, 375), (400, 420)]], 150, 450)
-    k = agree.unitizing_tally([[(180, 240), (300, 350)], [(180, 240), (300, 350)]], 150, 450)
+    c = measures.unitizing_tally([[(225, 295), (370, 400)], [(220, 300), (355, 375), (400, 420)]], 150, 450)
+    k = measures.unitizing_tally([[(180, 240), (300, 350)], [(180, 240), (300, 350)]], 150, 450)
     # Do(c) = (5^2+5^2 + 15^2+25^2 + 20^2) / 300^2 = 1300 / 90000: pairs (225,70)~(220,80): 50,
     # (370,30)~(355,20): 850, unit (400,20) inside the other coder's gap 400..450: 20^2 = 400.
     assert c.disagreements()[0] == pytest.approx(1300 / 90000)
     assert c.disagreements()[1] == pytest.approx(0.0532, abs=1e-4)
     assert k.disagreements() == (0.0, pytest.approx(0.0490, abs=1e-4))
-    assert agree.unitizing_alpha([c])[0] == pytest.approx(0.7286, abs=1e-4)
-    assert agree.unitizing_alpha([k])[0] == 1.0
-    assert agree.unitizing_alpha([c, k])[0] == pytest.approx(0.859, abs=5e-4)
+    assert measures.unitizing_alpha([c])[0] == pytest.approx(0.7286, abs=1e-4)
+    assert measures.unitizing_alpha([k])[0] == 1.0
+    assert measures.unitizing_alpha([c, k])[0] == pytest.approx(0.859, abs=5e-4)
 
 
 @pytest.mark.parametrize(
@@ -90,11 +92,11 @@ def test_unitizing_alpha_reproduces_krippendorff_2004_example():
 def test_unitizing_alpha_reproduces_krippendorff_1995_examples(coder_a, coder_b, observed, alpha):
     # Observed disagreement does not depend on the scale; the published expected values are for a
     # fine-grained continuum, hence the stretch (units of 1/50000).
-    small = agree.unitizing_tally([[(b, b + n) for b, n in coder_a], [(b, b + n) for b, n in coder_b]], 0, 24)
+    small = measures.unitizing_tally([[(b, b + n) for b, n in coder_a], [(b, b + n) for b, n in coder_b]], 0, 24)
     assert small.disagreements()[0] == pytest.approx(observed, abs=1e-5)
     s = 50_000
-    fine = agree.unitizing_tally([[(b * s, (b + n) * s) for b, n in coder_a], [(b * s, (b + n) * s) for b, n in coder_b]], 0, 24 * s)
-    assert agree.unitizing_alpha([fine])[0] == pytest.approx(alpha, abs=0.005)
+    fine = measures.unitizing_tally([[(b * s, (b + n) * s) for b, n in coder_a], [(b * s, (b + n) * s) for b, n in coder_b]], 0, 24 * s)
+    assert measures.unitizing_alpha([fine])[0] == pytest.approx(alpha, abs=0.005)
 
 
 def _expected_from_lists(m: int, big_l: int, units: list[int], gaps: list[int]) -> float:
@@ -108,11 +110,11 @@ def test_unitizing_tallies_summed_over_documents_stay_small():
     # many documents' tallies summed keep one count per length (memory does not grow with the
     # corpus) and give the direct formula's figures over every unit and gap of every document
     docs = [([(225, 295), (370, 400)], [(220, 300), (355, 375), (400, 420)]), ([(180, 240), (300, 350)], [(180, 240), (300, 351)])]
-    one = [agree.unitizing_tally([*d], 150, 450) for d in docs]
+    one = [measures.unitizing_tally([*d], 150, 450) for d in docs]
     assert sorted(one[0].units.elements()) == [20, 20, 30, 70, 80] and sorted(one[0].gaps.elements()) == [25, 30, 50, 55, 70, 75, 75]
-    total = agree.unitizing_tally([*docs[0]], 150, 450)
+    total = measures.unitizing_tally([*docs[0]], 150, 450)
     for i in range(1, 400):
-        total.add(agree.unitizing_tally([*docs[i % 2]], 150, 450))
+        total.add(measures.unitizing_tally([*docs[i % 2]], 150, 450))
     units = [lg for i in range(400) for lg in one[i % 2].units.elements()]
     gaps = [g for i in range(400) for g in one[i % 2].gaps.elements()]
     assert total.length == 400 * 300 and sum(total.units.values()) == len(units) and sum(total.gaps.values()) == len(gaps)
@@ -121,12 +123,12 @@ def test_unitizing_tallies_summed_over_documents_stay_small():
 
 
 def test_unitizing_alpha_edge_cases():
-    same = agree.unitizing_tally([[(3, 7)], [(3, 7)], [(3, 7)]], 0, 20)
-    assert agree.unitizing_alpha([same])[0] == 1.0
-    assert agree.unitizing_alpha([agree.unitizing_tally([[], []], 0, 20)])[0] is None  # nothing marked: n/a
+    same = measures.unitizing_tally([[(3, 7)], [(3, 7)], [(3, 7)]], 0, 20)
+    assert measures.unitizing_alpha([same])[0] == 1.0
+    assert measures.unitizing_alpha([measures.unitizing_tally([[], []], 0, 20)])[0] is None  # nothing marked: n/a
     # touching units stay two units; overlapping ones merge
-    assert agree.segments([(0, 2), (2, 4)], 0, 6) == [(0, 2, True), (2, 2, True), (4, 2, False)]
-    assert agree.segments([(0, 3), (2, 4)], 0, 6) == [(0, 4, True), (4, 2, False)]
+    assert measures.segments([(0, 2), (2, 4)], 0, 6) == [(0, 2, True), (2, 2, True), (4, 2, False)]
+    assert measures.segments([(0, 3), (2, 4)], 0, 6) == [(0, 4, True), (4, 2, False)]
 
 
 # -- the other pure metrics ----------------------------------------------------------------
@@ -137,40 +139,57 @@ def test_cohen_kappa_and_krippendorff_alpha_by_hand():
     # kappa = (72/81 - 42/81) / (39/81) = 30/39 = 10/13
     a = ["NOM", "NOM", "NAM", "NAM", "NOM", "NOM", "NOM", "NOM", "NAM"]
     b = ["NAM"] + a[1:]
-    assert agree.cohen_kappa(list(zip(a, b))) == pytest.approx(10 / 13)
-    assert agree.cohen_kappa([("x", "x"), ("x", "x")]) is None  # chance agreement 1: n/a, not 1.0
-    assert agree.cohen_kappa([]) is None
+    assert measures.cohen_kappa(list(zip(a, b))) == pytest.approx(10 / 13)
+    assert measures.cohen_kappa([("x", "x"), ("x", "x")]) is None  # chance agreement 1: n/a, not 1.0
+    assert measures.cohen_kappa([]) is None
     # three coders, a third identical to the first: n_NOM = 17, n_NAM = 10, n = 27; one item
     # {NOM, NAM, NOM} gives o(NOM,NAM) + o(NAM,NOM) = 2; alpha = 1 - (n-1) * 2 / (2 * 17 * 10) = 1 - 52/340
-    assert agree.krippendorff_alpha(list(zip(a, b, a))) == pytest.approx(1 - 52 / 340)
-    assert agree.krippendorff_alpha([("x", "x", None)]) is None
+    assert measures.krippendorff_alpha(list(zip(a, b, a))) == pytest.approx(1 - 52 / 340)
+    assert measures.krippendorff_alpha([("x", "x", None)]) is None
 
 
-def test_direct_nominal_alpha_equals_the_package():
+def _package_alpha(items: list[tuple]) -> float:
+    """Nominal alpha by the krippendorff package, from a units-by-values count matrix."""
+    import krippendorff
+    import numpy as np
+
+    values = sorted({v for it in items for v in it if v is not None}, key=repr)
+    code = {v: i for i, v in enumerate(values)}
+    counts = np.zeros((len(items), len(values)))
+    for u, it in enumerate(items):
+        for v in it:
+            if v is not None:
+                counts[u, code[v]] += 1
+    return float(krippendorff.alpha(value_counts=counts, level_of_measurement="nominal"))
+
+
+def test_nominal_alpha_equals_the_package():
     import random
 
     rng = random.Random(7)
     items = [tuple(rng.choice(["a", "b", "c", None]) for _ in range(3)) for _ in range(300)]
-    assert agree.nominal_alpha(items) == pytest.approx(agree.krippendorff_alpha(items), abs=1e-9)
-    many = [(i, i, i % 7 and i) for i in range(400)]  # 400 distinct values: the direct sum is used
-    assert agree.krippendorff_alpha(many) == pytest.approx(agree.nominal_alpha(many))
-    assert 0.8 < agree.krippendorff_alpha(many) < 1
+    assert measures.krippendorff_alpha(items) == pytest.approx(_package_alpha(items), abs=1e-9)
+    # a Counter of items gives the same alpha as the list it counts
+    assert measures.krippendorff_alpha(Counter(items)) == pytest.approx(_package_alpha(items), abs=1e-9)
+    many = [(i, i, i % 7 and i) for i in range(400)]  # 400 distinct values, as normalized dates give
+    assert measures.krippendorff_alpha(many) == pytest.approx(_package_alpha(many), abs=1e-9)
+    assert 0.8 < measures.krippendorff_alpha(many) < 1
 
 
 def test_muc_and_b_cubed_by_hand():
     key = [{"a", "b", "c"}]
     response = [{"a", "b"}]
-    assert agree.muc(key, response) == (1, 2)  # 3 - |{ab, c}| = 1 of 2 links found
-    assert agree.muc(response, key) == (1, 1)
-    p, r, n = agree.b_cubed(key, response, ["a", "b", "c", "d"])
+    assert measures.muc(key, response) == (1, 2)  # 3 - |{ab, c}| = 1 of 2 links found
+    assert measures.muc(response, key) == (1, 1)
+    p, r, n = measures.b_cubed(key, response, ["a", "b", "c", "d"])
     # a, b: P = 2/2, R = 2/3; c: P = 1/1, R = 1/3; d: singleton in both, 1 and 1
     assert (p, r, n) == (pytest.approx(4.0), pytest.approx(2 / 3 + 2 / 3 + 1 / 3 + 1), 4)
 
 
 def test_overlap_matching_is_one_to_one():
-    assert agree.overlap_matches([(0, 10)], [(0, 4), (5, 10)]) == 1
-    assert agree.overlap_matches([(0, 4), (5, 10)], [(0, 10), (3, 6)]) == 2
-    assert agree.f1(0, 0, 0) is None
+    assert measures.overlap_matches([(0, 10)], [(0, 4), (5, 10)]) == 1
+    assert measures.overlap_matches([(0, 4), (5, 10)], [(0, 10), (3, 6)]) == 2
+    assert measures.f1(0, 0, 0) is None
 
 
 # -- the report on hand-made layers --------------------------------------------------------

@@ -20,7 +20,7 @@ from raidcorpus import ontology  # noqa: E402
 from raidcorpus.dataset import build, release, rows, writer  # noqa: E402
 from raidcorpus.cli import app  # noqa: E402
 from raidcorpus.errors import UserError  # noqa: E402
-from raidcorpus.dataset.features import CONFIGS, KEY_CONFIGS, STANDOFF_CONFIGS, for_config  # noqa: E402
+from raidcorpus.dataset.features import CONFIGS, KEY_CONFIGS, STANDOFF_CONFIGS, for_config, ner_tags  # noqa: E402
 
 FIXTURE = Path(__file__).parent / "data" / "build"
 runner = CliRunner()
@@ -476,3 +476,19 @@ def test_errors_with_chunks_in_flight_never_hang(tmp_path, monkeypatch):
     for i in range(24):
         with pytest.raises(UserError, match=r"\[span-text-mismatch\]"):
             build.build("0.0.0", tmp_path / f"o{i}", root, jobs=2)
+
+
+def test_the_one_row_encoder_names_the_row_and_value_it_refuses():
+    """Rows added one by one and a run of rows go through one encoder: same table, and a class
+    name or a type the schema refuses is one line naming the config, the row and the value."""
+    enc = writer.Encoder("ner")
+    row = {"id": "d-0", "document": "d", "sentence": 0, "tokens": ["Police", "raid"], "token_starts": [0, 7],
+           "token_ends": [6, 11], "ner_tags": ["B-ORG", "O"]}
+    table = enc.table([row, {**row, "id": "d-1", "ner_tags": None}])
+    assert table.column("ner_tags").to_pylist() == [[ner_tags().index("B-ORG"), 0], None]
+    assert enc.table([row]).to_pylist() == table.slice(0, 1).to_pylist()
+    bad = {**row, "id": "d-2", "ner_tags": ["O", "B-NOPE"]}
+    with pytest.raises(UserError, match=r"^ner row d-2: value 'B-NOPE' is not one the schema allows: run 'raidcorpus validate'$"):
+        enc.table([row, bad])
+    with pytest.raises(UserError, match=r"^ner row d-3: value .* is not one the schema allows"):
+        enc.table([row, {**row, "id": "d-3", "sentence": "first"}])

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import agree, align, status
+from raidcorpus import align, status
+from raidcorpus.agree.figures import figures
+from raidcorpus.agree.items import ALL, document_tally
 from raidcorpus.ontology import load as load_ontology
 from raidcorpus.records import Reader
 from raidcorpus.cli import app
@@ -67,9 +69,9 @@ def test_agreement_is_what_the_full_tally_and_figures_give(repo):
         reader.forget_seen()
         records = {a: reader.read(repo / "annotations" / row["document"] / f"{a}.json", "annotation") for a in row["annotators"]}
         layers = {a: align.index_layer(r) for a, r in sorted(records.items())}
-        tally = agree.document_tally(layers, len(reader.document(row["document"])["text"]), sorted(layers), onto)
-        full = {r["measure"]: r["value"] for r in agree.figures(tally, sorted(layers), onto, len(layers))
-                if r["label"] == agree.ALL and r["measure"] in status.MEASURES}
+        tally = document_tally(layers, len(reader.document(row["document"])["text"]), sorted(layers), onto)
+        full = {r["measure"]: r["value"] for r in figures(tally, sorted(layers), onto, len(layers))
+                if r["label"] == ALL and r["measure"] in status.MEASURES}
         assert row["agreement"] == full and list(row["agreement"]) == list(status.MEASURES)
         checked += 1
     assert checked >= 3

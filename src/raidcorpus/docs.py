@@ -16,6 +16,7 @@ import typer
 from typer.testing import CliRunner
 
 from . import agree, align, ontology
+from .agree.render import table_rows
 from .errors import UserError
 from .io import write_bytes_atomic
 from .records import Reader
@@ -204,7 +205,7 @@ def agreement_summary(root: Path) -> str:
     report = agree.agree([annotations], root / "corpus") if annotations.is_dir() else {"documents": []}
     if not report["documents"]:
         return "No document has two annotator layers yet.\n"
-    rows = [r for r in agree.table_rows(report["overall"], True) if r[1] in ("all",) or r[0].startswith(("entity attribute", "event attribute"))]
+    rows = [r for r in table_rows(report["overall"], True) if r[1] in ("all",) or r[0].startswith(("entity attribute", "event attribute"))]
     lines = [
         f"Agreement between {', '.join(report['annotators'])} over {len(report['documents'])} documents "
         "(`raidcorpus agree --format markdown` gives every figure per document and per type):",

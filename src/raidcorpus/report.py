@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from . import agree, io, ontology
+from .agree.items import ALL
 from .errors import UserError
 from .align import NOT_LAYERS
 from .ls_config import ENTITY_COLOURS, EVENT_COLOURS
@@ -167,7 +168,7 @@ def document_page(doc: dict, gold: dict | None, key: dict | None, onto: ontology
 # --- the index and its plots --------------------------------------------------------------------
 
 
-def _value(rows: list[dict], measure: str, label: str = agree.ALL):
+def _value(rows: list[dict], measure: str, label: str = ALL):
     return next((r["value"] for r in rows if r["measure"] == measure and r["label"] == label), None)
 
 

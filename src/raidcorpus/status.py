@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from . import adjudicate, agree, align, gold, io, quarantine, workers
+from . import adjudicate, align, gold, io, quarantine, workers
+from .agree.figures import f1_figures
 from .errors import UserError
 from .ontology import load as load_ontology
 from .records import Reader
@@ -55,7 +56,7 @@ class Totals:
 
 
 def _agreement(layers: dict[str, align.Layer], onto) -> dict[str, float | None]:
-    return agree.f1_figures(layers, onto, MEASURES)
+    return f1_figures(layers, onto, MEASURES)
 
 
 def document_status(root: Path, doc: str, onto=None, reader: Reader | None = None) -> dict:

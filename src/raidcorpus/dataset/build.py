@@ -147,9 +147,6 @@ def _cluster_split(clusters: list[dict], split_of: dict[str, str]) -> dict[str, 
     return out
 
 
-_nlp = rows.sentencizer  # TODO score.py's owner: import rows.sentencizer, then drop this name
-
-
 # --- documents in worker processes ---------------------------------------------------------
 
 CHUNK_DOCS = 64  # documents per task handed to a worker
@@ -240,7 +237,7 @@ def _document_shard(st: _State, ids: list[str]) -> Shard:
             stats.annotators.update(names)
             stats.entity_types.update(e["type"] for e in row["entities"])
             stats.event_types.update(v["type"] for v in row["events"])
-        tables = {key: st.encoder(key[1]).table_of_rows(rs) for key, rs in out.items()}
+        tables = {key: st.encoder(key[1]).table(rs) for key, rs in out.items()}
     except UserError as e:
         return Shard({}, None, [], {}, stats, _Failed(str(e)))
     return Shard(tables, agree.combine(shares), cluster_shares, facts, stats)

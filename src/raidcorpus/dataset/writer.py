@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from ..errors import UserError
 from . import card, croissant, outdir, release, rows
-from .features import CONFIGS, KEY_CONFIGS, STANDOFF_CONFIGS, ArrowEncoder, encoder, for_config
+from .features import CONFIGS, KEY_CONFIGS, STANDOFF_CONFIGS, ArrowEncoder, for_config
 from .layout import parquet_name
 
 BATCH_ROWS = 512
@@ -35,35 +35,32 @@ PARQUET_OPTIONS = dict(
 
 
 class Encoder:
-    """Rows of one config to the dict shape its Arrow schema takes (class names to indices)."""
+    """Rows of one config to an Arrow table of its schema (class names to indices), for rows
+    added one by one (rehydrate, clusters) and for the build's runs of rows alike."""
 
     def __init__(self, config: str):
         self.config = config
         self.features = for_config(config)
         self.schema = self.features.arrow_schema
-        self.encode = encoder(dict(self.features))
-        self.arrow: ArrowEncoder | None = None
+        self.arrow = ArrowEncoder(self.features)
 
-    def __call__(self, row: dict) -> dict:
-        try:
-            return self.encode(row)
-        except (KeyError, TypeError, AttributeError) as e:
-            key = row.get("id") or row.get("document")
-            raise UserError(f"{self.config} row {key}: value {e} is not one the schema allows: run 'raidcorpus validate'") from None
-
-    def table(self, encoded: list[dict]) -> pa.Table:
-        return pa.Table.from_pylist(encoded, schema=self.schema)
-
-    def table_of_rows(self, rows: list[dict]) -> pa.Table:
-        """Rows not yet encoded -> a table, class names encoded column by column."""
-        if self.arrow is None:
-            self.arrow = ArrowEncoder(self.features)
+    def table(self, rows: list[dict]) -> pa.Table:
         try:
             return self.arrow.table(rows)
-        except ValueError:
-            for row in rows:
-                self(row)  # raises the UserError that names the row
-            raise
+        except (ValueError, TypeError) as e:
+            raise UserError(self._refusal(rows, e)) from None
+
+    def _refusal(self, rows: list[dict], e: Exception) -> str:
+        """The line naming the first row the schema refuses (rows are encoded one by one to find it)."""
+        for row in rows:
+            try:
+                self.arrow.table([row])
+            except (ValueError, TypeError) as one:
+                e, key = one, row.get("id") or row.get("document")
+                break
+        else:
+            key = "?"
+        return f"{self.config} row {key}: value {e} is not one the schema allows: run 'raidcorpus validate'"
 
 
 _OPEN: set = set()  # sinks not closed yet: a failed build aborts them (no half-written file is flushed later)
@@ -82,18 +79,12 @@ class ParquetSink:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.writer = pq.ParquetWriter(path, self.encoder.schema, **PARQUET_OPTIONS)
         _OPEN.add(self)
-        self.rows: list[dict] = []  # encoded rows not yet in a table
+        self.rows: list[dict] = []  # rows not yet in a table (encoded a batch at a time)
         self.tables: list[pa.Table] = []
         self.pending = 0
         self.count = 0
 
     def add(self, row: dict) -> None:
-        self.add_encoded(self.encode_row(row))
-
-    def encode_row(self, row: dict) -> dict:
-        return self.encoder(row)
-
-    def add_encoded(self, row: dict) -> None:
         self.rows.append(row)
         self.pending += 1
         self.count += 1

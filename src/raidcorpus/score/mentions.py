@@ -229,9 +229,9 @@ def textee_items(where: str, line: dict, base: int | None, labels: Labels, docs:
 
 def _as_textee(records: dict[str, tuple[str, dict]], corpus: Path) -> list[tuple[str, dict]]:
     """Our records as TextEE lines (texts from the corpus), to lend windows to a TextEE side without char_offset."""
-    from ..dataset.build import _nlp
+    from ..dataset.rows import sentencizer
 
-    nlp = _nlp()
+    nlp = sentencizer()
     reader = Reader(corpus, level=1)
     out = []
     for doc, (where, rec) in records.items():
