@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import convert, io, ontology
+from . import convert, io, muckeys, ontology
 from .errors import Problem, UserError, pointer
 from .ls_config import ENTITY, EVENT
 from .records import Reader
@@ -40,8 +40,8 @@ KEY_FILE = "muc4-key.json"  # annotations/<doc>/muc4-key.json: a MUC-4 message's
 MAX_BODY = 16 << 20  # bytes: a request body larger than this is refused unread
 TRAIN_ACTIONS = ("ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED")
 FORGET_ACTIONS = ("ANNOTATIONS_DELETED",)
-# MUC-4 string slots whose fillers are entity mentions, and the entity type each one names.
-# MUC's slot names are not in our schema; the types are checked against it (`key_fillers`).
+# The entity type each MUC-4 string slot's fillers name. Which slots hold strings is the schema's
+# (`$defs/MucSlot/x-string-slots`, read by muckeys); the types are checked against the ontology.
 SLOT_TYPES = {
     "PERP: INDIVIDUAL ID": "PER",
     "PERP: ORGANIZATION ID": "ORG",
@@ -49,7 +49,6 @@ SLOT_TYPES = {
     "HUM TGT: NAME": "PER",
     "HUM TGT: DESCRIPTION": "PER",
     "INCIDENT: INSTRUMENT ID": "WEA",
-    "INCIDENT: LOCATION": "GPE",
 }
 
 log = logging.getLogger("raidcorpus.recommend")
@@ -60,42 +59,42 @@ Filler = tuple[int, int, str, str]  # (start, end, entity type, slot)
 # --- the MUC-4 key fillers ------------------------------------------------------------------
 
 
-def slot_name(slot: str) -> str:
-    """A MUC-4 slot name without its number: '9. PERP: INDIVIDUAL ID' -> 'PERP: INDIVIDUAL ID'."""
-    return re.sub(r"^\s*\d+\.\s*", "", slot).strip()
-
-
 def key_fillers(doc: str, annotations_dir: str | Path = "annotations", text: str | None = None) -> list[Filler]:
-    """[(start, end, type, slot)] of the located fillers in annotations/<doc>/muc4-key.json.
+    """[(start, end, type, slot)] of every located mention of every string filler in
+    annotations/<doc>/muc4-key.json (schema kind `muc4_key`, made by `raidcorpus keys`).
 
-    The file (documented in docs/label-studio.md) is `{"kind": "muc4-key", "document": DOC,
-    "templates": [{"id": ..., "fillers": [{"slot", "start", "end", "text", "type"?}]}]}`; a filler's
-    type is its own `type` or its slot's (SLOT_TYPES). A filler that is not located, whose type the
-    ontology lacks, or (with `text`) whose offsets do not slice to its text is left out, with a log line.
+    Only the schema's string slots (`$defs/MucSlot/x-string-slots`) hold text fillers; each one's
+    entity type is SLOT_TYPES'. A span and type met twice (two templates, or one filler listed
+    under two slots) is proposed once, under its first slot. A mention whose offsets do not slice
+    to its text (with `text`) is left out with one addressed log line: the key was located in
+    another version of the text.
     """
     path = Path(annotations_dir) / doc / KEY_FILE
     if not path.is_file():
         return []
     key = io.read_json(path)
     entity_types = set(ontology.load().entity_names)
+    string_slots = muckeys.string_slots()
     out: list[Filler] = []
+    seen: set[tuple[int, int, str]] = set()
     for t, template in enumerate(key.get("templates") or ()):
-        for f, filler in enumerate(template.get("fillers") or ()):
-            where = f"{path} doc={doc} /templates/{t}/fillers/{f}"
-            slot = slot_name(str(filler.get("slot", "")))
-            label = filler.get("type") or SLOT_TYPES.get(slot)
-            start, end = filler.get("start"), filler.get("end")
-            if type(start) is not int or type(end) is not int or not 0 <= start < end:
-                log.info("%s: not located, not proposed", where)
-            elif label not in entity_types:
-                log.info("%s: slot %r gives no entity type of the ontology, not proposed", where, slot)
-            elif text is not None and (end > len(text) or text[start:end] != filler.get("text", text[start:end])):
-                problem = Problem(str(path), doc, pointer(["templates", t, "fillers", f]), "span-text-mismatch",
-                                  f"filler {filler.get('text')!r} is not text[{start}:{end}], not proposed")
-                log.warning("%s", problem.line())
-            else:
-                out.append((start, end, label, slot))
-    return out
+        for slot, fills in sorted((template.get("slots") or {}).items()):
+            label = SLOT_TYPES.get(slot)
+            if slot not in string_slots or label not in entity_types:
+                continue
+            for f, fill in enumerate(fills):
+                for v, value in enumerate(fill.get("values") or ()):
+                    for m, mention in enumerate(value.get("mentions") or () if isinstance(value, dict) else ()):
+                        start, end = mention.get("start"), mention.get("end")
+                        if text is not None and (end > len(text) or text[start:end] != mention.get("text")):
+                            where = pointer(["templates", t, "slots", slot, f, "values", v, "mentions", m])
+                            problem = Problem(str(path), doc, where, "span-text-mismatch",
+                                              f"filler {mention.get('text')!r} is not text[{start}:{end}], not proposed")
+                            log.warning("%s", problem.line())
+                        elif (start, end, label) not in seen:
+                            seen.add((start, end, label))
+                            out.append((start, end, label, slot))
+    return sorted(out)
 
 
 # --- the string matcher ---------------------------------------------------------------------
