@@ -321,8 +321,8 @@ def test_a_task_opens_with_the_predicted_regions_and_only_a_submit_makes_them_a_
     api = httpx.Client(base_url=label_studio.url, headers={"Authorization": f"Token {label_studio.token}"}, timeout=60)
     try:
         backend_url = f"http://127.0.0.1:{backend.server_address[1]}"
-        ml = recommend.connect(label_studio.url, label_studio.token, project.id, backend_url)
-        assert recommend.connect(label_studio.url, label_studio.token, project.id, backend_url) == ml  # once only
+        ml = recommend.connect(server, project.id, backend_url)
+        assert recommend.connect(server, project.id, backend_url) == ml  # once only
         [expected] = rec.predict([task])
         want = sorted((r["value"]["start"], r["value"]["end"]) for r in expected["result"] if r["type"] == "labels")
 

@@ -15,7 +15,7 @@ from typing import Callable
 import typer
 from typer.testing import CliRunner
 
-from . import agree, ontology
+from . import agree, muckeys, ontology
 from .errors import UserError
 from .io import write_bytes_atomic
 from .records import Reader
@@ -166,6 +166,8 @@ def annotation_counts(root: Path) -> str:
     layers: dict[str, dict[str, Counter]] = {}
     docs = 0
     for path in sorted((root / "annotations").glob("*/*.json")):
+        if path.name == f"{muckeys.LAYER}.json":
+            continue  # a MUC-4 key record, no annotation layer (the dataset's templates config counts them)
         record = reader.read(path, "annotation")
         docs += path.stem == "gold"
         counts = layers.setdefault(record["annotator"], {"entity": Counter(), "event": Counter(), "other": Counter()})
