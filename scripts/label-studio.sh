@@ -13,7 +13,10 @@
 # Environment: LABEL_STUDIO_PORT (default 8080), LABEL_STUDIO_DATA (default .label-studio),
 # PYTHON (default python3.11), LABEL_STUDIO_FEEDBACK_PORT (default: the port + 1). `start --no-push`
 # skips pushing the corpus. `start` also runs `raidcorpus feedback`, the webhook receiver that shows
-# annotators the validation problems of their work, and `stop` stops it.
+# annotators the validation problems of their work, and `raidcorpus recommend` on the port + 2
+# (LABEL_STUDIO_RECOMMENDER_PORT), the ML backend that proposes the MUC-4 key fillers and strings
+# annotated elsewhere; push connects it to the project. `stop` stops both. LABEL_STUDIO_RECOMMENDER=0
+# starts no recommender and connects none (both annotators of a task would see the same proposals).
 # LABEL_STUDIO_DB=postgresql (`make label DB=postgresql`) keeps Label Studio's database in a
 # PostgreSQL cluster of its own in .label-studio/postgres instead of SQLite. Open sign-up is closed
 # (LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK) unless LABEL_STUDIO_OPEN_SIGNUP=1.
@@ -215,12 +218,14 @@ start() {
     touch "$DATA/.migrated"
     say "      ready after $((SECONDS - t0)) s"
   fi
+  local connect=()
+  if start_recommender; then connect=(--recommender "http://127.0.0.1:$RECOMMENDER_PORT"); fi
   if [ "$push" = 1 ] && [ -d "$ROOT/corpus" ]; then
-    say "[3/4] pushing the corpus into the project (raidcorpus push)"
+    say "[3/4] pushing the corpus into the project (raidcorpus push ${connect[*]})"
     (
       cd "$ROOT"
       LABEL_STUDIO_URL="$URL" LABEL_STUDIO_API_KEY="$(read_credential LABEL_STUDIO_API_KEY)" \
-        "$ROOT/.venv/bin/raidcorpus" push
+        "$ROOT/.venv/bin/raidcorpus" push "${connect[@]}"
     )
   fi
   start_feedback
@@ -260,6 +265,53 @@ start_feedback() {
   echo "feedback receiver on 127.0.0.1:$FEEDBACK_PORT (log: $FEEDBACK_LOG)"
 }
 
+# --- the recommender: an ML backend Label Studio asks when a task opens (raidcorpus recommend) ---
+RECOMMENDER_PORT="${LABEL_STUDIO_RECOMMENDER_PORT:-$((PORT + 2))}"
+RECOMMENDER_PID="$DATA/recommender.pid"
+RECOMMENDER_LOG="$DATA/recommender.log"
+
+recommender_running() {
+  [ -f "$RECOMMENDER_PID" ] && kill -0 "$(cat "$RECOMMENDER_PID")" 2>/dev/null
+}
+
+# start_recommender: start it unless LABEL_STUDIO_RECOMMENDER=0; true when it answers /health.
+start_recommender() {
+  if [ "${LABEL_STUDIO_RECOMMENDER:-1}" = 0 ]; then
+    echo "recommender off (LABEL_STUDIO_RECOMMENDER=0): annotators start from nothing"
+    return 1
+  fi
+  if [ ! -x "$ROOT/.venv/bin/raidcorpus" ]; then
+    echo "no $ROOT/.venv: the recommender is not started (run make label)" >&2
+    return 1
+  fi
+  if ! recommender_running; then
+    (
+      cd "$ROOT"
+      nohup setsid "$ROOT/.venv/bin/raidcorpus" recommend --port "$RECOMMENDER_PORT" >"$RECOMMENDER_LOG" 2>&1 </dev/null &
+      echo $! >"$RECOMMENDER_PID"
+    )
+  fi
+  # Label Studio checks /health when push connects it: wait until it answers (it reads the layers first)
+  for _ in $(seq 1 120); do
+    if "$ROOT/.venv/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+        "http://127.0.0.1:$RECOMMENDER_PORT/health" 2>/dev/null; then
+      echo "recommender on 127.0.0.1:$RECOMMENDER_PORT (log: $RECOMMENDER_LOG)"
+      return 0
+    fi
+    recommender_running || break
+    sleep 0.5
+  done
+  echo "the recommender did not answer on 127.0.0.1:$RECOMMENDER_PORT; see $RECOMMENDER_LOG" >&2
+  return 1
+}
+
+stop_recommender() {
+  if recommender_running; then
+    terminate "$(cat "$RECOMMENDER_PID")" 20 0.25
+  fi
+  rm -f "$RECOMMENDER_PID"
+}
+
 # terminate PID TRIES DELAY: TERM the process group (or the process) and wait up to TRIES x DELAY s.
 terminate() {
   kill -TERM -- "-$1" 2>/dev/null || kill -TERM "$1"
@@ -278,6 +330,7 @@ stop_feedback() {
 
 stop() {
   stop_feedback
+  stop_recommender
   if running; then
     local pid
     pid="$(cat "$PIDFILE")"

@@ -37,12 +37,13 @@ class FakeLabelStudio:
         self.url = url
         self.shown = url
         self.backoff = 0.0
-        self.ids = {kind: count(1) for kind in ("project", "task", "annotation", "prediction", "webhook", "user")}
+        self.ids = {kind: count(1) for kind in ("project", "task", "annotation", "prediction", "webhook", "user", "ml")}
         self.projects: dict[int, dict] = {}
         self.tasks_by_id: dict[int, dict] = {}
         self.annotations: dict[int, dict] = {}
         self.predictions: dict[int, dict] = {}
         self.hooks: dict[int, dict] = {}
+        self.ml_backends: dict[int, dict] = {}  # connected ML backends (POST /api/ml)
         self.accounts: dict[int, dict] = {}
         self.clock = count(0)
         self.lose_next_import = False
@@ -278,4 +279,13 @@ class FakeLabelStudio:
             ("GET", r"api/webhooks", lambda: self.webhooks(int(query["project"]))),
             ("POST", r"api/webhooks", lambda: self.create_webhook(body)),
             ("PATCH", r"api/webhooks/(\d+)", lambda hid: self.update_webhook(hid, body)),
+            ("GET", r"api/ml", lambda: [b for b in self.ml_backends.values() if b["project"] == int(query["project"])]),
+            ("POST", r"api/ml", lambda: self.connect_ml(body)),
         ]
+
+    def connect_ml(self, body: dict) -> dict:
+        """POST /api/ml: the real server checks the backend's /health and /setup first; the fake keeps the body."""
+        self.calls.append("connect_ml")
+        mid = next(self.ids["ml"])
+        self.ml_backends[mid] = {"id": mid, **body}
+        return dict(self.ml_backends[mid])

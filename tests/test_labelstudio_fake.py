@@ -22,12 +22,24 @@ TITLE = "fake project"
 CONFIG = "<View><Text name='text' value='$text'/></View>"  # push reads the config only to compare it
 
 
+MUC = ("dev-muc3-*", "tst?-muc?-*")  # the 1,700 MUC messages, left out where the seeds' layers are what is tested
+
+
 @pytest.fixture
 def work(tmp_path, monkeypatch):
+    """The seed articles and their layers (no MUC message: they have no annotator layers)."""
     for name in ("corpus", "annotations"):
-        # the seed articles, which have layers; the 1,700 MUC messages would only make each push slower
-        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("raw", "annotators.yaml", "dev-muc3-*", "tst?-muc?-*"))
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("raw", "annotators.yaml", *MUC))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # push's lock
+    return tmp_path
+
+
+@pytest.fixture
+def muc_work(tmp_path, monkeypatch):
+    """The seeds and the 200 MUC-4 test messages (TST3, TST4) with their key records."""
+    for name in ("corpus", "annotations"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("raw", "annotators.yaml", MUC[0], "tst[12]-*"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return tmp_path
 
 
@@ -95,6 +107,64 @@ def test_predictions_ride_inline_and_are_replaced_only_when_the_layer_changes(wo
     changed = run_push(fake, work, predictions="gold", overlap=1)
     assert (changed.predictions_replaced, changed.predictions_unchanged) == (1, len(docs(work)) - 1)
     assert len(fake.predictions) == len(docs(work)) and fake.calls.count("delete_prediction") == 1
+
+
+def test_a_subset_by_set_and_ids_with_the_muc_key_fillers_as_predictions(muc_work):
+    fake = FakeLabelStudio()
+    tst3 = sorted(d for d in docs(muc_work) if d.startswith("tst3-"))
+    report = run_push(fake, muc_work, sets=["TST3"], predictions="muc4-key")
+    assert report.imported == len(tst3) == 100 and sorted(t["data"]["doc_id"] for t in fake.tasks_by_id.values()) == tst3
+    project = fake.projects[report.project_id]
+    assert project["show_collab_predictions"] is True and project["model_version"] == "muc4-key"  # annotators start from the keys
+    task = next(t for t in fake.tasks_by_id.values() if t["data"]["doc_id"] == "tst3-muc4-0002")
+    [pred] = [fake.predictions[i] for i in task["prediction_ids"]]
+    text = task["data"]["text"]
+    regions = [r for r in pred["result"] if r["type"] == "labels"]
+    assert pred["model_version"] == "muc4-key" and regions
+    for r in regions:  # every region slices the text, is an entity, names its slot
+        v = r["value"]
+        assert v["text"] == text[v["start"]:v["end"]] and r["from_name"] == "entity" and r["meta"]["text"][0].startswith("MUC-4 key: ")
+    key = io.read_json(muc_work / "annotations" / "tst3-muc4-0002" / "muc4-key.json")
+    jesuits = [m for fill in key["templates"][0]["slots"]["HUM TGT: DESCRIPTION"] for v in fill["values"] for m in v["mentions"]
+               if v["string"] == "JESUITS"]
+    got = {(r["value"]["start"], r["value"]["end"]): (r["value"]["labels"], r["meta"]["text"]) for r in regions}
+    assert jesuits and all(got[(m["start"], m["end"])] == (["PER"], ["MUC-4 key: HUM TGT: DESCRIPTION"]) for m in jesuits)
+    # what an annotator accepts converts back without an issue
+    assert convert.results_to_record(pred["result"], text, document="tst3-muc4-0002", annotator="annotator-1").issues == []
+    # the sample list of ids adds its TST4 messages; those already there are skipped
+    listed = [line.split("#")[0].strip() for line in (ROOT / "annotations" / "muc-sample.txt").read_text().splitlines()]
+    listed = sorted({d for d in listed if d})
+    more = run_push(fake, muc_work, ids_file=ROOT / "annotations" / "muc-sample.txt", predictions="muc4-key")
+    assert more.imported == sum(1 for d in listed if d not in tst3) and more.skipped == sum(1 for d in listed if d in tst3)
+    assert more.predictions_unchanged == more.skipped
+    # both: the listed messages of TST4 only
+    both = run_push(FakeLabelStudio(), muc_work, sets=["tst4"], ids_file=ROOT / "annotations" / "muc-sample.txt")
+    assert both.imported == sum(1 for d in listed if d.startswith("tst4-")) > 0
+
+
+def test_a_bad_subset_is_one_addressed_line(muc_work):
+    ids = muc_work / "ids.txt"
+    ids.write_text("tst3-muc4-0001\n\nno-such-doc  # gone\nNot An Id\n", encoding="utf-8")
+    with pytest.raises(ProblemError) as e:
+        run_push(FakeLabelStudio(), muc_work, ids_file=ids)
+    assert e.value.message.startswith(f"{ids} doc=no-such-doc /2 [unknown-document]") and len(e.value.problems) == 2
+    assert e.value.problems[1].slug == "bad-id"
+    with pytest.raises(push.UserError, match="no corpus document is in the set"):
+        run_push(FakeLabelStudio(), muc_work, sets=["TST9"])
+
+
+def test_push_connects_the_recommender_once(muc_work):
+    fake = FakeLabelStudio()
+    server = Server(fake.url, "fake-token", transport=fake.transport(), backoff=0)
+    url = "http://127.0.0.1:9092"
+    first = run_push(server, muc_work, sets=["TST3"], predictions="muc4-key", recommender=url)
+    again = run_push(server, muc_work, sets=["TST3"], predictions="muc4-key", recommender=url)
+    assert first.recommender == again.recommender == 1 and fake.calls.count("connect_ml") == 1
+    assert list(fake.ml_backends.values()) == [{"id": 1, "url": url, "project": first.project_id,
+                                                 "title": "raidcorpus-recommender", "is_interactive": False}]
+    project = fake.projects[first.project_id]
+    assert project["show_collab_predictions"] is True and project["model_version"] == "raidcorpus-recommender"
+    assert again.settings_updated == [] and any("recommender connected" in line for line in again.lines())
 
 
 def test_a_lost_import_reply_never_imports_a_task_twice(work):

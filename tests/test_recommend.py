@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import convert, io, recommend
+from raidcorpus import checks, convert, io, muckeys, recommend
 from raidcorpus.cli import app
 from raidcorpus.ls_config import ENTITY, EVENT
 from raidcorpus.text import sha256_text
@@ -125,40 +125,65 @@ def test_arguments_are_proposed_from_the_roles_other_documents_give_in_the_same_
 # --- MUC-4 key fillers -------------------------------------------------------------------------
 
 
-def write_key(folder: Path, doc: str, fillers: list[dict]) -> None:
+def key_block(message: str, **lines: str) -> str:
+    """One key block as the NIST files write it: every slot '-' unless given (by its name, '_' for ' ')."""
+    given = {k.replace("__", ": ").replace("_", " "): v for k, v in lines.items()}
+    given.setdefault("MESSAGE: ID", message)
+    given.setdefault("MESSAGE: TEMPLATE", "1")
+    return "".join(f"{i}.".ljust(4) + slot.ljust(32) + given.get(slot, "-") + "\n"
+                   for i, slot in enumerate(muckeys.slots())) + "\n"
+
+
+def write_key(folder: Path, doc: str, text: str, *blocks: str) -> dict:
+    """A real muc4-key record, made by muckeys from key blocks located in text, written where `keys` writes it."""
+    [(message, templates)] = muckeys.by_message("".join(blocks)).items()
+    record = muckeys.key_record(message, templates, text, sha256_text(text), "test", "1.0")
     (folder / doc).mkdir(parents=True, exist_ok=True)
-    key = {"kind": "muc4-key", "document": doc, "templates": [{"id": "1", "fillers": fillers}]}
-    (folder / doc / recommend.KEY_FILE).write_text(json.dumps(key), encoding="utf-8")
+    (folder / doc / recommend.KEY_FILE).write_text(json.dumps(record), encoding="utf-8")
+    return record
 
 
 def test_located_key_fillers_become_entity_suggestions(tmp_path, caplog):
     caplog.set_level("INFO", logger="raidcorpus.recommend")
-    text = "URBAN GUERRILLAS ATTACKED THE EMBASSY IN LIMA WITH DYNAMITE."
-    def at(s):
-        return {"start": text.index(s), "end": text.index(s) + len(s), "text": s}
-    write_key(tmp_path, "dev-muc3-0001", [
-        {"slot": "9. PERP: INDIVIDUAL ID", **at("URBAN GUERRILLAS")},
-        {"slot": "12. PHYS TGT: ID", **at("THE EMBASSY")},
-        {"slot": "19. HUM TGT: DESCRIPTION", "start": None, "end": None, "text": "CIVILIANS"},  # not located
-        {"slot": "6. INCIDENT: INSTRUMENT ID", "start": 3, "end": 9, "text": "DYNAMITE"},  # wrong offsets
-        {"slot": "3. INCIDENT: LOCATION", "type": "GPE", **at("LIMA")},
-        {"slot": "4. INCIDENT: TYPE", "start": 0, "end": 5, "text": "URBAN"},  # not an entity slot
-    ])
-    got = recommend.key_fillers("dev-muc3-0001", tmp_path, text)
+    text = "URBAN GUERRILLAS ATTACKED THE EMBASSY IN LIMA WITH DYNAMITE.\nTHE URBAN\nGUERRILLAS FLED."
+    doc = "dev-muc3-0001"
+    record = write_key(tmp_path, doc, text,
+                       key_block("DEV-MUC3-0001", PERP__INDIVIDUAL_ID='"URBAN GUERRILLAS"', PHYS_TGT__ID='"EMBASSY"',
+                                 INCIDENT__INSTRUMENT_ID='"DYNAMITE"', HUM_TGT__DESCRIPTION='"CIVILIANS"',
+                                 INCIDENT__LOCATION="PERU: LIMA (CITY)", INCIDENT__TYPE="BOMBING"),
+                       key_block("DEV-MUC3-0001", MESSAGE__TEMPLATE="2", PERP__INDIVIDUAL_ID='"URBAN GUERRILLAS"'))
+    got = recommend.key_fillers(doc, tmp_path, text)
+    # both occurrences (the second across a line break), once although two templates name them
     assert [(text[s:e], label, slot) for s, e, label, slot in got] == [
-        ("URBAN GUERRILLAS", "PER", "PERP: INDIVIDUAL ID"), ("THE EMBASSY", "FAC", "PHYS TGT: ID"), ("LIMA", "GPE", "INCIDENT: LOCATION")]
-    assert "span-text-mismatch" in caplog.text and "not located" in caplog.text
+        ("URBAN GUERRILLAS", "PER", "PERP: INDIVIDUAL ID"), ("EMBASSY", "FAC", "PHYS TGT: ID"),
+        ("DYNAMITE", "WEA", "INCIDENT: INSTRUMENT ID"), ("URBAN\nGUERRILLAS", "PER", "PERP: INDIVIDUAL ID")]
     assert recommend.key_fillers("no-such-doc", tmp_path, text) == []
+    # another version of the text: the mention that no longer slices is left out, with its address
+    moved = text.replace("EMBASSY", "OFFICES")  # same length: the other offsets hold
+    assert [text[s:e] for s, e, _, _ in recommend.key_fillers(doc, tmp_path, moved)] == [
+        "URBAN GUERRILLAS", "DYNAMITE", "URBAN\nGUERRILLAS"]
+    assert "span-text-mismatch" in caplog.text and "/templates/0/slots/PHYS TGT: ID/0/values/0/mentions/0" in caplog.text
+    assert record["templates"][0]["slots"]["HUM TGT: DESCRIPTION"][0]["values"][0]["mentions"] == []
+    assert checks.check_record(record, "muc4-key.json") == []  # the fixture is a record the schema takes
+
+
+def test_a_committed_key_record_gives_its_fillers():
+    doc = "tst3-muc4-0002"
+    text = corpus_doc(doc)["text"]
+    got = recommend.key_fillers(doc, ROOT / "annotations", text)
+    found = [(text[s:e], label, slot) for s, e, label, slot in got]
+    assert found.count(("JESUITS", "PER", "HUM TGT: DESCRIPTION")) == 2 and ("MAIDS", "PER", "HUM TGT: DESCRIPTION") in found
+    assert {slot for _, _, _, slot in got} <= set(recommend.SLOT_TYPES) and all(text[s:e] for s, e, _, _ in got)
 
 
 def test_a_key_filler_takes_the_place_of_a_string_match(tmp_path):
     rec = recommend.Recommender(tmp_path, ROOT / "corpus")
-    rec.matcher.learn("other", "annotator-1", items((ENTITY, "LIMA", "LOC")))
-    text = "BOMB IN LIMA"
-    write_key(tmp_path, "dev-muc3-0002", [{"slot": "INCIDENT: LOCATION", "start": 8, "end": 12, "text": "LIMA"}])
+    rec.matcher.learn("other", "annotator-1", items((ENTITY, "EMBASSY", "LOC")))
+    text = "BOMB AT THE EMBASSY"
+    write_key(tmp_path, "dev-muc3-0002", text, key_block("DEV-MUC3-0002", PHYS_TGT__ID='"EMBASSY"'))
     [p] = rec.predict([{"id": 1, "data": {"doc_id": "dev-muc3-0002", "text": text}}])
     [region] = [r for r in p["result"] if r["type"] == "labels"]
-    assert region["value"] == {"start": 8, "end": 12, "text": "LIMA", "labels": ["GPE"]}
+    assert region["value"] == {"start": 12, "end": 19, "text": "EMBASSY", "labels": ["FAC"]}
 
 
 # --- the protocol over HTTP --------------------------------------------------------------------
@@ -186,8 +211,7 @@ def test_health_setup_and_predict_answer_as_label_studio_expects(served):
     assert conv.issues == [] and len(conv.record["entities"]) + len(conv.record["events"]) == len(spans)
     # nothing of this document's own layers is proposed: every span is a string of another document
     own = {e["text"] for p in (ROOT / "annotations" / NBC).glob("*.json") for e in io.read_json(p)["entities"]}
-    others = {e["text"] for p in (ROOT / "annotations").glob("*/*.json") if p.parent.name != NBC and p.name != recommend.KEY_FILE
-              for e in io.read_json(p)["entities"]}
+    others = {e["text"] for p in (ROOT / "annotations").glob("*/*.json") if p.parent.name != NBC and p.name != recommend.KEY_FILE for e in io.read_json(p)["entities"]}
     assert {r["value"]["text"] for r in spans if r["from_name"] == ENTITY} <= others
     assert own - others  # the document has strings of its own that were not proposed
 
@@ -297,8 +321,8 @@ def test_a_task_opens_with_the_predicted_regions_and_only_a_submit_makes_them_a_
     api = httpx.Client(base_url=label_studio.url, headers={"Authorization": f"Token {label_studio.token}"}, timeout=60)
     try:
         backend_url = f"http://127.0.0.1:{backend.server_address[1]}"
-        ml = recommend.connect(label_studio.url, label_studio.token, project.id, backend_url)
-        assert recommend.connect(label_studio.url, label_studio.token, project.id, backend_url) == ml  # once only
+        ml = recommend.connect(server, project.id, backend_url)
+        assert recommend.connect(server, project.id, backend_url) == ml  # once only
         [expected] = rec.predict([task])
         want = sorted((r["value"]["start"], r["value"]["end"]) for r in expected["result"] if r["type"] == "labels")
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import io, ontology, report
+from raidcorpus import io, muckeys, ontology, report
+from raidcorpus.text import sha256_text
 from raidcorpus.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,14 +64,20 @@ def test_the_command_writes_only_into_its_folder(tmp_path):
 def test_a_muc_key_is_shown_beside_the_text(tmp_path):
     base = project(tmp_path)
     text = io.read_json(base / "corpus" / f"{NBC}.json")["text"]
-    start = text.index("Belgium")
-    key = {"kind": "muc4-key", "document": NBC, "templates": [{"id": "1", "fillers": [
-        {"slot": "3. INCIDENT: LOCATION", "start": start, "end": start + 7, "text": "Belgium"},
-        {"slot": "9. PERP: INDIVIDUAL ID", "start": None, "end": None, "text": "<b>GUNMEN</b>"}]}]}
+    given = {"MESSAGE: ID": "TST3-MUC4-0001", "MESSAGE: TEMPLATE": "1 (OPTIONAL)", "INCIDENT: TYPE": "ATTACK",
+             "INCIDENT: STAGE OF EXECUTION": "ACCOMPLISHED", "INCIDENT: LOCATION": "BELGIUM (COUNTRY)",
+             "PERP: INDIVIDUAL ID": '"<b>GUNMEN</b>"', "PHYS TGT: ID": '"Belgium"'}
+    block = "".join(f"{i}.".ljust(4) + slot.ljust(32) + given.get(slot, "-") + "\n" for i, slot in enumerate(muckeys.slots()))
+    [(message, templates)] = muckeys.by_message(block).items()
+    key = muckeys.key_record(message, templates, text, sha256_text(text), "test", "1.0")
     (base / "annotations" / NBC / "muc4-key.json").write_text(json.dumps(key), encoding="utf-8")
     assert run(base).exit_code == 0
     page = (base / "site" / "docs" / f"{NBC}.html").read_text(encoding="utf-8")
-    assert "MUC-4 key templates" in page and "INCIDENT: LOCATION" in page and "&lt;b&gt;GUNMEN&lt;/b&gt;" in page and "not located" in page
+    start = text.index("Belgium")
+    assert "MUC-4 key templates" in page and "template 1 (OPTIONAL): ATTACK, ACCOMPLISHED" in page
+    assert "INCIDENT: LOCATION" in page and "BELGIUM (COUNTRY)" in page and "HUM TGT: NAME" not in page  # '-' left out
+    assert "&quot;&lt;b&gt;GUNMEN&lt;/b&gt;&quot;" in page and "&lt;b&gt;GUNMEN&lt;/b&gt;: not located" in page
+    assert f"Belgium: {start}-{start + 7}" in page
 
 
 def test_a_broken_gold_layer_stops_with_one_line(tmp_path):

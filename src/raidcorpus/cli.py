@@ -208,8 +208,14 @@ def push(
     project: ProjectTitle = None,
     corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder."),
     annotations_dir: Path = typer.Option(Path("annotations"), "--annotations", help="Annotations folder (for --predictions)."),
-    predictions: Optional[str] = typer.Option(None, "--predictions", help="Attach this annotation layer (e.g. gold) as predictions."),
+    predictions: Optional[str] = typer.Option(None, "--predictions", help="Attach this annotation layer (e.g. gold) as predictions; "
+                                              "muc4-key: the MUC-4 key's located fillers, shown to the annotators."),
     overlap: int = typer.Option(2, "--overlap", help="Independent annotations per task: each goes to this many different annotators."),
+    sets: Optional[list[str]] = typer.Option(None, "--set", help="Only the MUC messages of this set (DEV, TST1...TST4); repeatable."),
+    ids_file: Optional[Path] = typer.Option(None, "--ids", help="Only the documents listed in this file, one id a line "
+                                            "(e.g. annotations/muc-sample.txt)."),
+    recommender: Optional[str] = typer.Option(None, "--recommender", help="Connect the ML backend at this URL (raidcorpus "
+                                              "recommend) to the project after the push."),
 ):
     """Create or update the project (config, overlap, instructions) and import the articles it does not have yet."""
     from rich.progress import Progress
@@ -220,7 +226,8 @@ def push(
     with Progress(console=err.console, transient=True) as bar:
         job = bar.add_task("importing tasks", total=None)
         report = mod.push(server, _project_title(project), corpus_dir, annotations_dir, predictions,
-                          progress=lambda done, total: bar.update(job, completed=done, total=total), overlap=overlap)
+                          progress=lambda done, total: bar.update(job, completed=done, total=total), overlap=overlap,
+                          sets=sets, ids_file=ids_file, recommender=recommender)
     print_report(report.lines(), failed=bool(report.changed))
 
 
@@ -606,7 +613,7 @@ def recommend(
     server = mod.make_server(rec, port, host)
     where = f"http://{host}:{server.server_address[1]}"
     err.print(f"recommender on {where}: {rec.matcher.size[1]} strings from {layers} layers; "
-              f"connect it in the project's Model settings, or with recommend.connect", markup=False)
+              f"connect it with `raidcorpus push --recommender {where}`", markup=False)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

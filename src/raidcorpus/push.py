@@ -19,9 +19,9 @@ from typing import Callable
 
 import orjson
 
-from . import convert, ls_config, ontology
+from . import convert, io, ls_config, muckeys, ontology, recommend
 from .labelstudio import Ambiguous, LabelStudio
-from .errors import UserError
+from .errors import Problem, ProblemError, UserError
 from .records import Reader
 from .text import sha256_text
 
@@ -45,6 +45,7 @@ class PushReport:
     predictions_unchanged: int = 0
     predictions_missing: list[str] = field(default_factory=list)
     predictions_stale: list[str] = field(default_factory=list)
+    recommender: int | None = None  # the id of the ML backend connected to the project
 
     def lines(self) -> list[str]:
         out = [f"project {self.project!r} (id {self.project_id}){': created' if self.created else ''}"]
@@ -65,6 +66,8 @@ class PushReport:
             out.append(f"no prediction layer for {len(self.predictions_missing)} documents")
         for doc in self.predictions_stale:
             out.append(f"prediction skipped: {doc}: the layer's text_sha256 differs from the corpus")
+        if self.recommender is not None:
+            out.append(f"recommender connected (ML backend {self.recommender}): tasks ask it for predictions when they open")
         return out
 
 
@@ -139,18 +142,59 @@ def used_values(export: list[dict]) -> set[tuple[str, str]]:
     return used
 
 
+def select(docs: list[dict], sets: list[str] | None = None, ids_file: Path | None = None) -> list[dict]:
+    """The documents a push sends: those of the MUC sets named (`muc.set`, e.g. TST3) and/or those
+    listed in `ids_file` (one document id a line, blank lines and '#' comments ignored); with both,
+    a document must be in both. A listed id that is not in the corpus stops the push in one line."""
+    chosen = docs
+    if sets:
+        wanted = {s.upper() for s in sets}
+        chosen = [d for d in docs if str((d.get("muc") or {}).get("set", "")).upper() in wanted]
+        if not chosen:
+            raise UserError(f"no corpus document is in the set(s) {', '.join(sorted(wanted))}", 2)
+    if ids_file is None:
+        return chosen
+    try:
+        lines = Path(ids_file).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"{ids_file}: cannot read the list of ids ({type(e).__name__})", 2) from None
+    known = {d["id"] for d in docs}
+    listed, problems = set(), []
+    for n, line in enumerate(lines):
+        doc_id = line.split("#", 1)[0].strip()
+        if not doc_id:
+            continue
+        if not io.is_id(doc_id):
+            problems.append(Problem(str(ids_file), doc_id, f"/{n}", "bad-id", f"line {n + 1} is not a document id"))
+        elif doc_id not in known:
+            problems.append(Problem(str(ids_file), doc_id, f"/{n}", "unknown-document", f"line {n + 1}: no such document in the corpus"))
+        listed.add(doc_id)
+    if problems:
+        raise ProblemError(problems, exit_code=2)
+    return [d for d in chosen if d["id"] in listed]
+
+
 def _layer(annotations_dir: Path, doc: dict, layer: str, report: PushReport, reader: Reader) -> list[dict] | None:
     record = _layer_record(annotations_dir, doc, layer, report, reader)
-    return None if record is None else convert.record_to_results(record)
+    return None if record is None else _results(layer, doc, record)
+
+
+def _results(layer: str, doc: dict, record: dict) -> list[dict]:
+    """A layer's record as prediction results; the MUC-4 key's located fillers as entity regions."""
+    if layer == muckeys.LAYER:
+        fillers = recommend.record_fillers(record, f"{doc['id']}/{recommend.KEY_FILE}", doc["id"], doc["text"])
+        return recommend.key_prediction(doc["text"], fillers)["result"]
+    return convert.record_to_results(record)
 
 
 def _layer_record(annotations_dir: Path, doc: dict, layer: str, report: PushReport, reader: Reader) -> dict | None:
-    """A document's prediction layer, read and checked (a broken one stops the push in one line)."""
+    """A document's prediction layer (or its muc4-key record), read and checked (a broken one stops
+    the push in one line)."""
     path = annotations_dir / doc["id"] / f"{layer}.json"
     if not path.exists():
         report.predictions_missing.append(doc["id"])
         return None
-    record = reader.read(path, "annotation")  # ids and references (levels 1-2); a stale text is reported below
+    record = reader.read(path, "muc4_key" if layer == muckeys.LAYER else "annotation")  # ids and references (levels 1-2); a stale text is reported below
     if record.get("text_sha256") != doc["sha256"]:
         report.predictions_stale.append(doc["id"])
         return None
@@ -193,13 +237,21 @@ def push(
     config: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     overlap: int = 2,
+    sets: list[str] | None = None,
+    ids_file: Path | None = None,
+    recommender: str | None = None,
 ) -> PushReport:
     """Create or update the project (config, `overlap` independent layers per task, instructions)
-    and import the articles it lacks (and a prediction layer).
+    and import the articles it lacks (all, or those `select` chooses), with a prediction layer
+    (`muc4-key`: the MUC-4 key's located fillers); then connect the ML backend at `recommender`.
 
     Runs for one server and project title are serialized by a lock (see push_lock)."""
     with push_lock(getattr(server, "url", ""), title):
-        return _push(server, title, corpus_dir, annotations_dir, predictions, config, progress, overlap)
+        report = _push(server, title, corpus_dir, annotations_dir, predictions, config, progress, overlap,
+                       lambda docs: select(docs, sets, ids_file), recommender)
+        if recommender:
+            report.recommender = recommend.connect(server, report.project_id, recommender)
+        return report
 
 
 LOCK_WAIT = 600.0  # seconds a push waits for another push of the same project
@@ -260,11 +312,16 @@ def import_exactly_once(server: LabelStudio, project_id: int, batch: list[dict],
                     "run push again (it imports only what is missing)")
 
 
-def _push(server, title, corpus_dir, annotations_dir, predictions, config, progress, overlap=2) -> PushReport:
-    docs = read_corpus(corpus_dir)
+def _push(server, title, corpus_dir, annotations_dir, predictions, config, progress, overlap=2,
+          choose=lambda docs: docs, recommender=None) -> PushReport:
+    docs = choose(read_corpus(corpus_dir))
     layers = Reader(corpus_dir, level=2)
     annotations_dir = Path(annotations_dir)
     settings = project_settings(overlap, ls_config.instructions())
+    if predictions == muckeys.LAYER or recommender:
+        # annotators start from the keys (or the recommender's proposals, keys first): shown to both
+        # annotators of a task alike, a deliberate exception to no priming (docs/label-studio.md)
+        settings |= {"show_collab_predictions": True, "model_version": recommend.MODEL_VERSION if recommender else predictions}
     server.check()
     report = PushReport(project=title)
     project = ensure_project(server, title, config or ls_config.render(), report, settings)
@@ -307,7 +364,7 @@ def _push(server, title, corpus_dir, annotations_dir, predictions, config, progr
         for doc, record in new_docs[i:i + BATCH]:  # layers converted a batch at a time
             task = {"data": task_data(doc)}
             if record is not None:
-                task["predictions"] = [{"model_version": predictions, "result": convert.record_to_results(record)}]
+                task["predictions"] = [{"model_version": predictions, "result": _results(predictions, doc, record)}]
             batch.append(task)
         import_exactly_once(server, project.id, batch)
         report.imported += len(batch)

@@ -29,19 +29,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import convert, io, ontology
+from . import convert, io, muckeys, ontology
 from .errors import Problem, UserError, pointer
 from .ls_config import ENTITY, EVENT
 from .records import Reader
 from .text import inside_word, sha256_text
 
 MODEL_VERSION = "raidcorpus-recommender"  # the ML backend's title in Label Studio and its model version
-KEY_FILE = "muc4-key.json"  # annotations/<doc>/muc4-key.json: a MUC-4 message's key templates, located
+KEY_FILE = muckeys.LAYER + ".json"  # annotations/<doc>/muc4-key.json: a MUC-4 message's key templates, located
+KEY_SOURCE = muckeys.LAYER + ":"  # a suggestion's source when a key filler gave it: muc4-key:SLOT
 MAX_BODY = 16 << 20  # bytes: a request body larger than this is refused unread
 TRAIN_ACTIONS = ("ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED")
 FORGET_ACTIONS = ("ANNOTATIONS_DELETED",)
-# MUC-4 string slots whose fillers are entity mentions, and the entity type each one names.
-# MUC's slot names are not in our schema; the types are checked against it (`key_fillers`).
+# The entity type each MUC-4 string slot's fillers name. Which slots hold strings is the schema's
+# (`$defs/MucSlot/x-string-slots`, read by muckeys); the types are checked against the ontology.
 SLOT_TYPES = {
     "PERP: INDIVIDUAL ID": "PER",
     "PERP: ORGANIZATION ID": "ORG",
@@ -49,7 +50,6 @@ SLOT_TYPES = {
     "HUM TGT: NAME": "PER",
     "HUM TGT: DESCRIPTION": "PER",
     "INCIDENT: INSTRUMENT ID": "WEA",
-    "INCIDENT: LOCATION": "GPE",
 }
 
 log = logging.getLogger("raidcorpus.recommend")
@@ -60,42 +60,44 @@ Filler = tuple[int, int, str, str]  # (start, end, entity type, slot)
 # --- the MUC-4 key fillers ------------------------------------------------------------------
 
 
-def slot_name(slot: str) -> str:
-    """A MUC-4 slot name without its number: '9. PERP: INDIVIDUAL ID' -> 'PERP: INDIVIDUAL ID'."""
-    return re.sub(r"^\s*\d+\.\s*", "", slot).strip()
-
-
 def key_fillers(doc: str, annotations_dir: str | Path = "annotations", text: str | None = None) -> list[Filler]:
-    """[(start, end, type, slot)] of the located fillers in annotations/<doc>/muc4-key.json.
+    """[(start, end, type, slot)] of every located mention of every string filler in
+    annotations/<doc>/muc4-key.json (schema kind `muc4_key`, made by `raidcorpus keys`).
 
-    The file (documented in docs/label-studio.md) is `{"kind": "muc4-key", "document": DOC,
-    "templates": [{"id": ..., "fillers": [{"slot", "start", "end", "text", "type"?}]}]}`; a filler's
-    type is its own `type` or its slot's (SLOT_TYPES). A filler that is not located, whose type the
-    ontology lacks, or (with `text`) whose offsets do not slice to its text is left out, with a log line.
+    Only the schema's string slots (`$defs/MucSlot/x-string-slots`) hold text fillers; each one's
+    entity type is SLOT_TYPES'. A span and type met twice (two templates, or one filler listed
+    under two slots) is proposed once, under its first slot. A mention whose offsets do not slice
+    to its text (with `text`) is left out with one addressed log line: the key was located in
+    another version of the text.
     """
     path = Path(annotations_dir) / doc / KEY_FILE
-    if not path.is_file():
-        return []
-    key = io.read_json(path)
+    return record_fillers(io.read_json(path), str(path), doc, text) if path.is_file() else []
+
+
+def record_fillers(key: dict, path: str, doc: str, text: str | None = None) -> list[Filler]:
+    """key_fillers of a muc4-key record already read (`path` only names it in the log)."""
     entity_types = set(ontology.load().entity_names)
+    string_slots = muckeys.string_slots()
     out: list[Filler] = []
+    seen: set[tuple[int, int, str]] = set()
     for t, template in enumerate(key.get("templates") or ()):
-        for f, filler in enumerate(template.get("fillers") or ()):
-            where = f"{path} doc={doc} /templates/{t}/fillers/{f}"
-            slot = slot_name(str(filler.get("slot", "")))
-            label = filler.get("type") or SLOT_TYPES.get(slot)
-            start, end = filler.get("start"), filler.get("end")
-            if type(start) is not int or type(end) is not int or not 0 <= start < end:
-                log.info("%s: not located, not proposed", where)
-            elif label not in entity_types:
-                log.info("%s: slot %r gives no entity type of the ontology, not proposed", where, slot)
-            elif text is not None and (end > len(text) or text[start:end] != filler.get("text", text[start:end])):
-                problem = Problem(str(path), doc, pointer(["templates", t, "fillers", f]), "span-text-mismatch",
-                                  f"filler {filler.get('text')!r} is not text[{start}:{end}], not proposed")
-                log.warning("%s", problem.line())
-            else:
-                out.append((start, end, label, slot))
-    return out
+        for slot, fills in sorted((template.get("slots") or {}).items()):
+            label = SLOT_TYPES.get(slot)
+            if slot not in string_slots or label not in entity_types:
+                continue
+            for f, fill in enumerate(fills):
+                for v, value in enumerate(fill.get("values") or ()):
+                    for m, mention in enumerate(value.get("mentions") or () if isinstance(value, dict) else ()):
+                        start, end = mention.get("start"), mention.get("end")
+                        if text is not None and (end > len(text) or text[start:end] != mention.get("text")):
+                            where = pointer(["templates", t, "slots", slot, f, "values", v, "mentions", m])
+                            problem = Problem(path, doc, where, "span-text-mismatch",
+                                              f"filler {mention.get('text')!r} is not text[{start}:{end}], not proposed")
+                            log.warning("%s", problem.line())
+                        elif (start, end, label) not in seen:
+                            seen.add((start, end, label))
+                            out.append((start, end, label, slot))
+    return sorted(out)
 
 
 # --- the string matcher ---------------------------------------------------------------------
@@ -246,7 +248,7 @@ def suggestions_for(doc: str, text: str, matcher: StringMatcher, fillers: list[F
     for start, end, label, slot in fillers:
         if (ENTITY, start, end) not in seen and end <= len(text):
             seen.add((ENTITY, start, end))
-            out.append(Suggestion(ENTITY, start, end, label, (), 1.0, "muc4-key:" + slot))
+            out.append(Suggestion(ENTITY, start, end, label, (), 1.0, KEY_SOURCE + slot))
     for s in matcher.match(doc, text, order):
         if (s.control, s.start, s.end) not in seen:
             seen.add((s.control, s.start, s.end))
@@ -305,11 +307,21 @@ def prediction(text: str, suggestions: list[Suggestion]) -> dict:
             record["events"].append({"id": region_id(s), "type": s.label, "trigger": span, "arguments": args, "attributes": dict(s.attributes)})
     results = convert.record_to_results(record)
     scores = {region_id(s): s.score for s in suggestions}
+    slots = {region_id(s): s.source.removeprefix(KEY_SOURCE) for s in suggestions if s.source.startswith(KEY_SOURCE)}
     for r in results:
         if r["type"] == "labels":
             r["score"] = scores[r["id"]]
+            if r["id"] in slots:
+                r["meta"] = {"text": [f"MUC-4 key: {slots[r['id']]}"]}  # the region's meta text, shown when it is selected
     score = round(sum(scores.values()) / len(scores), 3) if scores else 0.0
     return {"result": results, "score": score, "model_version": MODEL_VERSION}
+
+
+def key_prediction(text: str, fillers: list[Filler]) -> dict:
+    """A MUC message's key fillers alone as one prediction (what `push --predictions muc4-key` attaches):
+    an entity region at each occurrence, labelled with its slot's type, the slot in the region's meta text."""
+    suggestions = [Suggestion(ENTITY, start, end, label, (), 1.0, KEY_SOURCE + slot) for start, end, label, slot in fillers]
+    return prediction(text, suggestions) | {"model_version": muckeys.LAYER}
 
 
 def predicted_origins(results: list[dict]) -> dict[str, str]:
@@ -456,37 +468,20 @@ def make_server(recommender: Recommender, port: int, host: str = "127.0.0.1") ->
 # --- connecting a project ---------------------------------------------------------------------
 
 
-def connect(url: str, token: str, project: int, backend_url: str, title: str = MODEL_VERSION, client=None) -> int:
+def connect(server, project: int, backend_url: str, title: str = MODEL_VERSION) -> int:
     """Connect the backend at `backend_url` to a Label Studio project (POST /api/ml), once: an existing
     connection to the same URL is kept. Returns the ML backend's id. Label Studio checks /health and
     /setup before it saves, and from then on asks /predict when a task without predictions opens.
+    `server` is a labelstudio.Server: its calls carry the token and turn a refusal into one line.
 
     The project is set to show predictions from this model (`show_collab_predictions`, which push
     turns off when a task has several annotators, and `model_version`): without both, Label Studio
     never asks. Both annotators of a task then start from the same proposals (see docs/label-studio.md)."""
-    import httpx
-
-    own = client is None
-    client = client or httpx.Client(base_url=url.rstrip("/"), headers={"Authorization": f"Token {token}"}, timeout=30)
-    try:
-        listed = client.get("/api/ml", params={"project": project})
-        _check(listed, f"listing the ML backends of project {project}")
-        found = [b["id"] for b in listed.json() if b.get("url", "").rstrip("/") == backend_url.rstrip("/")]
-        if not found:
-            made = client.post("/api/ml", json={"url": backend_url, "project": project, "title": title, "is_interactive": False})
-            _check(made, f"connecting {backend_url} to project {project}")
-            found = [made.json()["id"]]
-        shown = client.patch(f"/api/projects/{project}", json={"show_collab_predictions": True, "model_version": title})
-        _check(shown, f"showing the predictions of {title} in project {project}")
-        return found[0]
-    except httpx.TransportError as e:
-        raise UserError(f"cannot reach Label Studio ({type(e).__name__}) to connect the recommender") from None
-    finally:
-        if own:
-            client.close()
-
-
-def _check(response, what: str) -> None:
-    if response.status_code >= 400:
-        detail = response.text[:300].replace("\n", " ")
-        raise UserError(f"Label Studio refused {what}: HTTP {response.status_code} {detail}")
+    listed = server.rest("list the ML backends", "GET", "api/ml", params={"project": project}) or []
+    found = [b["id"] for b in listed if isinstance(b, dict) and str(b.get("url", "")).rstrip("/") == backend_url.rstrip("/")]
+    if not found:
+        made = server.rest(f"connect the recommender at {backend_url}", "POST", "api/ml",
+                           body={"url": backend_url, "project": project, "title": title, "is_interactive": False})
+        found = [made["id"]]
+    server.update_project(project, {"show_collab_predictions": True, "model_version": title})
+    return found[0]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from . import agree, io, ontology
+from . import agree, io, muckeys, ontology
 from .agree.items import ALL
 from .errors import UserError
 from .align import NOT_LAYERS
@@ -136,17 +136,36 @@ def chains_html(gold: dict) -> str:
     return "".join(parts)
 
 
+def _where(fill: dict) -> str:
+    """Where a fill's string fillers are in the text: their mentions' offsets, or 'not located'."""
+    out = []
+    for v in fill.get("values") or ():
+        if isinstance(v, dict) and "string" in v:
+            spans = ", ".join(f'{m["start"]}-{m["end"]}' for m in v.get("mentions") or ())
+            out.append(f'{v["string"]}: {spans or "not located"}' + (" (ambiguous)" if v.get("ambiguous") else ""))
+    return "; ".join(out)
+
+
 def key_html(key: dict | None) -> str:
-    """A MUC-4 message's key templates (annotations/<doc>/muc4-key.json, see recommend.key_fillers), slot by slot."""
+    """A MUC-4 message's key templates (annotations/<doc>/muc4-key.json, made by `raidcorpus keys`):
+    each template's incident type and stage, then every filled slot as its key line writes it and
+    where its string fillers were found. Unfilled slots ('-') are left out to keep the panel short."""
     if not key:
         return ""
     parts = ["<h2>MUC-4 key templates</h2>"]
-    for template in key.get("templates") or ():
+    for n, template in enumerate(key.get("templates") or (), 1):
+        slots = template.get("slots") or {}
+        def line(slot):
+            return " / ".join(muckeys.render_fill(f) for f in slots.get(slot) or ()) or "-"
         rows = []
-        for f in template.get("fillers") or ():
-            where = f'{f["start"]}-{f["end"]}' if isinstance(f.get("start"), int) else "not located"
-            rows.append(f"<tr><td>{esc(f.get('slot', ''))}</td><td>{esc(f.get('text', ''))}</td><td>{esc(where)}</td></tr>")
-        parts.append(f"<h3>template {esc(template.get('id', ''))}</h3><table>{''.join(rows)}</table>")
+        for slot in muckeys.slots():
+            for fill in slots.get(slot) or ():
+                text = muckeys.render_fill(fill)
+                if text.strip() != "-":
+                    rows.append(f"<tr><td>{esc(slot)}</td><td>{esc(text)}</td><td>{esc(_where(fill))}</td></tr>")
+        title = f"template {template.get('template') or n}" + (" (OPTIONAL)" if template.get("optional") else "")
+        parts.append(f"<h3>{esc(title)}: {esc(line('INCIDENT: TYPE'))}, {esc(line('INCIDENT: STAGE OF EXECUTION'))}</h3>"
+                     f"<table>{''.join(rows)}</table>")
     return "".join(parts)
 
 
