@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import LabelStudio, free_port  # noqa: E402  (the tests' launcher, not a second one)
 from run import RAIDCORPUS, WORK, BenchError, Row, run, timed  # noqa: E402
 
-from raidcorpus import convert, io, ls_config, push  # noqa: E402
+from raidcorpus import convert, fileio, ls_config, push  # noqa: E402
 from raidcorpus.labelstudio import Server  # noqa: E402
 
 
@@ -57,7 +57,7 @@ class LabelStudioBench:
         """The tasks push would send: data plus one layer's results as predictions or annotations."""
         tasks = []
         for doc in push.read_corpus(data / "corpus"):
-            record = io.read_json(data / "annotations" / doc["id"] / f"{layer}.json")
+            record = fileio.read_json(data / "annotations" / doc["id"] / f"{layer}.json")
             item = {"result": convert.record_to_results(record)}
             if key == "predictions":
                 item["model_version"] = layer
@@ -87,7 +87,7 @@ class LabelStudioBench:
         doc = push.read_corpus(data / "corpus")[0]
         self.server.import_tasks(project.id, [{"data": push.task_data(doc)}])
         task = self.server.tasks(project.id)[0]
-        good = convert.record_to_results(io.read_json(data / "annotations" / doc["id"] / "annotator-1.json"))
+        good = convert.record_to_results(fileio.read_json(data / "annotations" / doc["id"] / "annotator-1.json"))
         start, end = 0, doc["text"].index(" ")
         bad = good + [
             {"id": "bench1", "from_name": "entity", "to_name": "text", "type": "labels", "value": {"start": start, "end": end, "labels": ["NUM"]}},

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import assume, given, strategies as st
 from typer.testing import CliRunner
 
-from raidcorpus import adjudicate, align, checks, io, itemkey
+from raidcorpus import adjudicate, align, checks, fileio, itemkey
 from raidcorpus.cli import app
 from agree_layers import DOC, copy_project, edit_layer
 
@@ -448,7 +448,7 @@ def test_an_item_key_reads_back_as_written(key):
 def test_every_key_of_the_committed_layers_reads_back_as_written():
     keys = []
     for path in sorted((ROOT / "annotations").glob("*/annotator-*.json")):
-        layer = align.index_layer(io.read_json(path))
+        layer = align.index_layer(fileio.read_json(path))
         keys += [*layer.entities, *layer.events, *layer.arguments, *layer.links("entity"), *layer.links("event")]
     assert len(keys) > 1000
     assert [str(itemkey.parse_key(k)) for k in keys] == keys

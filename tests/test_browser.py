@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import io
+from raidcorpus import fileio
 from raidcorpus.cli import app
 from raidcorpus.labelstudio import Server
 
@@ -127,7 +127,7 @@ def test_label_link_and_submit_in_the_browser_then_pull(label_studio, tmp_path):
     assert got.exit_code == 0, got.output
     records = list(ann.glob("*/annotator-*.json"))
     assert len(records) == 1
-    record = io.read_json(records[0])
+    record = fileio.read_json(records[0])
     assert record["document"] == task["data"]["doc_id"]
     [entity] = record["entities"]
     assert (entity["type"], entity["start"], entity["end"], entity["text"]) == ("GPE", place.start(), place.end(), place.group())

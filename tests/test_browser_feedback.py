@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import convert, feedback, io
+from raidcorpus import convert, feedback, fileio
 from raidcorpus.cli import app
 from raidcorpus.labelstudio import Server
 
@@ -60,7 +60,7 @@ def test_the_annotator_sees_the_problems_on_the_task_and_the_curator_sees_each_v
                           env=env | {"LABEL_STUDIO_DATA": str(label_studio.data)}, timeout=120)
     assert made.returncode == 0, made.stderr
     account = json.loads((label_studio.data / "annotators" / "shown.json").read_text())
-    good = io.read_json(ROOT / "annotations" / DOC / "annotator-1.json")
+    good = fileio.read_json(ROOT / "annotations" / DOC / "annotator-1.json")
     mine = Server(label_studio.url, account["token"])
     ann = mine.create_annotation(task["id"], convert.record_to_results(spoil(good)))
     wait_for(admin, task["id"], lambda d: d.get(feedback.COUNT_FIELD), 10)

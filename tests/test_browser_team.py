@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import convert, io, ls_config, push
+from raidcorpus import convert, fileio, ls_config, push
 from raidcorpus.cli import app
 from raidcorpus.labelstudio import Server
 
@@ -326,7 +326,7 @@ def test_two_annotators_label_stream_then_pull_both_layers(label_studio_postgres
     longest = max((t["data"] for t in tasks.values()), key=lambda d: len(d["text"]))  # the column is checked on it
     assert longest["doc_id"] != REFERENCE_DOC
     assert nbc["header"] == "Two suspects dead in Belgium anti-terror raids | NBC News | published 2015-01-15"
-    gold = io.read_json(ROOT / "annotations" / REFERENCE_DOC / "gold.json")
+    gold = fileio.read_json(ROOT / "annotations" / REFERENCE_DOC / "gold.json")
     config = ls_config.render()
 
     with sync_playwright() as pw:
@@ -389,7 +389,7 @@ def test_two_annotators_label_stream_then_pull_both_layers(label_studio_postgres
     names = {accounts[w][2] for w in accounts}
     for doc in by_doc:
         assert {p.stem for p in (ann_dir / doc).glob("annotator-*.json")} == names, doc
-    mine = io.read_json(ann_dir / REFERENCE_DOC / f"{accounts['ann-b'][2]}.json")
+    mine = fileio.read_json(ann_dir / REFERENCE_DOC / f"{accounts['ann-b'][2]}.json")
     assert same_event(mine, gold)
     before_snapshot = snapshot(ann_dir)
     again = run(app, ["pull", "--project", title, "--annotations", str(ann_dir), "--corpus", str(corpus)], env=env)
@@ -440,7 +440,7 @@ def count_before(browser, label_studio, admin: Server, gold: dict, nbc: dict) ->
     hotkeys, no role hints), as the admin in a project of its own; the annotation must come out the same."""
     config = BEFORE_CONFIG.read_text(encoding="utf-8")
     project = admin.create_project("team of two: screen before", config)
-    admin.import_tasks(project.id, [push.task_data(io.read_json(ROOT / "corpus" / f"{REFERENCE_DOC}.json"))])
+    admin.import_tasks(project.id, [push.task_data(fileio.read_json(ROOT / "corpus" / f"{REFERENCE_DOC}.json"))])
     [task] = admin.tasks(project.id)
     page = browser.new_context(viewport=VIEWPORT).new_page()
     login(page, label_studio.url, label_studio.email, label_studio.password)
@@ -452,7 +452,7 @@ def count_before(browser, label_studio, admin: Server, gold: dict, nbc: dict) ->
     submit(act)
     page.wait_for_function("() => !document.querySelector('button[aria-label=\"Submit current annotation\"]')", timeout=30000)
     for _ in range(40):  # the button goes before the server has answered
-        exported = io.loads_json(admin.export(project.id))
+        exported = fileio.loads_json(admin.export(project.id))
         if exported[0].get("annotations"):
             break
         page.wait_for_timeout(250)

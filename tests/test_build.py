@@ -379,19 +379,19 @@ def test_the_build_reads_no_clustered_document_twice(tmp_path, monkeypatch):
     (checks.ClusterFacts): every corpus record and layer is read once, and only named documents
     send facts back."""
     from collections import Counter
-    from raidcorpus import io
+    from raidcorpus import fileio
 
     root, _, record = _synth_with_clusters(tmp_path, monkeypatch)
     named = {m["document"] for c in record["clusters"] for m in c["members"]} | {
         r["document"] for c in record["clusters"] for r in c.get("reports", [])}
     reads: Counter = Counter()
     for name in ("read_json", "read_record"):
-        real = getattr(io, name)
+        real = getattr(fileio, name)
 
         def counted(path, real=real):
             reads[Path(path).relative_to(root).as_posix()] += 1
             return real(path)
-        monkeypatch.setattr(io, name, counted)
+        monkeypatch.setattr(fileio, name, counted)
     sent: set = set()
     shard = build._document_shard
 

@@ -232,11 +232,11 @@ def test_convert_writes_records_and_reports_the_ones_that_fail_validation(tmp_pa
 
     from typer.testing import CliRunner
 
-    from raidcorpus import io
+    from raidcorpus import fileio
     from raidcorpus.cli import app
 
     corpus = Path(__file__).resolve().parents[1] / "corpus"
-    doc = io.read_json(sorted(corpus.glob("*.json"))[0])
+    doc = fileio.read_json(sorted(corpus.glob("*.json"))[0])
     start = doc["text"].index(" ") + 1
     end = doc["text"].index(" ", start)
     region = {"id": "r1", "from_name": "entity", "to_name": "text", "type": "labels",
@@ -262,13 +262,13 @@ def _export_of_the_corpus(tmp_path):
     """An export of one task per corpus document: clean, superseded, quarantined and cancelled annotations."""
     from pathlib import Path
 
-    from raidcorpus import io
+    from raidcorpus import fileio
 
     corpus = Path(__file__).resolve().parents[1] / "corpus"
     tasks = []
     seeds = [p for p in sorted(corpus.glob("*.json")) if "-muc" not in p.name]  # the seed articles
     for n, path in enumerate(seeds, 1):
-        doc = io.read_json(path)
+        doc = fileio.read_json(path)
         start = doc["text"].index(" ") + 1
         end = doc["text"].index(" ", start)
         region = {"id": "r1", "from_name": "entity", "to_name": "text", "type": "labels",

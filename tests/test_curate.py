@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import align, convert, curate, io
+from raidcorpus import align, convert, curate, fileio
 from raidcorpus.cli import app
 from raidcorpus.labelstudio import Server
 from raidcorpus.records import Reader
@@ -120,7 +120,7 @@ def test_curation_round_trip_writes_decisions_that_reproduce_gold(label_studio, 
     assert "decision d3 (entity:PER:2537-2558: take) differs from the curator's annotation" in pulled.output
     assert "the hand decision is kept" in pulled.output
     assert nbc.read_text().startswith(hand), "hand decisions are kept byte for byte"
-    written = io.read_yaml(tmp_path / "annotations" / VERVIERS / "decisions.yaml")
+    written = fileio.read_yaml(tmp_path / "annotations" / VERVIERS / "decisions.yaml")
     assert written["kind"] == "decisions" and len(written["decisions"]) == 4
     assert all(d["reason"] in ("GUIDELINES 7.1", "GUIDELINES 2.3") for d in written["decisions"])
     assert {d["action"] for d in written["decisions"]} <= {"take", "reject", "edit"}
@@ -130,10 +130,10 @@ def test_curation_round_trip_writes_decisions_that_reproduce_gold(label_studio, 
     check = runner.invoke(app, ["adjudicate", "--check"])
     assert check.exit_code == 0 and "is up to date" in check.output, check.output
     # The curated gold is that gold, item for item; nbc keeps the hand decision's extra entity.
-    assert strip(io.read_json(tmp_path / "annotations" / VERVIERS / "gold.json")) == strip(disputed_gold(VERVIERS))
-    nbc_gold = io.read_json(tmp_path / "annotations" / NBC / "gold.json")
+    assert strip(fileio.read_json(tmp_path / "annotations" / VERVIERS / "gold.json")) == strip(disputed_gold(VERVIERS))
+    nbc_gold = fileio.read_json(tmp_path / "annotations" / NBC / "gold.json")
     assert any(e["start"] == 2537 and e["end"] == 2558 for e in nbc_gold["entities"])
-    added = [d for d in io.read_yaml(nbc)["decisions"] if d["action"] == "add"]
+    added = [d for d in fileio.read_yaml(nbc)["decisions"] if d["action"] == "add"]
     assert [d["item"] for d in added] == [f"entity:LOC:{word.start()}-{word.end()}"]
     assert any((e["type"], e["start"], e["end"]) == ("LOC", word.start(), word.end()) for e in nbc_gold["entities"])
 

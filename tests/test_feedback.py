@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import convert, feedback, io
+from raidcorpus import convert, feedback, fileio
 from raidcorpus.cli import app
 from raidcorpus.errors import Problem
 from raidcorpus.labelstudio import Server
@@ -39,7 +39,7 @@ def test_payloads_of_each_action_name_their_task():
 
 
 def test_problems_are_worded_with_the_region_text_and_the_rule():
-    record = spoil(io.read_json(ROOT / "annotations" / DOC / "annotator-1.json"))
+    record = spoil(fileio.read_json(ROOT / "annotations" / DOC / "annotator-1.json"))
     i = next(i for i, ev in enumerate(record["events"]) if ev["trigger"]["text"] == "fire")
     j = next(j for j, a in enumerate(record["events"][i]["arguments"]) if a["role"] == "Victim")
     problem = Problem("x", DOC, f"/events/{i}/arguments/{j}/role", "role-not-allowed", "schema says no")
@@ -108,9 +108,9 @@ def test_an_annotator_sees_the_problems_of_a_submit_and_they_go_when_fixed(label
         assert conn.getresponse().status == 413
         conn.close()
 
-        good = io.read_json(ROOT / "annotations" / DOC / "annotator-1.json")
+        good = fileio.read_json(ROOT / "annotations" / DOC / "annotator-1.json")
         good_path = tmp_path / "good.json"
-        io.write_json(good_path, good)
+        fileio.write_json(good_path, good)
         assert annotator(label_studio, "add", "fb-one").returncode == 0
         token = json.loads((label_studio.data / "annotators" / "fb-one.json").read_text())["token"]
         as_annotator = Server(label_studio.url, token)

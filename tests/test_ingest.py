@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import io
+from raidcorpus import fileio
 from raidcorpus.cli import app
 from raidcorpus.ingest import Article, guess_title, ingest, make_record
 from raidcorpus.text import apply_removed, clean
@@ -73,7 +73,7 @@ def test_reingest_is_a_noop_and_duplicates_are_reported(tmp_path):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     # the same text under another name is a duplicate; a lightly edited copy is a near-duplicate
     (src / "b.txt").write_text((src / "a.txt").read_text(encoding="utf-8").replace("Raid in Verviers", "Raid in Liège"), encoding="utf-8")
-    same = {"id": "another-id", "text": io.read_json(out / "undated-raid-in-verviers.json")["raw_text"]}
+    same = {"id": "another-id", "text": fileio.read_json(out / "undated-raid-in-verviers.json")["raw_text"]}
     (src / "c.jsonl").write_text(json.dumps(same) + "\n", encoding="utf-8")
     report = ingest([src], out)
     assert report.added == ["undated-raid-in-liege"]
@@ -112,7 +112,7 @@ def test_jsonl_input_and_bad_input_lines(tmp_path):
 def test_committed_corpus_is_what_ingest_makes_of_the_seeds(tmp_path):
     ingest([SEEDS], tmp_path, ROOT / "corpus" / "sources.yaml")
     made = sorted(p.name for p in tmp_path.glob("*.json"))
-    committed = sorted(p.name for p in (ROOT / "corpus").glob("*.json") if "muc" not in io.read_json(p))  # MUC: test_muc_text
+    committed = sorted(p.name for p in (ROOT / "corpus").glob("*.json") if "muc" not in fileio.read_json(p))  # MUC: test_muc_text
     assert made == committed
     for name in made:
         assert (tmp_path / name).read_bytes() == (ROOT / "corpus" / name).read_bytes(), name
@@ -121,7 +121,7 @@ def test_committed_corpus_is_what_ingest_makes_of_the_seeds(tmp_path):
 
 def test_every_committed_text_is_its_raw_text_cleaned_by_the_rules():
     """Without the seed files at hand: nothing in corpus/ was rewritten by hand."""
-    records = [io.read_json(p) for p in sorted((ROOT / "corpus").glob("*.json"))]
+    records = [fileio.read_json(p) for p in sorted((ROOT / "corpus").glob("*.json"))]
     assert records
     for rec in records:
         text, removed = clean(rec["raw_text"])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from raidcorpus import io
+from raidcorpus import fileio
 from raidcorpus.dataset import release
 from raidcorpus.cli import DATASET_STACK, DATASET_HINT
 
@@ -64,8 +64,8 @@ def _export_of(layer: Path, corpus: Path) -> list[dict]:
     """A Label Studio export holding one annotator layer, as `pull` would receive it."""
     from raidcorpus import convert
 
-    record = io.read_json(layer)
-    doc = io.read_json(corpus / f"{record['document']}.json")
+    record = fileio.read_json(layer)
+    doc = fileio.read_json(corpus / f"{record['document']}.json")
     return [{"id": 1, "data": {"doc_id": doc["id"], "text": doc["text"], "sha256": doc["sha256"]},
              "annotations": [{"id": 1, "completed_by": 7, "result": convert.record_to_results(record)}]}]
 
@@ -93,7 +93,7 @@ def test_convert_works_without_the_dataset_stack(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "loaded: []" in proc.stderr
     written = next((tmp_path / "annotations").glob("*/annotator-1.json"))
-    assert io.read_json(written)["entities"] == io.read_json(layer)["entities"]
+    assert fileio.read_json(written)["entities"] == fileio.read_json(layer)["entities"]
 
 
 def test_synth_ingest_and_the_checks_work_without_the_dataset_stack(tmp_path):
@@ -168,7 +168,7 @@ def test_the_wheel_installed_elsewhere_runs_validate_ls_config_build_and_rehydra
     shutil.copy(layer, work / "gold.json")
     proc = run("validate", "gold.json", "corpus")
     assert proc.returncode == 0 and proc.stdout.startswith("ok: "), proc.stdout + proc.stderr
-    broken = io.read_json(layer)
+    broken = fileio.read_json(layer)
     broken["entities"][0]["type"] = "PERSON"
     (work / "broken.json").write_text(json.dumps(broken), encoding="utf-8")
     proc = run("validate", "broken.json")
@@ -187,7 +187,7 @@ def test_the_wheel_installed_elsewhere_runs_validate_ls_config_build_and_rehydra
     texts = work / "texts"
     texts.mkdir()
     for record in (repo / "corpus").glob("*.json"):
-        (texts / f"{record.stem}.txt").write_bytes(io.read_json(record)["text"].encode("utf-8"))
+        (texts / f"{record.stem}.txt").write_bytes(fileio.read_json(record)["text"].encode("utf-8"))
     proc = run("rehydrate", repo / "dist" / "full-standoff", "texts", "--out", "rehydrated")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert release.read_manifest(work / "rehydrated") == release.read_manifest(repo / "dist" / "full")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fake_labelstudio import FakeLabelStudio
-from raidcorpus import adjudicate, annotators, convert, curate, feedback, io, pull, push
+from raidcorpus import adjudicate, annotators, convert, curate, feedback, fileio, pull, push
 from raidcorpus.errors import ProblemError
 from raidcorpus.labelstudio import Server
 
@@ -55,7 +55,7 @@ def annotate_all(fake, work, layer="annotator-1", user=None) -> int:
     """Every task annotated by `user` (a new account) with the committed `layer`'s results."""
     user = user or fake.add_user(f"{layer}@example.org")
     for task in fake.tasks(fake.project(TITLE).id):
-        record = io.read_json(work / "annotations" / task["data"]["doc_id"] / f"{layer}.json")
+        record = fileio.read_json(work / "annotations" / task["data"]["doc_id"] / f"{layer}.json")
         fake.annotate(task["id"], user, convert.record_to_results(record))
     return user
 
@@ -82,8 +82,8 @@ def test_a_re_push_after_edits_updates_the_header_and_reports_a_changed_text(wor
     run_push(fake, work)
     first, second = docs(work)[:2]
     path = work / "corpus" / f"{first}.json"
-    doc = io.read_json(path)
-    io.write_json(path, doc | {"title": "A new title"})
+    doc = fileio.read_json(path)
+    fileio.write_json(path, doc | {"title": "A new title"})
     task = next(t for t in fake.tasks_by_id.values() if t["data"]["doc_id"] == second)
     task["data"] |= {"text": task["data"]["text"] + " edited", "feedback": "kept"}
     report = run_push(fake, work)
@@ -101,9 +101,9 @@ def test_predictions_ride_inline_and_are_replaced_only_when_the_layer_changes(wo
     assert (same.predictions_unchanged, same.predictions_replaced) == (len(docs(work)), 0)
     doc = docs(work)[0]
     gold = work / "annotations" / doc / "gold.json"
-    record = io.read_json(gold)
+    record = fileio.read_json(gold)
     record["entities"][0]["attributes"]["mention"] = "NOM" if record["entities"][0]["attributes"]["mention"] == "NAM" else "NAM"
-    io.write_json(gold, record)
+    fileio.write_json(gold, record)
     changed = run_push(fake, work, predictions="gold", overlap=1)
     assert (changed.predictions_replaced, changed.predictions_unchanged) == (1, len(docs(work)) - 1)
     assert len(fake.predictions) == len(docs(work)) and fake.calls.count("delete_prediction") == 1
@@ -124,7 +124,7 @@ def test_a_subset_by_set_and_ids_with_the_muc_key_fillers_as_predictions(muc_wor
     for r in regions:  # every region slices the text, is an entity, names its slot
         v = r["value"]
         assert v["text"] == text[v["start"]:v["end"]] and r["from_name"] == "entity" and r["meta"]["text"][0].startswith("MUC-4 key: ")
-    key = io.read_json(muc_work / "annotations" / "tst3-muc4-0002" / "muc4-key.json")
+    key = fileio.read_json(muc_work / "annotations" / "tst3-muc4-0002" / "muc4-key.json")
     jesuits = [m for fill in key["templates"][0]["slots"]["HUM TGT: DESCRIPTION"] for v in fill["values"] for m in v["mentions"]
                if v["string"] == "JESUITS"]
     got = {(r["value"]["start"], r["value"]["end"]): (r["value"]["labels"], r["meta"]["text"]) for r in regions}
@@ -185,7 +185,7 @@ def test_pull_writes_one_record_per_annotator_and_a_second_pull_changes_nothing(
     assert report.invalid == [] and len(report.written) == 2 * len(docs(work)), report.lines()
     for doc in docs(work):
         for layer in ("annotator-1", "annotator-2"):
-            got, committed = io.read_json(out / doc / f"{layer}.json"), io.read_json(work / "annotations" / doc / f"{layer}.json")
+            got, committed = fileio.read_json(out / doc / f"{layer}.json"), fileio.read_json(work / "annotations" / doc / f"{layer}.json")
             assert {k: v for k, v in got.items() if k != "source"} == {k: v for k, v in committed.items() if k != "source"}
     raw = gzip.decompress(Path(report.raw_file).read_bytes())
     assert b"@example.org" not in raw and b"created_ago" in raw  # scrubbed; the volatile field kept in the file
@@ -222,7 +222,7 @@ def test_a_layer_that_fails_validation_is_quarantined_then_released_when_fixed(w
     user = fake.add_user("someone@example.org")
     task = min(fake.tasks_by_id.values(), key=lambda t: t["id"])
     doc = task["data"]["doc_id"]
-    good = convert.record_to_results(io.read_json(work / "annotations" / doc / "annotator-1.json"))
+    good = convert.record_to_results(fileio.read_json(work / "annotations" / doc / "annotator-1.json"))
     bad = good + [{"id": "zz", "from_name": "entity", "to_name": "text", "type": "labels",
                    "value": {"start": 0, "end": 3, "labels": ["NO-SUCH-TYPE"]}}]
     aid = fake.annotate(task["id"], user, bad)
@@ -281,10 +281,10 @@ def test_curation_round_trip_appends_the_curators_decisions_once(work, monkeypat
     fake.annotate(task["id"], fake.add_user("curator@example.org"), convert.record_to_results(disputed_gold(VERVIERS)))
     pulled = curate.pull_curation(fake, "curation", work / "annotations", work / "corpus")
     assert pulled.conflicts == [] and pulled.written == [str(work / "annotations" / VERVIERS / "decisions.yaml")]
-    decisions = io.read_yaml(work / "annotations" / VERVIERS / "decisions.yaml")["decisions"]
+    decisions = fileio.read_yaml(work / "annotations" / VERVIERS / "decisions.yaml")["decisions"]
     assert len(decisions) == 4
     adjudicate.adjudicate([work / "annotations"], work / "corpus")
-    assert strip(io.read_json(work / "annotations" / VERVIERS / "gold.json")) == strip(disputed_gold(VERVIERS))
+    assert strip(fileio.read_json(work / "annotations" / VERVIERS / "gold.json")) == strip(disputed_gold(VERVIERS))
     before = (work / "annotations" / VERVIERS / "decisions.yaml").read_bytes()
     twice = curate.pull_curation(fake, "curation", work / "annotations", work / "corpus")
     assert twice.written == [] and "nothing undecided any more" in twice.lines[-1]

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from faultproxy import FaultProxy
-from raidcorpus import convert, io
+from raidcorpus import convert, fileio
 from raidcorpus.cli import app
 from raidcorpus.labelstudio import Server
 from raidcorpus.raw_export import without_volatile
@@ -117,7 +117,7 @@ def test_a_task_text_edited_in_label_studio_is_reported_and_never_overwrites_a_l
     assert cli(env, "push", "--project", title, "--corpus", corpus).exit_code == 0
     server = Server(label_studio.url, label_studio.token)
     task = tasks_of(label_studio, title)[0]
-    doc = io.read_json(corpus / f"{task['data']['doc_id']}.json")
+    doc = fileio.read_json(corpus / f"{task['data']['doc_id']}.json")
     server.create_annotation(task["id"], convert.record_to_results(_valid_record(doc, "x")))
     first = cli(env, "pull", "--project", title, "--annotations", ann, "--corpus", corpus)
     assert first.exit_code == 0, first.output
@@ -164,7 +164,7 @@ def test_pull_keeps_no_email_address_even_from_drafts(label_studio, corpus, tmp_
     assert cli(env, "push", "--project", title, "--corpus", corpus).exit_code == 0
     server = Server(label_studio.url, label_studio.token)
     first, second = tasks_of(label_studio, title)[:2]
-    doc = io.read_json(corpus / f"{first['data']['doc_id']}.json")
+    doc = fileio.read_json(corpus / f"{first['data']['doc_id']}.json")
     results = convert.record_to_results(_valid_record(doc, "x"))
     server.create_annotation(first["id"], results)
     for task in (first, second):  # drafts, as the labelling screen saves them on its own
@@ -183,7 +183,7 @@ def test_pull_keeps_no_email_address_even_from_drafts(label_studio, corpus, tmp_
         text = gzip.decompress(data) if path.name.endswith(".gz") else data
         assert not addresses(text), (path, addresses(text))
         assert label_studio.email.split("@")[0].encode() + b"@" not in text
-    kept = io.read_json(raw[0])
+    kept = fileio.read_json(raw[0])
     drafts = [d for t in kept for d in t.get("drafts") or ()]
     assert len(drafts) == 2 and all(d.get("user") != label_studio.email for d in drafts)
     # the kept export still converts to the same layers
@@ -206,7 +206,7 @@ def test_pull_retries_a_failed_export_and_an_export_that_keeps_failing_writes_no
     assert cli(env, "push", "--project", title, "--corpus", corpus).exit_code == 0
     server = Server(label_studio.url, label_studio.token)
     for task in tasks_of(label_studio, title):
-        doc = io.read_json(corpus / f"{task['data']['doc_id']}.json")
+        doc = fileio.read_json(corpus / f"{task['data']['doc_id']}.json")
         server.create_annotation(task["id"], convert.record_to_results(_valid_record(doc, "x")))
 
     proxy.fail("GET", r"/export\?", "502")  # the export fails once, then comes

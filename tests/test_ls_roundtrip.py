@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import convert, io, ls_config, push
+from raidcorpus import convert, fileio, ls_config, push
 from raidcorpus.cli import app
 from raidcorpus.errors import UserError
 from raidcorpus.text import apply_removed, sha256_text
@@ -43,7 +43,7 @@ def corpus(tmp_path) -> Path:
 
 
 def docs(corpus: Path) -> list[dict]:
-    return [io.read_json(p) for p in sorted(corpus.glob("*.json"))]
+    return [fileio.read_json(p) for p in sorted(corpus.glob("*.json"))]
 
 
 def make_record(doc: dict, annotator: str, shift: int = 0) -> dict:
@@ -85,12 +85,12 @@ def test_push_twice_makes_one_task_per_article_and_changed_text_is_reported(labe
     assert "config updated" not in second.output
 
     path = sorted(corpus.glob("*.json"))[0]
-    doc = io.read_json(path)
+    doc = fileio.read_json(path)
     doc["raw_text"] += " Updated."  # a consistent new version of the record: push reads only valid records
     doc["raw_sha256"] = sha256_text(doc["raw_text"])
     doc["text"] = apply_removed(doc["raw_text"], doc["removed"])
     doc["sha256"] = sha256_text(doc["text"])
-    io.write_json(path, doc)
+    fileio.write_json(path, doc)
     third = cli(label_studio, "push", "--project", title, "--corpus", str(corpus))
     assert third.exit_code == 1 and f"changed: {doc['id']}" in third.output
 
@@ -104,11 +104,11 @@ def test_predictions_go_inline_and_in_bulk_for_tasks_already_there(label_studio,
     ann = tmp_path / "annotations"
     first, second = docs(corpus)[:2]
     gold = make_record(first, "gold")
-    io.write_json(ann / first["id"] / "gold.json", gold)
+    fileio.write_json(ann / first["id"] / "gold.json", gold)
     got = cli(label_studio, "push", "--project", title, "--corpus", str(corpus), "--annotations", str(ann), "--predictions", "gold")
     assert got.exit_code == 0 and "predictions: 1 added" in got.output, got.output
 
-    io.write_json(ann / second["id"] / "gold.json", make_record(second, "gold"))
+    fileio.write_json(ann / second["id"] / "gold.json", make_record(second, "gold"))
     again = cli(label_studio, "push", "--project", title, "--corpus", str(corpus), "--annotations", str(ann), "--predictions", "gold")
     assert "0 tasks imported" in again.output and "predictions: 1 added, 0 replaced, 1 unchanged" in again.output, again.output
 
@@ -129,7 +129,7 @@ def test_annotators_round_trip_through_label_studio_and_survive_a_restart(label_
     files = []
     for name, record in (("ann-one", mine), ("ann-two", theirs)):
         path = tmp_path / f"{name}.json"
-        io.write_json(path, record)
+        fileio.write_json(path, record)
         files.append(path)
         made = annotator(label_studio, "add", name)
         assert made.returncode == 0, made.stderr
@@ -147,13 +147,13 @@ def test_annotators_round_trip_through_label_studio_and_survive_a_restart(label_
     assert got.exit_code == 0, got.output
     assert "cancelled (skipped): task=" in got.output and "unconverted" not in got.output and "invalid" not in got.output
     for name, record in (("annotator-1", mine), ("annotator-2", theirs)):
-        back = io.read_json(ann / doc["id"] / f"{name}.json")
+        back = fileio.read_json(ann / doc["id"] / f"{name}.json")
         assert back.pop("source")["label_studio_task"] == task["id"]
         assert back == record
     names = (ann / "annotators.yaml").read_text()
     assert "@" not in names and "annotator-1" in names and "annotator-2" in names
     raws = list((ann / "raw").glob("round-trip-*.json.gz"))
-    assert len(raws) == 1 and isinstance(io.read_json(raws[0]), list)
+    assert len(raws) == 1 and isinstance(fileio.read_json(raws[0]), list)
 
     before = snapshot(ann)
     again = cli(label_studio, "pull", "--project", title, "--annotations", str(ann), "--corpus", str(corpus))
@@ -180,7 +180,7 @@ def test_pull_edges_clone_deleted_annotation_deleted_user_and_a_refused_pull(lab
     doc = docs(corpus)[1]
     for name, shift in (("edge-one", 0), ("edge-two", 3)):
         path = tmp_path / f"{name}.json"
-        io.write_json(path, make_record(doc, "someone", shift=shift))
+        fileio.write_json(path, make_record(doc, "someone", shift=shift))
         assert annotator(label_studio, "add", name).returncode == 0
         sent = annotator(label_studio, "--project", title, "submit", name, str(path), "--corpus", str(corpus))
         assert sent.returncode == 0, sent.stderr
@@ -208,7 +208,7 @@ def test_pull_edges_clone_deleted_annotation_deleted_user_and_a_refused_pull(lab
 
     server = Server(label_studio.url, label_studio.token)
     task = next(t for t in server.tasks(server.project(title).id) if t["data"]["doc_id"] == doc["id"])
-    two = io.read_json(ann / doc["id"] / "annotator-2.json")["source"]["label_studio_annotation"]
+    two = fileio.read_json(ann / doc["id"] / "annotator-2.json")["source"]["label_studio_annotation"]
     server.rest("delete an annotation", "DELETE", f"api/annotations/{two}/")
     gone = cli(label_studio, *pull_args, str(ann))
     assert gone.exit_code == 0, gone.output
@@ -230,7 +230,7 @@ def test_pull_edges_clone_deleted_annotation_deleted_user_and_a_refused_pull(lab
 
     # A task deleted in Label Studio: its layer is kept and every pull names it by task, annotation
     # and document; nothing else changes.
-    kept = io.read_json(ann / doc["id"] / "annotator-1.json")["source"]
+    kept = fileio.read_json(ann / doc["id"] / "annotator-1.json")["source"]
     server.rest("delete a task", "DELETE", f"api/tasks/{task['id']}/")
     deleted = cli(label_studio, *pull_args, str(ann))
     assert deleted.exit_code == 0, deleted.output
@@ -249,7 +249,7 @@ def test_config_update_refuses_to_drop_labels_in_use(label_studio, corpus, tmp_p
     push.push(server, title, corpus)
     doc = docs(corpus)[0]
     path = tmp_path / "a.json"
-    io.write_json(path, make_record(doc, "annotator-1"))
+    fileio.write_json(path, make_record(doc, "annotator-1"))
     push.submit(server, title, path, corpus)
     without_raid = re.sub(r'\s*<Label value="Raid"[^>]*/>', "", ls_config.render())
     with pytest.raises(UserError, match="event=Raid"):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from raidcorpus import io, muc
+from raidcorpus import fileio, muc
 from raidcorpus.dataset import rows
 from raidcorpus.dataset.build import unannotated
 from raidcorpus.ingest import ingest
@@ -113,7 +113,7 @@ def test_ingest_makes_1700_records_reports_the_duplicates_and_again_is_a_noop(in
 def test_the_committed_muc_records_are_what_ingest_makes(ingested):
     out = ingested[0]
     made = sorted(p.name for p in out.glob("*.json"))
-    committed = sorted(p.name for p in (ROOT / "corpus").glob("*.json") if "muc" in io.read_json(p))
+    committed = sorted(p.name for p in (ROOT / "corpus").glob("*.json") if "muc" in fileio.read_json(p))
     assert made == committed and len(made) == 1700
     for name in made:
         assert (out / name).read_bytes() == (ROOT / "corpus" / name).read_bytes(), name
@@ -145,7 +145,7 @@ def test_splits_are_the_standard_muc_split_with_the_seeds_in_train():
     splits = Reader(ROOT / "corpus").read(ROOT / "splits.yaml", "splits")
     want = {"train": {"DEV"}, "validation": {"TST1", "TST2"}, "test": {"TST3", "TST4"}}
     for split, docs in splits["splits"].items():
-        sets = {io.read_json(ROOT / "corpus" / f"{d}.json").get("muc", {}).get("set", "seed") for d in docs}
+        sets = {fileio.read_json(ROOT / "corpus" / f"{d}.json").get("muc", {}).get("set", "seed") for d in docs}
         assert sets == want[split] | ({"seed"} if split == "train" else set()), split
     assert [len(splits["splits"][s]) for s in ("train", "validation", "test")] == [1303, 200, 200]
     assert splits["near_duplicates"][0]["documents"] == ["dev-muc3-1133", "tst3-muc4-0087"]
@@ -161,7 +161,7 @@ def test_an_unacknowledged_near_duplicate_across_splits_is_an_error(tmp_path):
 
 
 def test_a_document_without_layers_gets_a_documents_row_and_no_derived_rows():
-    doc = io.read_json(ROOT / "corpus" / "dev-muc3-0001.json")
+    doc = fileio.read_json(ROOT / "corpus" / "dev-muc3-0001.json")
     row = rows.document_row(doc, unannotated(doc), [], {})
     assert row["text"] == doc["text"] and row["entities"] == row["events"] == [] and row["annotators"] == []
     assert rows.derived_rows(row, nlp=None) == {}

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from raidcorpus import convert, io, ontology
+from raidcorpus import convert, fileio, ontology
 
 ROLES = {"Employer": ["ORG"], "Employee": ["PER"]}
 ARTICLES = {
@@ -105,7 +105,7 @@ def test_the_whole_loop_on_a_schema_of_ones_own(project):
     # ingest: records name the schema's version
     proc = run(root, schema, "ingest", "incoming", "--out", "corpus")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    docs = {io.read_json(p)["text"]: io.read_json(p) for p in (root / "corpus").glob("*.json")}
+    docs = {fileio.read_json(p)["text"]: fileio.read_json(p) for p in (root / "corpus").glob("*.json")}
     assert len(docs) == 2 and {d["schema_version"] for d in docs.values()} == {"0.1"}
     acme, gamma = docs[ARTICLES["acme.txt"]], docs[ARTICLES["gamma.txt"]]
 
@@ -136,7 +136,7 @@ def test_the_whole_loop_on_a_schema_of_ones_own(project):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     written = sorted(p.relative_to(root / "annotations").as_posix() for p in (root / "annotations").glob("*/*.json"))
     assert written == sorted(f"{d['id']}/annotator-{k}.json" for d in (acme, gamma) for k in (1, 2))
-    assert io.read_json(root / "annotations" / acme["id"] / "annotator-2.json")["events"][1]["attributes"] == {"polarity": "positive"}
+    assert fileio.read_json(root / "annotations" / acme["id"] / "annotator-2.json")["events"][1]["attributes"] == {"polarity": "positive"}
 
     # validate everything; the same layer is invalid under the shipped schema
     proc = run(root, schema, "validate")
@@ -162,7 +162,7 @@ def test_the_whole_loop_on_a_schema_of_ones_own(project):
     (root / "annotations" / acme["id"] / "decisions.yaml").write_text(yaml.safe_dump(decisions, sort_keys=False), encoding="utf-8")
     proc = run(root, schema, "adjudicate")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    gold = io.read_json(root / "annotations" / acme["id"] / "gold.json")
+    gold = fileio.read_json(root / "annotations" / acme["id"] / "gold.json")
     assert [e["attributes"]["polarity"] for e in gold["events"]] == ["positive", "negative"]
     assert run(root, schema, "adjudicate", "--check").returncode == 0
 

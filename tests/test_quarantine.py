@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import convert, io, quarantine
+from raidcorpus import convert, fileio, quarantine
 from raidcorpus.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +33,7 @@ def spoil(record: dict) -> dict:
 
 
 def export(record: dict, task: int = 41, annotation: int = 77) -> list[dict]:
-    doc = io.read_json(ROOT / "corpus" / f"{record['document']}.json")
+    doc = fileio.read_json(ROOT / "corpus" / f"{record['document']}.json")
     data = {"doc_id": doc["id"], "text": doc["text"], "sha256": doc["sha256"]}
     return [{"id": task, "data": data, "annotations": [
         {"id": annotation, "completed_by": 9, "updated_at": "2026-11-27T10:00:00Z", "result": convert.record_to_results(record)}]}]
@@ -55,7 +55,7 @@ def convert_cli(path: Path, tasks: list[dict]):
 
 
 def test_a_bad_layer_waits_in_quarantine_while_the_dataset_builds_and_comes_back_when_fixed(repo):
-    good = io.read_json(repo / "annotations" / DOC / "annotator-1.json")
+    good = fileio.read_json(repo / "annotations" / DOC / "annotator-1.json")
     got = convert_cli(repo / "bad.json", export(spoil(good)))
     assert got.exit_code == 1
     folder = repo / "annotations" / DOC
@@ -72,7 +72,7 @@ def test_a_bad_layer_waits_in_quarantine_while_the_dataset_builds_and_comes_back
     time_line = next(line for line in problems.splitlines() if "next thursday" in line)
     assert "[bad-normalized-value]" in time_line and '"Thursday"' in time_line
     assert f"invalid: annotations/{DOC}/quarantine/{name}.json: task=41" in got.output
-    assert io.read_json(folder / "quarantine" / f"{name}.json")["annotator"] == name
+    assert fileio.read_json(folder / "quarantine" / f"{name}.json")["annotator"] == name
 
     # The gold path is untouched: validate, adjudicate --check and build all pass.
     runner = CliRunner()
@@ -102,7 +102,7 @@ def test_a_bad_layer_waits_in_quarantine_while_the_dataset_builds_and_comes_back
 
 
 def test_a_bad_time_value_is_reported_not_nulled(repo):
-    good = io.read_json(repo / "annotations" / DOC / "annotator-1.json")
+    good = fileio.read_json(repo / "annotations" / DOC / "annotator-1.json")
     record = json.loads(json.dumps(good))
     next(e for e in record["entities"] if e["type"] == "TIME")["normalized"] = "next thursday"
     got = convert_cli(repo / "bad.json", export(record))

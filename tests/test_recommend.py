@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import checks, convert, io, muckeys, recommend
+from raidcorpus import checks, convert, fileio, muckeys, recommend
 from raidcorpus.cli import app
 from raidcorpus.ls_config import ENTITY, EVENT
 from raidcorpus.text import sha256_text
@@ -22,7 +22,7 @@ NBC = "2015-01-15-nbc-two-suspects-dead-in-belgium-raids"
 
 
 def corpus_doc(doc: str) -> dict:
-    return io.read_json(ROOT / "corpus" / f"{doc}.json")
+    return fileio.read_json(ROOT / "corpus" / f"{doc}.json")
 
 
 def config_labels() -> dict[str, set[str]]:
@@ -210,8 +210,8 @@ def test_health_setup_and_predict_answer_as_label_studio_expects(served):
     conv = convert.results_to_record(result, doc["text"], document=NBC, annotator="annotator-9")
     assert conv.issues == [] and len(conv.record["entities"]) + len(conv.record["events"]) == len(spans)
     # nothing of this document's own layers is proposed: every span is a string of another document
-    own = {e["text"] for p in (ROOT / "annotations" / NBC).glob("*.json") for e in io.read_json(p)["entities"]}
-    others = {e["text"] for p in (ROOT / "annotations").glob("*/*.json") if p.parent.name != NBC and p.name != recommend.KEY_FILE for e in io.read_json(p)["entities"]}
+    own = {e["text"] for p in (ROOT / "annotations" / NBC).glob("*.json") for e in fileio.read_json(p)["entities"]}
+    others = {e["text"] for p in (ROOT / "annotations").glob("*/*.json") if p.parent.name != NBC and p.name != recommend.KEY_FILE for e in fileio.read_json(p)["entities"]}
     assert {r["value"]["text"] for r in spans if r["from_name"] == ENTITY} <= others
     assert own - others  # the document has strings of its own that were not proposed
 
@@ -221,7 +221,7 @@ def test_predictions_match_much_of_the_gold_of_a_document_it_never_saw(served):
     rec, port = served
     doc = corpus_doc(NBC)
     [p] = rec.predict([{"id": 1, "data": {"doc_id": NBC, "text": doc["text"]}}])
-    gold = io.read_json(ROOT / "annotations" / NBC / "gold.json")
+    gold = fileio.read_json(ROOT / "annotations" / NBC / "gold.json")
     want = {(e["start"], e["end"], e["type"]) for e in gold["entities"]}
     want |= {(v["trigger"]["start"], v["trigger"]["end"], v["type"]) for v in gold["events"]}
     got = {(r["value"]["start"], r["value"]["end"], r["value"]["labels"][0]) for r in p["result"] if r["type"] == "labels"}
@@ -276,7 +276,7 @@ def test_regions_accepted_from_a_prediction_are_told_from_hand_made_ones():
 def test_a_broken_layer_stops_the_command_with_one_line(tmp_path):
     shutil.copytree(ROOT / "annotations" / NBC, tmp_path / NBC)
     layer = tmp_path / NBC / "annotator-1.json"
-    record = io.read_json(layer)
+    record = fileio.read_json(layer)
     record["entities"][0]["start"] += 1
     layer.write_text(json.dumps(record), encoding="utf-8")
     got = CliRunner().invoke(app, ["recommend", "--port", "0", "--annotations", str(tmp_path), "--corpus", str(ROOT / "corpus")])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import io, muckeys, ontology, report
+from raidcorpus import fileio, muckeys, ontology, report
 from raidcorpus.text import sha256_text
 from raidcorpus.cli import app
 
@@ -63,7 +63,7 @@ def test_the_command_writes_only_into_its_folder(tmp_path):
 
 def test_a_muc_key_is_shown_beside_the_text(tmp_path):
     base = project(tmp_path)
-    text = io.read_json(base / "corpus" / f"{NBC}.json")["text"]
+    text = fileio.read_json(base / "corpus" / f"{NBC}.json")["text"]
     given = {"MESSAGE: ID": "TST3-MUC4-0001", "MESSAGE: TEMPLATE": "1 (OPTIONAL)", "INCIDENT: TYPE": "ATTACK",
              "INCIDENT: STAGE OF EXECUTION": "ACCOMPLISHED", "INCIDENT: LOCATION": "BELGIUM (COUNTRY)",
              "PERP: INDIVIDUAL ID": '"<b>GUNMEN</b>"', "PHYS TGT: ID": '"Belgium"'}
@@ -83,7 +83,7 @@ def test_a_muc_key_is_shown_beside_the_text(tmp_path):
 def test_a_broken_gold_layer_stops_with_one_line(tmp_path):
     base = project(tmp_path)
     gold = base / "annotations" / NBC / "gold.json"
-    record = io.read_json(gold)
+    record = fileio.read_json(gold)
     record["events"][0]["type"] = "Picnic"
     gold.write_text(json.dumps(record), encoding="utf-8")
     got = run(base)
@@ -106,7 +106,7 @@ def test_the_pages_open_from_disk_and_show_every_gold_item(tmp_path):
 
     base = project(tmp_path)
     assert run(base).exit_code == 0
-    gold = io.read_json(base / "annotations" / NBC / "gold.json")
+    gold = fileio.read_json(base / "annotations" / NBC / "gold.json")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1300, "height": 1000})

@@ -12,7 +12,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 import pytest  # noqa: E402
 from datasets import load_dataset  # noqa: E402
 
-from raidcorpus import io  # noqa: E402
+from raidcorpus import fileio  # noqa: E402
 from raidcorpus.dataset import build  # noqa: E402
 from raidcorpus.dataset.features import CONFIGS, KEY_CONFIGS  # noqa: E402
 
@@ -46,7 +46,7 @@ def test_every_config_loads_normal_and_streaming(built, config):
 def test_every_offset_slices_the_text(built):
     docs = load_dataset(str(built.out), "documents")
     texts, checked = {}, 0
-    gold = {p.parent.name: io.read_json(p) for p in (ROOT / "annotations").glob("*/gold.json")}
+    gold = {p.parent.name: fileio.read_json(p) for p in (ROOT / "annotations").glob("*/gold.json")}
     for split in docs.values():
         for row in split:
             text = texts[row["id"]] = row["text"]

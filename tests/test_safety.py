@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from raidcorpus import io
+from raidcorpus import fileio
 from raidcorpus.dataset import build, outdir, release, writer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,8 +101,8 @@ def test_yaml_alias_bombs_are_refused_in_one_line(repo, command):
 def test_repeated_yaml_keys_are_refused_with_line_and_column(tmp_path, name, text, line):
     path = tmp_path / name
     path.write_text(text)
-    with pytest.raises(io.ReadError) as e:
-        io.read_yaml(path)
+    with pytest.raises(fileio.ReadError) as e:
+        fileio.read_yaml(path)
     assert e.value.problem.slug == "duplicate-key"
     assert f"(line {line} column" in e.value.problem.message
 
@@ -119,16 +119,16 @@ def test_merge_keys_and_recursive_aliases_are_refused_too(tmp_path):
     for text in ("base: &b {x: 1}\nother:\n  <<: *b\n", "a: &a [*a]\n"):
         path = tmp_path / "f.yaml"
         path.write_text(text)
-        with pytest.raises(io.ReadError) as e:
-            io.read_yaml(path)
+        with pytest.raises(fileio.ReadError) as e:
+            fileio.read_yaml(path)
         assert e.value.problem.slug == "yaml-alias", text
 
 
 def test_plain_anchors_without_aliases_and_multi_document_streams_still_load(tmp_path):
     path = tmp_path / "f.yaml"
     path.write_text("a: &x 1\nb: 2\n")
-    assert io.read_yaml(path) == {"a": 1, "b": 2}
-    assert io.parse_yaml_all(path, "a: 1\n---\na: 2\n") == [{"a": 1}, {"a": 2}]
+    assert fileio.read_yaml(path) == {"a": 1, "b": 2}
+    assert fileio.parse_yaml_all(path, "a: 1\n---\na: 2\n") == [{"a": 1}, {"a": 2}]
 
 
 # --- bounded decompression and article size ----------------------------------------------
@@ -149,9 +149,9 @@ def test_gzip_bomb_is_refused_within_bounded_memory(repo):
 
 
 def test_the_decompression_ceiling_is_what_docs_say():
-    assert io.decompression_ceiling(1000) == 16 << 20
-    assert io.decompression_ceiling(1 << 20) == 100 << 20
-    assert io.decompression_ceiling(100 << 20) == 1 << 30
+    assert fileio.decompression_ceiling(1000) == 16 << 20
+    assert fileio.decompression_ceiling(1 << 20) == 100 << 20
+    assert fileio.decompression_ceiling(100 << 20) == 1 << 30
     doc = (ROOT / "docs" / "safety.md").read_text(encoding="utf-8")
     assert "1 GiB" in doc and "100 times" in doc and "16 MiB" in doc
 
@@ -159,10 +159,10 @@ def test_the_decompression_ceiling_is_what_docs_say():
 def test_multi_member_gzip_within_the_ceiling_reads_whole(tmp_path):
     path = tmp_path / "x.json.gz"
     path.write_bytes(gzip.compress(b"[1,") + gzip.compress(b"2]"))
-    assert io.read_json(path) == [1, 2]
+    assert fileio.read_json(path) == [1, 2]
     path.write_bytes(gzip.compress(b"[1,2]")[:-6])
-    with pytest.raises(io.ReadError) as e:
-        io.read_json(path)
+    with pytest.raises(fileio.ReadError) as e:
+        fileio.read_json(path)
     assert e.value.problem.slug == "unreadable-file"
 
 
@@ -243,16 +243,16 @@ def test_a_symlinked_raw_folder_is_refused(repo, tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
     (repo / "annotations" / "raw").symlink_to(outside)
-    with pytest.raises(io.UnsafePath):
+    with pytest.raises(fileio.UnsafePath):
         raw_export.save_raw([], repo / "annotations" / "raw", "p")
     assert list(outside.iterdir()) == []
 
 
 @pytest.mark.parametrize("bad", [("..",), ("/etc/passwd",), ("a/../../b",), ("",), ("a//b",), (".",)])
 def test_inside_refuses_everything_but_plain_names(tmp_path, bad):
-    with pytest.raises(io.UnsafePath):
-        io.inside(tmp_path, *bad)
-    assert io.inside(tmp_path, "a", "b.json") == tmp_path / "a" / "b.json"
+    with pytest.raises(fileio.UnsafePath):
+        fileio.inside(tmp_path, *bad)
+    assert fileio.inside(tmp_path, "a", "b.json") == tmp_path / "a" / "b.json"
 
 
 # --- build: owned output folders, kills, locks, a full disk ---------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from raidcorpus import adjudicate, convert, guidelines, ingest, io, ontology
+from raidcorpus import adjudicate, convert, guidelines, ingest, fileio, ontology
 from raidcorpus.cli import app
 from raidcorpus.errors import SLUGS, ProblemError, UserError
 from raidcorpus.ontology import SCHEMA_PATH
@@ -52,9 +52,9 @@ def slugs_of(path: Path) -> set[str]:
             ingest.ingest([path], Path(out))
         return {p.slug for p in caught.value.problems}
     if path.parent.name == "server":  # replies a Label Studio server gives to one call: the slugs of its line
-        return server_slugs(io.read_json(path))
+        return server_slugs(fileio.read_json(path))
     if path.parent.name == "labelstudio":  # a Label Studio task: the slugs convert gives its results
-        task = io.read_json(path)
+        task = fileio.read_json(path)
         (annotation,) = task["annotations"]
         got = convert.results_to_record(annotation["result"], task["data"]["text"], document=task["data"]["doc_id"],
                                         annotator="annotator-1", task=task["id"], annotation=annotation["id"])
@@ -181,7 +181,7 @@ def test_level_option_stops_early():
 # --- hand-broken copies: ours and a third-party validator agree where the schema can say it ---
 
 def broken_copies():
-    good = io.read_json(VALID / "annotations" / "tiny-doc" / "annotator-1.json")
+    good = fileio.read_json(VALID / "annotations" / "tiny-doc" / "annotator-1.json")
 
     def shifted(r):
         r["entities"][2]["start"] += 1
@@ -217,7 +217,7 @@ def broken_copies():
 @pytest.mark.parametrize("record,slug,schema_rejects", list(broken_copies()))
 def test_hand_broken_copy_rejected_by_both_validators(tmp_path, record, slug, schema_rejects):
     path = tmp_path / "annotator-1.json"
-    io.write_json(path, record)
+    fileio.write_json(path, record)
     assert slug in {p.slug for p in iter_problems([path], VALID / "corpus")}
     proc = subprocess.run(
         [str(CHECK_JSONSCHEMA), "--schemafile", str(SCHEMA_PATH), str(path)], capture_output=True, text=True
@@ -233,7 +233,7 @@ def test_schema_passes_metaschema_check():
 def test_check_jsonschema_accepts_every_record_in_the_repository():
     files = [
         str(p)
-        for p in io.iter_files([ROOT / "corpus", ROOT / "annotations", VALID])
+        for p in fileio.iter_files([ROOT / "corpus", ROOT / "annotations", VALID])
         if p.exists()
     ] + [str(p) for p in ROOT.glob("splits.yaml")]
     assert files
@@ -253,14 +253,14 @@ def _mixed_listing(tmp_path: Path) -> list[str]:
     (tmp_path / "layers").mkdir()
     for i, path in enumerate(sorted(INVALID.glob("*.json"))):
         try:
-            record = io.read_json(path)
-        except io.ReadError:
+            record = fileio.read_json(path)
+        except fileio.ReadError:
             continue
         if isinstance(record, dict) and record.get("kind") == "annotation" and record.get("annotator") == "annotator-1":
             record["annotator"] = f"annotator-{i + 10}"
             (tmp_path / "layers" / path.name).write_text(json.dumps(record), encoding="utf-8")
-    doc = io.read_json(INVALID / "corpus" / "tiny-doc.json")
-    layer = io.read_json(VALID / "annotations" / "tiny-doc" / "annotator-1.json")
+    doc = fileio.read_json(INVALID / "corpus" / "tiny-doc.json")
+    layer = fileio.read_json(VALID / "annotations" / "tiny-doc" / "annotator-1.json")
     (tmp_path / "mixed.jsonl").write_text("\n".join(json.dumps(r) for r in (doc, layer, doc, layer)) + "\n", encoding="utf-8")
     a, b = tmp_path / "a", tmp_path / "b"
     return [str(p) for p in (a, VALID, b / "corpus", tmp_path / "mixed.jsonl", tmp_path / "layers", b,
@@ -307,8 +307,8 @@ def test_output_does_not_depend_on_jobs_from_the_command_line(tmp_path):
     listing = _mixed_listing(tmp_path)
     many = tmp_path / "many"
     many.mkdir()
-    layer = io.read_json(VALID / "annotations" / "tiny-doc" / "annotator-1.json")
-    broken = io.read_json(INVALID / "span-text-mismatch.json")
+    layer = fileio.read_json(VALID / "annotations" / "tiny-doc" / "annotator-1.json")
+    broken = fileio.read_json(INVALID / "span-text-mismatch.json")
     for i in range(mod.FORK_AT + mod.RUN_FILES):  # one layer per annotator: each is checked in full
         record = dict(broken if i % 97 == 0 else layer, annotator=f"bulk-{i}")
         (many / f"{i:04d}.json").write_text(json.dumps(record), encoding="utf-8")

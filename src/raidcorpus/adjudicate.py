@@ -18,7 +18,7 @@ from typing import Iterable
 
 import yaml
 
-from . import align, io
+from . import align, fileio
 from .errors import Problem
 from .gold import Conflict, build_gold
 from .itemkey import parse_key
@@ -38,12 +38,12 @@ def read_decisions(path: Path, reader: Reader | None = None) -> tuple[dict[str, 
         return [Problem(str(path), None, "/", slug, message)]
 
     try:
-        data = io.read_bytes(path)
+        data = fileio.read_bytes(path)
         if not data.strip():
             return {}, problem("empty-file", "the file is empty (a document without disagreements needs no decisions file)")
         text = data.decode("utf-8")
-        docs = [d for d in io.parse_yaml_all(path, text) if d is not None]
-    except io.ReadError as e:
+        docs = [d for d in fileio.parse_yaml_all(path, text) if d is not None]
+    except fileio.ReadError as e:
         return {}, [e.problem]
     except UnicodeDecodeError as e:
         return {}, problem("not-utf8", f"invalid UTF-8 at byte {e.start}")
@@ -101,7 +101,7 @@ class Result:
 
 
 def _sha256_file(path: Path) -> str:
-    return hashlib.sha256(io.read_bytes(path)).hexdigest()
+    return hashlib.sha256(fileio.read_bytes(path)).hexdigest()
 
 
 def adjudicate(paths: Iterable[str | Path] = ("annotations",), corpus_dir: str | Path = "corpus",
@@ -164,12 +164,12 @@ def adjudicate(paths: Iterable[str | Path] = ("annotations",), corpus_dir: str |
                   f"{outcome.added} added, {len(outcome.dropped)} dropped with a rejected end")
         if check:
             current = gold_path.read_bytes() if gold_path.is_file() else None
-            if current != io.dumps_json(g):
+            if current != fileio.dumps_json(g):
                 result.stale.append(f"{gold_path} doc={doc}: stale or missing; run 'raidcorpus adjudicate'")
             else:
                 result.lines.append(f"{doc}: {gold_path} is up to date ({counts})")
         else:
-            changed = io.write_json(gold_path, g)
+            changed = fileio.write_json(gold_path, g)
             result.lines.append(f"{doc}: {'wrote' if changed else 'unchanged'} {gold_path} ({counts})")
     return result
 

@@ -14,7 +14,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Iterable
 
-from . import io, itemkey
+from . import fileio, itemkey
 from .errors import UserError
 from .ontology import Ontology
 
@@ -127,17 +127,17 @@ def _layer_files(path: Path) -> Iterable[Path]:
         return
     if not path.is_dir():
         raise UserError(f"{path}: no such file or folder")
-    for f in io.iter_files([path], suffixes=(".json",)):
+    for f in fileio.iter_files([path], suffixes=(".json",)):
         if f.name not in NOT_LAYERS:
             yield f
 
 
 def annotator_names(folder: Path) -> list[str]:
-    """The annotators collect([folder]) finds, sorted: the same walk (io.iter_files' folders and
+    """The annotators collect([folder]) finds, sorted: the same walk (fileio.iter_files' folders and
     names), without a Path per file; build lists a corpus of 100,000 documents with it."""
     names: set[str] = set()
     for _, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if d not in io.SKIPPED_FOLDERS and not d.startswith(".")]
+        dirs[:] = [d for d in dirs if d not in fileio.SKIPPED_FOLDERS and not d.startswith(".")]
         names.update(n[:-5] for n in files if n.endswith(".json") and not n.startswith(".") and n not in NOT_LAYERS)
     return sorted(names)
 

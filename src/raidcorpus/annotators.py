@@ -17,7 +17,7 @@ import secrets
 import subprocess
 from pathlib import Path
 
-from . import io
+from . import fileio
 from .errors import UserError
 from .labelstudio import LabelStudio
 from .pseudonyms import ANNOTATORS_FILE, Annotators
@@ -59,7 +59,7 @@ def add(server: LabelStudio, email: str, credentials: str | Path | None = None, 
     if user is None:
         raise UserError(f"Label Studio at {server.shown} did not create the account")
     pseudonym = names.pseudonym(str(user["id"]))
-    io.write_bytes_atomic(names.path, names.dump())
+    fileio.write_bytes_atomic(names.path, names.dump())
     server.name_user(user["id"], pseudonym)  # Label Studio shows the name, not the address, beside the person's work
     lines = [f"account created at {server.shown}: user id {user['id']}, {pseudonym} in {names.path} (commit it)",
              "the login is the address you gave; the password goes to the person, never into the repository"]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Collection, Iterable, Iterator
 
 import jsonschema_rs
 
-from . import io, isotime
+from . import fileio, isotime
 from .errors import Problem, pointer
 from .ontology import current_path, load as load_ontology, load_schema
 from .text import NEAR_DUPLICATE, SketchIndex, apply_removed, shingles, inside_word, sha256_text, span_fits, word_around
@@ -271,8 +271,8 @@ def stale_decisions(path: Path, record: dict, text: str, sha256: str, min_layers
         if f.name in align.NOT_LAYERS:
             continue
         try:
-            rec = io.read_json(f)
-        except io.ReadError:
+            rec = fileio.read_json(f)
+        except fileio.ReadError:
             continue  # validate reports the file itself
         if check_record(rec, str(f), level=2) or rec.get("kind") != "annotation":  # what index_layer relies on
             continue  # likewise: only well-formed layers are compared with the decisions
@@ -376,12 +376,12 @@ class Validator:
         path = self.corpus_dir / f"{doc}.json"
         if path.is_file():
             try:
-                rec = io.read_json(path)
+                rec = fileio.read_json(path)
                 if doc not in self._published and isinstance(rec, dict):  # read once for both
                     self._published[doc] = published_of(rec)
                 # a malformed corpus record is reported where it is validated; offsets need a sound one
                 found = None if schema_problems(rec, str(path), doc) else (rec["text"], rec["sha256"])
-            except (io.ReadError, KeyError, TypeError):
+            except (fileio.ReadError, KeyError, TypeError):
                 found = None
         self._docs[doc] = found
         if len(self._docs) > self.cache_size:
@@ -440,11 +440,11 @@ class Validator:
 
         path = self.corpus_dir.parent / "annotations" / doc / "gold.json"
         try:
-            rec = io.read_json(path)
+            rec = fileio.read_json(path)
             if check_record(rec, str(path), level=2):
                 raise TypeError("a malformed gold layer")  # reported where it is validated
             return crosscheck.gold_facts(rec, events)
-        except (io.ReadError, KeyError, TypeError):
+        except (fileio.ReadError, KeyError, TypeError):
             return None
 
     def published(self, doc: str) -> str | None:
@@ -453,8 +453,8 @@ class Validator:
             return self._given[doc].published
         if doc not in self._published:
             try:
-                self._published[doc] = published_of(io.read_json(self.corpus_dir / f"{doc}.json"))
-            except io.ReadError:
+                self._published[doc] = published_of(fileio.read_json(self.corpus_dir / f"{doc}.json"))
+            except fileio.ReadError:
                 self._published[doc] = None
         return self._published[doc]
 
@@ -465,12 +465,12 @@ class Validator:
         try:
             if name.endswith(".jsonl"):
                 problems, n = [], 0
-                for lineno, record in io.iter_jsonl(path):
+                for lineno, record in fileio.iter_jsonl(path):
                     n += 1
                     problems += self.check(record, f"{name}:{lineno}")
                 return n, problems
-            record = io.read_record(path)
-        except io.ReadError as e:
+            record = fileio.read_record(path)
+        except fileio.ReadError as e:
             return 0, [e.problem]
         return 1, self.check(record, name)
 
@@ -599,7 +599,7 @@ class Validator:
                     return self._clusters_seen[1]
             except OSError:  # a record checked in memory, not (yet) a file
                 pass
-        return io.read_record(path)
+        return fileio.read_record(path)
 
     def _splits(self, record: dict, path: str) -> list[Problem]:
         problems, where = [], {}
@@ -614,7 +614,7 @@ class Validator:
         if clusters.is_file() and not problems:
             try:
                 rec = self._clusters_file(clusters)
-            except io.ReadError:
+            except fileio.ReadError:
                 return problems  # validating clusters.yaml itself reports it
             if schema_problems(rec, str(clusters), None):
                 return problems  # likewise: a malformed clusters file is reported where it is read

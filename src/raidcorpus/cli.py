@@ -351,7 +351,7 @@ def adjudicate(
 ):
     """Build annotations/<doc>/gold.json from the annotator layers and the written decisions."""
     from . import adjudicate as mod
-    from .io import write_bytes_atomic
+    from .fileio import write_bytes_atomic
 
     result = mod.adjudicate(paths or [Path("annotations")], corpus_dir, decisions, min_layers, check)
     for line in result.lines:

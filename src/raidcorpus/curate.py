@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from . import adjudicate, align, convert, gold, io, itemkey, ls_config, push
+from . import adjudicate, align, convert, gold, fileio, itemkey, ls_config, push
 from .errors import ProblemError, UserError
 from .labelstudio import LabelStudio
 from .ontology import load as load_ontology
@@ -250,7 +250,7 @@ def _append(where: Path, doc: str, decisions: list[dict], version: str) -> None:
     if problems or [d["id"] for d in found.get(doc, [])][-len(decisions):] != [d["id"] for d in decisions]:
         raise UserError(f"{where}: the curator's decisions cannot be appended (is 'decisions:' the last key of the file?): "
                         + (problems[0].line() if problems else "the file reads back differently"))
-    io.write_bytes_atomic(where, new.encode("utf-8"))
+    fileio.write_bytes_atomic(where, new.encode("utf-8"))
 
 
 def pull_curation(server: LabelStudio, title: str, annotations_dir: str | Path = "annotations", corpus_dir: str | Path = "corpus") -> CurateReport:
@@ -259,7 +259,7 @@ def pull_curation(server: LabelStudio, title: str, annotations_dir: str | Path =
     onto = load_ontology()
     project = server.project(title)
     curated = {}
-    for task in io.loads_json(server.export(project.id)):
+    for task in fileio.loads_json(server.export(project.id)):
         live = [a for a in task.get("annotations") or () if not a.get("was_cancelled")]
         if live and isinstance((task.get("data") or {}).get("doc_id"), str):
             latest = max(live, key=lambda a: str(a.get("updated_at") or a.get("created_at") or ""))

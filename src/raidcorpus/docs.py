@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from . import agree, align, ontology
 from .agree.render import table_rows
 from .errors import UserError
-from .io import write_bytes_atomic
+from .fileio import write_bytes_atomic
 from .records import Reader
 
 ROOT = Path(".")  # the repository's top

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import io
+from . import fileio
 from .errors import Problem, UserError
 
 RUN = 8  # words: the shortest quote that fails the check
@@ -43,14 +43,14 @@ def read_test_split(root: Path) -> dict[str, str]:
     splits_path = root / "splits.yaml"
     listed = []
     if splits_path.exists():
-        listed = list((io.read_yaml(splits_path) or {}).get("splits", {}).get("test") or [])
+        listed = list((fileio.read_yaml(splits_path) or {}).get("splits", {}).get("test") or [])
     if any(MUC_ID.match(doc.upper()) for doc in listed):
         texts = {}
         for doc in listed:
             record_path = root / "corpus" / f"{doc}.json"
             if not record_path.exists():
                 raise UserError(f"{splits_path} lists test document {doc}, but {record_path} does not exist")
-            texts[doc] = io.read_json(record_path)["text"]
+            texts[doc] = fileio.read_json(record_path)["text"]
         return texts
     texts = {}
     for rel in MUC_TEST:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from . import io, muc
+from . import fileio, muc
 from .checks import check_record
 from .errors import Problem, ProblemError, UserError
 from .ontology import load as load_ontology
@@ -87,7 +87,7 @@ def read_muc(path: Path, official: Path | None) -> Iterator[Article]:
     """The messages of a MUC-3/4 file (muc.py), each an article whose id the distribution gives."""
     def text_of(p: Path) -> str:
         try:
-            return io.read_bytes(p).decode("utf-8")
+            return fileio.read_bytes(p).decode("utf-8")
         except UnicodeDecodeError as e:
             raise ProblemError(Problem(str(p), None, "/", "not-utf8", f"invalid UTF-8 at byte {e.start}")) from None
 
@@ -103,9 +103,9 @@ def read_articles(sources: Iterable[Path], metadata: dict[str, dict]) -> Iterato
     muc_files, sources = muc.find_files(list(sources))
     for path, official in muc_files:
         yield from read_muc(path, official)
-    for src in io.iter_files(sources, suffixes=(".txt", ".jsonl")):
+    for src in fileio.iter_files(sources, suffixes=(".txt", ".jsonl")):
         if src.suffix == ".jsonl":
-            for n, obj in io.iter_jsonl(src):
+            for n, obj in fileio.iter_jsonl(src):
                 if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not obj["text"].strip():
                     raise ProblemError(Problem(f"{src}:{n}", None, "/text", "missing-field", "each line needs a non-empty 'text'"))
                 if len(obj["text"].encode("utf-8", "surrogatepass")) > MAX_ARTICLE_BYTES:
@@ -124,7 +124,7 @@ def read_articles(sources: Iterable[Path], metadata: dict[str, dict]) -> Iterato
         if size > MAX_ARTICLE_BYTES:
             raise ProblemError(Problem(str(src), None, "/", "too-large",
                                        f"the article is {size} bytes, over the {MAX_ARTICLE_BYTES}-byte ceiling (see docs/safety.md)"))
-        data = io.read_bytes(src)
+        data = fileio.read_bytes(src)
         try:
             raw = data.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -222,7 +222,7 @@ def ingest(sources: list[Path], out_dir: Path, metadata_path: Path | None = None
                     report.near_duplicates.append(
                         f"near-duplicate {doc} ~ {other}: {jaccard:.0%} of 5-word shingles shared; added, please review"
                     )
-        io.write_json(io.inside(out_dir, f"{doc}.json"), record)
+        fileio.write_json(fileio.inside(out_dir, f"{doc}.json"), record)
         existing[doc] = digest
         by_hash.setdefault(words_sha256(record["text"]), doc)
         seen_shingles[doc] = shingles(record["text"])

@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape
 
 from . import ontology
 from .errors import UserError
-from .io import write_bytes_atomic
+from .fileio import write_bytes_atomic
 
 CONFIG_PATH = Path("labelstudio") / "config.xml"  # relative to the project folder (the repository's top)
 TEXT = "text"

@@ -394,7 +394,7 @@ def key_files(sources: Path) -> list[Path]:
 def write_records(root: Path, sources: Path, schema_version: str) -> Report:
     """One muc4-key record per message of the key files under `sources`, its fillers located in the
     text of the message's corpus record (which must exist), written under root/annotations/."""
-    from . import io
+    from . import fileio
     from .records import Reader
 
     reader = Reader(root / "corpus", level=3, shown_root=root)
@@ -416,8 +416,8 @@ def write_records(root: Path, sources: Path, schema_version: str) -> Report:
                 report.strings += len(found)
                 report.located += sum(bool(v["mentions"]) for v in found)
                 report.unlocated += [f"{where} slot={slot!r} unlocated filler: {s!r}" for slot, s in unlocated(t)]
-            target = io.inside(root / "annotations", doc, KEY_FILE)
+            target = fileio.inside(root / "annotations", doc, KEY_FILE)
             made.append((target, reader.check(record, target, "muc4_key")))
     for target, record in made:
-        report.written += io.write_json(target, record)
+        report.written += fileio.write_json(target, record)
     return report

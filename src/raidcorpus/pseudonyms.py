@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from . import convert, io, ontology
+from . import convert, fileio, ontology
 from .errors import UserError
 from .records import Reader
 
@@ -86,8 +86,8 @@ def _existing(annotations_dir: Path, names: Annotators) -> dict[Path, tuple]:
     for path in annotations_dir.glob("*/*.json"):
         if path.stem not in mine or path.parent.name == "raw":
             continue
-        path = io.inside(annotations_dir, path.parent.name, path.name)  # never read or remove through a link
-        record = io.read_json(path)
+        path = fileio.inside(annotations_dir, path.parent.name, path.name)  # never read or remove through a link
+        record = fileio.read_json(path)
         source = record.get("source") if isinstance(record, dict) else None
         if isinstance(source, dict):
             out[path] = (source.get("label_studio_task"), source.get("label_studio_annotation"))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from . import feedback, io, raw_export, scrub
+from . import feedback, fileio, raw_export, scrub
 from .errors import UserError
 from .labelstudio import LabelStudio
 from .pseudonyms import name_annotators
@@ -26,7 +26,7 @@ def download(server: LabelStudio, project_id: int, title: str) -> list[dict]:
     """The project's full JSON export, parsed and checked to have the shape the converter reads."""
     data = server.export(project_id)
     try:
-        tasks = io.loads_json(data)
+        tasks = fileio.loads_json(data)
     except orjson.JSONDecodeError:
         raise UserError(f"the export of {title!r} is not JSON") from None
     return check_export(tasks, f"the export of {title!r}")
@@ -39,7 +39,7 @@ def pull(server: LabelStudio, title: str, annotations_dir: str | Path = "annotat
     identity = server.identity()
     report = PullReport()
     tasks = download(server, project.id, title)
-    with io.gc_frozen():  # the parsed export out of the collector's passes (see io.gc_frozen)
+    with fileio.gc_frozen():  # the parsed export out of the collector's passes (see fileio.gc_frozen)
         named = name_annotators(tasks, annotations_dir, identity)
         try:
             email_ids = {u["email"]: u["id"] for u in server.users() if u.get("email")}
@@ -56,8 +56,8 @@ def convert_file(export: str | Path, annotations_dir: str | Path = "annotations"
                  server: str | None = None) -> PullReport:
     """Convert a saved full JSON export (.json or .json.gz) without a server. `server`: the key of the
     server it came from (default: the only one the pseudonym table knows)."""
-    tasks = check_export(io.parse_json(export, io.read_bytes(export)), export)
-    with io.gc_frozen():  # the parsed export out of the collector's passes (see io.gc_frozen)
+    tasks = check_export(fileio.parse_json(export, fileio.read_bytes(export)), export)
+    with fileio.gc_frozen():  # the parsed export out of the collector's passes (see fileio.gc_frozen)
         report = PullReport()
         named = name_annotators(tasks, annotations_dir, server)
         return apply_plan(plan_records(tasks, annotations_dir, named, report), corpus_dir, report)

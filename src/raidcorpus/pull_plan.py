@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import convert, io
+from . import convert, fileio
 from .errors import Problem
 from .pseudonyms import Annotators
 
@@ -81,12 +81,12 @@ def plan_records(tasks: list[dict], annotations_dir: str | Path, named: tuple, r
     plan = Plan(names)
     for record in result.records:
         doc, name, task = record["document"], record["annotator"], record["source"].get("label_studio_task")
-        if not io.is_id(doc, "DocumentId") or not io.is_id(name, "AnnotatorId"):
+        if not fileio.is_id(doc, "DocumentId") or not fileio.is_id(name, "AnnotatorId"):
             # checked before either becomes a file name: '../', '/' or a newline never reach the disk
             plan.refused.append(Problem(f"task={task}", None, "/data/doc_id", "bad-id",
                                         f"document {doc!r} / annotator {name!r} is not an id of the schema: not written").line())
             continue
-        plan.records.append((io.inside(annotations_dir, doc, f"{name}.json"), record))
+        plan.records.append((fileio.inside(annotations_dir, doc, f"{name}.json"), record))
     fresh = {path for path, _ in plan.records}
     task_ids = {t.get("id") for t in tasks}
     for path, (task, ann) in sorted(existing.items()):

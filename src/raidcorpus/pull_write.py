@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import convert, feedback, io, quarantine
+from . import convert, feedback, fileio, quarantine
 from .pull_plan import Plan, PullReport
 from .records import Reader
 
@@ -15,7 +15,7 @@ def apply_plan(plan: Plan, corpus_dir: str | Path, report: PullReport, url=None)
     remove the stale ones. `url(task_id)` gives the Label Studio URL of a task, if known."""
     report.invalid += plan.refused  # records whose ids could not become file names: not written
     if plan.records or plan.stale:
-        io.write_bytes_atomic(plan.names.path, plan.names.dump())
+        fileio.write_bytes_atomic(plan.names.path, plan.names.dump())
     place_records(plan.records, corpus_dir, report, url)
     for path, task, ann in plan.stale:
         path.unlink(missing_ok=True)
@@ -42,7 +42,7 @@ def place_records(records: list[tuple[Path, dict]], corpus_dir: str | Path, repo
         task, ann = record["source"].get("label_studio_task"), record["source"].get("label_studio_annotation")
         issues = by_annotation.get((task, ann), [])
         if not issues and not found:
-            if io.write_json(path, record):
+            if fileio.write_json(path, record):
                 report.written.append(str(path))
             if quarantine.release(path.parent.parent, record["document"], record["annotator"]):
                 report.released.append(str(path))

@@ -19,7 +19,7 @@ from typing import Callable
 
 import orjson
 
-from . import convert, io, ls_config, muckeys, ontology, recommend
+from . import convert, fileio, ls_config, muckeys, ontology, recommend
 from .labelstudio import Ambiguous, LabelStudio
 from .errors import Problem, ProblemError, UserError
 from .records import Reader
@@ -164,7 +164,7 @@ def select(docs: list[dict], sets: list[str] | None = None, ids_file: Path | Non
         doc_id = line.split("#", 1)[0].strip()
         if not doc_id:
             continue
-        if not io.is_id(doc_id):
+        if not fileio.is_id(doc_id):
             problems.append(Problem(str(ids_file), doc_id, f"/{n}", "bad-id", f"line {n + 1} is not a document id"))
         elif doc_id not in known:
             problems.append(Problem(str(ids_file), doc_id, f"/{n}", "unknown-document", f"line {n + 1}: no such document in the corpus"))

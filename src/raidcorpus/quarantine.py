@@ -4,7 +4,7 @@
 annotations/<doc>/quarantine/<annotator>.json, with its problems beside it in
 <annotator>.problems.txt, one line each (task, annotation, region, the region's text, the rule,
 the Label Studio URL of the task). Every command that reads layers walks folders with
-io.iter_files, which never enters a quarantine folder, so validate, agree, adjudicate and build
+fileio.iter_files, which never enters a quarantine folder, so validate, agree, adjudicate and build
 do not take such a layer as input; an older valid layer of the same annotator, if any, stays
 where it was. When a later pull finds the layer clean, it is written to its ordinary place and
 the quarantined copy and its problems are removed.
@@ -16,24 +16,24 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import io
+from . import fileio
 
-FOLDER = "quarantine"  # io.iter_files skips folders of this name
+FOLDER = "quarantine"  # fileio.iter_files skips folders of this name
 PROBLEMS = ".problems.txt"
 
 
 def paths(annotations_dir: str | Path, doc: str, annotator: str) -> tuple[Path, Path]:
     """(record, problems) paths of a quarantined layer."""
-    # io.inside: a document id or a link below annotations/ never leads the write elsewhere
-    return (io.inside(annotations_dir, doc, FOLDER, f"{annotator}.json"),
-            io.inside(annotations_dir, doc, FOLDER, f"{annotator}{PROBLEMS}"))
+    # fileio.inside: a document id or a link below annotations/ never leads the write elsewhere
+    return (fileio.inside(annotations_dir, doc, FOLDER, f"{annotator}.json"),
+            fileio.inside(annotations_dir, doc, FOLDER, f"{annotator}{PROBLEMS}"))
 
 
 def place(annotations_dir: str | Path, record: dict, lines: list[str]) -> tuple[Path, bool]:
     """Put a layer in quarantine with its problem lines; (record path, whether anything changed)."""
     rec_path, prob_path = paths(annotations_dir, record["document"], record["annotator"])
-    changed = io.write_json(rec_path, record)
-    changed |= io.write_bytes_atomic(prob_path, ("\n".join(lines) + "\n").encode("utf-8"))
+    changed = fileio.write_json(rec_path, record)
+    changed |= fileio.write_bytes_atomic(prob_path, ("\n".join(lines) + "\n").encode("utf-8"))
     return rec_path, changed
 
 

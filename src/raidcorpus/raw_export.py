@@ -14,7 +14,7 @@ from pathlib import Path
 
 import orjson
 
-from . import io
+from . import fileio
 
 VOLATILE = ("created_ago",)  # fields the server recomputes on every export
 # Level 3: on 16 MB of a Label Studio export, level 6 took 0.18 s of CPU for 9.9% of the size,
@@ -43,21 +43,21 @@ def latest_raw(raw_dir: Path, project_slug: str) -> Path | None:
 def raw_to_keep(tasks: list, raw_dir: str | Path, title: str, now: datetime | None = None) -> tuple[Path, bytes | None]:
     """What save_raw writes, without writing it: (new path, gzip bytes), or (latest kept path, None)
     when the export says what that one says."""
-    raw_dir = io.inside(Path(raw_dir).parent, Path(raw_dir).name)  # a symlinked raw/ is refused
+    raw_dir = fileio.inside(Path(raw_dir).parent, Path(raw_dir).name)  # a symlinked raw/ is refused
     last = latest_raw(raw_dir, slug(title))
     if last is not None:
         try:
-            if without_volatile(io.loads_json(io.read_bytes(io.refuse_link(last)))) == without_volatile(tasks):
+            if without_volatile(fileio.loads_json(fileio.read_bytes(fileio.refuse_link(last)))) == without_volatile(tasks):
                 return last, None
-        except (io.ReadError, orjson.JSONDecodeError):
+        except (fileio.ReadError, orjson.JSONDecodeError):
             pass  # a kept export that does not read: keep the new one beside it
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S%fZ")
-    return io.inside(raw_dir, f"{slug(title)}-{stamp}.json.gz"), gzip.compress(orjson.dumps(tasks), compresslevel=GZIP_LEVEL, mtime=0)
+    return fileio.inside(raw_dir, f"{slug(title)}-{stamp}.json.gz"), gzip.compress(orjson.dumps(tasks), compresslevel=GZIP_LEVEL, mtime=0)
 
 
 def save_raw(tasks: list, raw_dir: str | Path, title: str, now: datetime | None = None) -> tuple[Path, bool]:
     """Keep the export gzip-compressed, unless it says what the latest kept one says. (path, written)."""
     path, packed = raw_to_keep(tasks, raw_dir, title, now)
     if packed is not None:
-        io.write_bytes_atomic(path, packed)
+        fileio.write_bytes_atomic(path, packed)
     return path, packed is not None

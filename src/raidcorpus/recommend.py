@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import convert, io, muckeys, ontology
+from . import convert, fileio, muckeys, ontology
 from .errors import Problem, UserError, pointer
 from .ls_config import ENTITY, EVENT
 from .records import Reader
@@ -71,7 +71,7 @@ def key_fillers(doc: str, annotations_dir: str | Path = "annotations", text: str
     another version of the text.
     """
     path = Path(annotations_dir) / doc / KEY_FILE
-    return record_fillers(io.read_json(path), str(path), doc, text) if path.is_file() else []
+    return record_fillers(fileio.read_json(path), str(path), doc, text) if path.is_file() else []
 
 
 def record_fillers(key: dict, path: str, doc: str, text: str | None = None) -> list[Filler]:
@@ -227,7 +227,7 @@ def read_layers(annotations_dir: str | Path, corpus_dir: str | Path, matcher: St
     reader = Reader(corpus_dir)
     count = 0
     root = Path(annotations_dir)
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in io.SKIPPED_FOLDERS) if root.is_dir() else ():
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in fileio.SKIPPED_FOLDERS) if root.is_dir() else ():
         for path in sorted(folder.glob("*.json")):
             if path.name == KEY_FILE or path.name.startswith("."):
                 continue
@@ -361,7 +361,7 @@ class Recommender:
                 log.info("task %s: no doc_id and text, nothing predicted", task.get("id") if isinstance(task, dict) else "?")
                 out.append({"result": [], "score": 0.0, "model_version": MODEL_VERSION})
                 continue
-            fillers = self.fillers(doc, text) if io.is_id(doc) else []
+            fillers = self.fillers(doc, text) if fileio.is_id(doc) else []
             out.append(prediction(text, suggestions_for(doc, text, self.matcher, fillers, self.onto)))
         return out
 
@@ -381,7 +381,7 @@ class Recommender:
         task, ann = payload.get("task") or {}, payload.get("annotation") or {}
         data = task.get("data") or {}
         doc, text = data.get("doc_id"), data.get("text")
-        if not (isinstance(doc, str) and io.is_id(doc) and isinstance(text, str) and data.get("sha256") == sha256_text(text)):
+        if not (isinstance(doc, str) and fileio.is_id(doc) and isinstance(text, str) and data.get("sha256") == sha256_text(text)):
             return f"task {task.get('id')}: not a corpus document, not learnt"
         if ann.get("was_cancelled"):
             return f"annotation {ann.get('id')}: skipped, not learnt"

@@ -18,7 +18,7 @@ from typing import Iterable
 
 import jsonschema_rs
 
-from . import io
+from . import fileio
 from .errors import Problem, ProblemError, UserError, pointer
 from .checks import Validator, validator_problems
 from .ontology import current_path, load_schema
@@ -73,8 +73,8 @@ class Reader:
         try:
             if self.shown_root is not None:
                 self._refuse_link(Path(path))  # a symlinked record could bring in anything from outside
-            record = io.read_record(path)
-        except io.ReadError as e:
+            record = fileio.read_record(path)
+        except fileio.ReadError as e:
             raise RecordError([e.problem], self.shown_root) from None
         if level is None:
             return self.check(record, path, kind)
@@ -85,10 +85,10 @@ class Reader:
             self.validator.level = kept
 
     def _refuse_link(self, path: Path) -> None:
-        """io.refuse_link(path, shown_root), cheaply: the file itself is opened without following a
-        link (io.read_record), and its folder resolves inside the root (see `inside`)."""
+        """fileio.refuse_link(path, shown_root), cheaply: the file itself is opened without following a
+        link (fileio.read_record), and its folder resolves inside the root (see `inside`)."""
         if path.name in ("", ".", "..") or not self.inside(str(path.parent)):
-            io.refuse_link(path, self.shown_root)  # raises, with its message
+            fileio.refuse_link(path, self.shown_root)  # raises, with its message
 
     def inside(self, folder: str, link: bool | None = None) -> bool:
         """Whether a folder resolves inside shown_root. Resolved folders are remembered (a few
@@ -114,12 +114,12 @@ class Reader:
         return got
 
     def refuse_linked_folder(self, folder: Path) -> None:
-        """io.refuse_link(folder, shown_root) for a document's folder: a link is refused, and so is
+        """fileio.refuse_link(folder, shown_root) for a document's folder: a link is refused, and so is
         a folder that resolves outside the root."""
         link = _is_link(folder)
         if link or not self.inside(str(folder), link):  # the folder's lstat made once, here
-            io.refuse_link(folder, self.shown_root)
-            raise io.UnsafePath(folder, f"leads outside {self.shown_root}: refused")
+            fileio.refuse_link(folder, self.shown_root)
+            raise fileio.UnsafePath(folder, f"leads outside {self.shown_root}: refused")
 
     def document(self, doc: str) -> dict:
         """The corpus record of a document (its text is what offsets point into), checked."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from . import agree, io, muckeys, ontology
+from . import agree, fileio, muckeys, ontology
 from .agree.items import ALL
 from .errors import UserError
 from .align import NOT_LAYERS
@@ -300,7 +300,7 @@ def write(out: str | Path, annotations_dir: str | Path = "annotations", corpus_d
         folder = annotations_dir / doc_id
         gold_path, key_path = folder / "gold.json", folder / KEY_FILE
         gold = reader.read(gold_path, "annotation") if gold_path.is_file() else None
-        key = io.read_json(key_path) if key_path.is_file() else None
+        key = fileio.read_json(key_path) if key_path.is_file() else None
         count = sum(1 for p in layers if p.parent.name == doc_id)
         g = gold or {"entities": [], "events": [], "entity_clusters": [], "event_clusters": []}
         rows.append({"id": doc_id, "title": doc.get("title") or "", "layers": count, "entities": len(g["entities"]),
@@ -309,6 +309,6 @@ def write(out: str | Path, annotations_dir: str | Path = "annotations", corpus_d
         pages[doc_id] = document_page(doc, gold, key, onto)
     index = index_page(rows, report, onto)
     for doc_id, text in pages.items():
-        io.write_bytes_atomic(io.inside(out, DOCS, f"{doc_id}.html"), text.encode("utf-8"))
-    io.write_bytes_atomic(io.inside(out, "index.html"), index.encode("utf-8"))
+        fileio.write_bytes_atomic(fileio.inside(out, DOCS, f"{doc_id}.html"), text.encode("utf-8"))
+    fileio.write_bytes_atomic(fileio.inside(out, "index.html"), index.encode("utf-8"))
     return Written(out, len(ids), sum(1 for r in rows if r["entities"] or r["events"]))

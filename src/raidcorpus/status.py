@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from . import adjudicate, align, gold, io, quarantine, workers
+from . import adjudicate, align, gold, fileio, quarantine, workers
 from .agree.figures import f1_figures
 from .errors import UserError
 from .ontology import load as load_ontology
@@ -74,8 +74,8 @@ def document_status(root: Path, doc: str, onto=None, reader: Reader | None = Non
     for q in held:
         row["quarantined"].append({"annotator": q.annotator, "problems": q.problems, "path": str(q.path.relative_to(root))})
         try:
-            tasks.add((io.read_json(q.path).get("source") or {}).get("label_studio_task"))
-        except (io.ReadError, AttributeError):
+            tasks.add((fileio.read_json(q.path).get("source") or {}).get("label_studio_task"))
+        except (fileio.ReadError, AttributeError):
             pass
     records = {}
     if reader is None:
@@ -117,7 +117,7 @@ def document_status(root: Path, doc: str, onto=None, reader: Reader | None = Non
     elif not gold_path.is_file():
         row["gold"] = "missing"
     else:
-        row["gold"] = "current" if gold_path.read_bytes() == io.dumps_json(out.gold) else "stale"
+        row["gold"] = "current" if gold_path.read_bytes() == fileio.dumps_json(out.gold) else "stale"
     return row
 
 

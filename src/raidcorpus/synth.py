@@ -20,7 +20,7 @@ from typing import Iterator
 
 import yaml
 
-from . import align, gold, io, workers
+from . import align, gold, fileio, workers
 from .errors import UserError
 from .ingest import Article, make_record
 from .ontology import Ontology
@@ -580,7 +580,7 @@ def _prune(clusters: list[dict], dropped: set[str]) -> list[dict]:
 
 
 def _key(item: dict) -> bytes:
-    return io.dumps_json({k: v for k, v in item.items() if k != "provenance"})
+    return fileio.dumps_json({k: v for k, v in item.items() if k != "provenance"})
 
 
 def add_provenance(gold: dict, layers: list[dict]) -> list[str]:
@@ -676,11 +676,11 @@ def write_document(out: Path, seed: int, annotators: int, task: tuple) -> dict:
     if layers:
         add_provenance(gold, layers)
     decided = decisions(record, layers, onto) if len(layers) >= 2 else []
-    _write(out / "corpus" / f"{doc_id}.json", io.dumps_json(record))
+    _write(out / "corpus" / f"{doc_id}.json", fileio.dumps_json(record))
     folder = out / "annotations" / doc_id
     for layer in layers:
-        _write(folder / f"{layer['annotator']}.json", io.dumps_json(layer))
-    _write(folder / "gold.json", io.dumps_json(gold))
+        _write(folder / f"{layer['annotator']}.json", fileio.dumps_json(layer))
+    _write(folder / "gold.json", fileio.dumps_json(gold))
     if decided:
         text = _dump_yaml({"kind": "decisions", "schema_version": onto.version, "document": doc_id,
                            "decisions": decided})

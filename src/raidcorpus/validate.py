@@ -24,7 +24,7 @@ from typing import IO, Iterable, Iterator
 
 import orjson
 
-from . import io
+from . import fileio
 from .checks import Validator, compiled
 from .errors import Problem
 from .ontology import load as load_ontology
@@ -62,7 +62,7 @@ def iter_problems(paths: Iterable[Path], corpus_dir: Path | str = "corpus", leve
     processes (None: one per CPU) check them when there are at least FORK_AT files."""
     validator = Validator(corpus_dir, level, near_duplicates=True)
     summary = summary if summary is not None else Summary()
-    files = io.iter_files(paths)
+    files = fileio.iter_files(paths)
     jobs = jobs or os.cpu_count() or 1
     first = list(islice(files, FORK_AT if jobs > 1 else 0))
     if len(first) < FORK_AT:

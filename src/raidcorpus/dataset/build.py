@@ -19,7 +19,7 @@ from .. import agree, align, ontology, workers
 from ..checks import Clustered, split_leaks
 from ..errors import Problem, ProblemError, UserError
 from . import card, muc_rows, outdir, release, rows
-from ..io import ReadError, is_id
+from ..fileio import ReadError, is_id
 from ..records import Reader, RecordError
 from .layout import HUB_REPO, REPO_RE, NAME
 from .writer import Encoder, Writer, writing

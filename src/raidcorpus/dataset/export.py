@@ -25,7 +25,7 @@ from typing import Iterator
 
 import pyarrow.parquet as pq
 
-from .. import align, io, ontology
+from .. import align, fileio, ontology
 from . import outdir, rows
 from .card import readable
 from .features import for_config
@@ -256,8 +256,8 @@ def records_from_textee(lines: list[dict], where: str, absolute: bool = True) ->
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    """The lines of a JSON Lines file, through the project's one reader (io.iter_jsonl)."""
-    return [obj for _, obj in io.iter_jsonl(path)]
+    """The lines of a JSON Lines file, through the project's one reader (fileio.iter_jsonl)."""
+    return [obj for _, obj in fileio.iter_jsonl(path)]
 
 
 # --- brat standoff --------------------------------------------------------------------------

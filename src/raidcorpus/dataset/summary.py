@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from .. import io
+from .. import fileio
 from . import release
 from ..errors import UserError
 
@@ -26,7 +26,7 @@ def card_configs(folder: Path) -> list[str]:
     end = text.find("\n---", 4)
     if not text.startswith("---\n") or end < 0:
         raise UserError(f"{readme}: the card has no YAML front matter")
-    meta = io.parse_yaml(readme, text[4:end])
+    meta = fileio.parse_yaml(readme, text[4:end])
     configs = meta.get("configs") if isinstance(meta, dict) else None
     if not isinstance(configs, list) or not all(isinstance(c, dict) and isinstance(c.get("config_name"), str) for c in configs):
         raise UserError(f"{readme}: the card's front matter has no list of configs with a config_name each")

@@ -2,7 +2,7 @@
 
 Scorers read files other tools wrote (GRIT's predictions, TextEE lines, REE rows), so a wrong
 shape must name its file, line, document and JSON pointer with a catalogued slug, never end in
-a traceback. The JSON Lines reader is the project's own (io.iter_jsonl).
+a traceback. The JSON Lines reader is the project's own (fileio.iter_jsonl).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .. import io
+from .. import fileio
 from ..errors import Problem, ProblemError, pointer
 
 # A row address: "file:line" for JSON Lines, "file" for a single JSON value.
@@ -25,21 +25,21 @@ def read_rows(path: Path) -> list[Row]:
     """The rows of a JSON Lines file, or the one value of a JSON file (a `.json` file may be either:
     GRIT names its JSON Lines files `.json`)."""
     if path.suffix == ".jsonl":
-        rows = [(f"{path}:{n}", obj) for n, obj in io.iter_jsonl(path)]
+        rows = [(f"{path}:{n}", obj) for n, obj in fileio.iter_jsonl(path)]
         if not rows:
             raise ProblemError(Problem(str(path), None, "/", "empty-file", "the file has no JSON lines"))
         return rows
-    data = io.read_bytes(path)
+    data = fileio.read_bytes(path)
     try:
-        return [(str(path), io.parse_json(path, data))]
-    except io.ReadError as e:
+        return [(str(path), fileio.parse_json(path, data))]
+    except fileio.ReadError as e:
         if e.problem.slug == "not-utf8":  # named by its line, as in a JSON Lines file
             bad = _first_bad_byte(data)
             line = data[:bad].count(b"\n") + 1
             raise ProblemError(Problem(f"{path}:{line}", None, "/", "not-utf8", f"invalid UTF-8 at byte {bad}")) from None
         if e.problem.slug != "trailing-garbage":
             raise
-    return [(f"{path}:{n}", obj) for n, obj in io.iter_jsonl(path)]
+    return [(f"{path}:{n}", obj) for n, obj in fileio.iter_jsonl(path)]
 
 
 def _first_bad_byte(data: bytes) -> int:

@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import align, io
+from .. import align, fileio
 from ..dataset import export
 from ..errors import Problem, ProblemError, UserError
 from ..ontology import load as load_ontology
@@ -73,7 +73,7 @@ class Labels:
 def read_map(path: Path | None) -> dict[str, str]:
     if path is None:
         return {}
-    obj = expect(io.read_record(path), dict, str(path), None, [], "a --map file must be an object of foreign label -> our label")
+    obj = expect(fileio.read_record(path), dict, str(path), None, [], "a --map file must be an object of foreign label -> our label")
     for k, v in obj.items():
         expect(v, str, str(path), None, [k], "a mapped label must be a string")
     return obj
@@ -85,8 +85,8 @@ def read_map(path: Path | None) -> dict[str, str]:
 def read_records(path: Path, layer: str | None, side: str) -> dict[str, tuple[str, dict]]:
     """document -> (file, annotation record) from a record file or a folder of them (the layer named, if given)."""
     found: dict[str, list[tuple[str, dict]]] = {}
-    for f in io.iter_files([path], suffixes=(".json",)):
-        rec = io.read_json(f)
+    for f in fileio.iter_files([path], suffixes=(".json",)):
+        rec = fileio.read_json(f)
         if not isinstance(rec, dict) or rec.get("kind") != "annotation":
             continue
         if layer is not None and rec.get("annotator") != layer:
