@@ -54,9 +54,12 @@ ensure_venv() {
   say "      done in $((SECONDS - t0)) s"
 }
 
-running() {
-  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+# alive PIDFILE: the process a pid file names is running (the server, the feedback receiver, the recommender).
+alive() {
+  [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
 }
+
+running() { alive "$PIDFILE"; }
 
 ensure_credentials() {
   mkdir -p "$DATA"
@@ -244,12 +247,8 @@ FEEDBACK_PORT="${LABEL_STUDIO_FEEDBACK_PORT:-$((PORT + 1))}"
 FEEDBACK_PID="$DATA/feedback.pid"
 FEEDBACK_LOG="$DATA/feedback.log"
 
-feedback_running() {
-  [ -f "$FEEDBACK_PID" ] && kill -0 "$(cat "$FEEDBACK_PID")" 2>/dev/null
-}
-
 start_feedback() {
-  if feedback_running; then return; fi
+  if alive "$FEEDBACK_PID"; then return; fi
   if [ ! -x "$ROOT/.venv/bin/raidcorpus" ]; then
     echo "no $ROOT/.venv: the feedback receiver is not started (run make label)" >&2
     return
@@ -270,10 +269,6 @@ RECOMMENDER_PORT="${LABEL_STUDIO_RECOMMENDER_PORT:-$((PORT + 2))}"
 RECOMMENDER_PID="$DATA/recommender.pid"
 RECOMMENDER_LOG="$DATA/recommender.log"
 
-recommender_running() {
-  [ -f "$RECOMMENDER_PID" ] && kill -0 "$(cat "$RECOMMENDER_PID")" 2>/dev/null
-}
-
 # start_recommender: start it unless LABEL_STUDIO_RECOMMENDER=0; true when it answers /health.
 start_recommender() {
   if [ "${LABEL_STUDIO_RECOMMENDER:-1}" = 0 ]; then
@@ -284,7 +279,7 @@ start_recommender() {
     echo "no $ROOT/.venv: the recommender is not started (run make label)" >&2
     return 1
   fi
-  if ! recommender_running; then
+  if ! alive "$RECOMMENDER_PID"; then
     (
       cd "$ROOT"
       nohup setsid "$ROOT/.venv/bin/raidcorpus" recommend --port "$RECOMMENDER_PORT" >"$RECOMMENDER_LOG" 2>&1 </dev/null &
@@ -298,18 +293,11 @@ start_recommender() {
       echo "recommender on 127.0.0.1:$RECOMMENDER_PORT (log: $RECOMMENDER_LOG)"
       return 0
     fi
-    recommender_running || break
+    alive "$RECOMMENDER_PID" || break
     sleep 0.5
   done
   echo "the recommender did not answer on 127.0.0.1:$RECOMMENDER_PORT; see $RECOMMENDER_LOG" >&2
   return 1
-}
-
-stop_recommender() {
-  if recommender_running; then
-    terminate "$(cat "$RECOMMENDER_PID")" 20 0.25
-  fi
-  rm -f "$RECOMMENDER_PID"
 }
 
 # terminate PID TRIES DELAY: TERM the process group (or the process) and wait up to TRIES x DELAY s.
@@ -321,16 +309,17 @@ terminate() {
   done
 }
 
-stop_feedback() {
-  if feedback_running; then
-    terminate "$(cat "$FEEDBACK_PID")" 20 0.25
+# stop_service PIDFILE: stop a helper process (feedback receiver, recommender) and forget its pid.
+stop_service() {
+  if alive "$1"; then
+    terminate "$(cat "$1")" 20 0.25
   fi
-  rm -f "$FEEDBACK_PID"
+  rm -f "$1"
 }
 
 stop() {
-  stop_feedback
-  stop_recommender
+  stop_service "$FEEDBACK_PID"
+  stop_service "$RECOMMENDER_PID"
   if running; then
     local pid
     pid="$(cat "$PIDFILE")"
