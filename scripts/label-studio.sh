@@ -13,10 +13,12 @@
 # Environment: LABEL_STUDIO_PORT (default 8080), LABEL_STUDIO_DATA (default .label-studio),
 # PYTHON (default python3.11), LABEL_STUDIO_FEEDBACK_PORT (default: the port + 1). `start --no-push`
 # skips pushing the corpus. `start` also runs `raidcorpus feedback`, the webhook receiver that shows
-# annotators the validation problems of their work, and `raidcorpus recommend` on the port + 2
-# (LABEL_STUDIO_RECOMMENDER_PORT), the ML backend that proposes the MUC-4 key fillers and strings
-# annotated elsewhere; push connects it to the project. `stop` stops both. LABEL_STUDIO_RECOMMENDER=0
-# starts no recommender and connects none (both annotators of a task would see the same proposals).
+# annotators the validation problems of their work; with LABEL_STUDIO_RECOMMENDER=1 also
+# `raidcorpus recommend` on the port + 2 (LABEL_STUDIO_RECOMMENDER_PORT), the ML backend that
+# proposes the MUC-4 key fillers and strings annotated elsewhere, which push connects to the project.
+# It is off by default: both annotators of a task would see the same proposals, and Label Studio
+# 1.23.2 refuses the connection's settings (HTTP 400) on the project of the whole corpus. `stop`
+# stops whatever runs.
 # LABEL_STUDIO_DB=postgresql (`make label DB=postgresql`) keeps Label Studio's database in a
 # PostgreSQL cluster of its own in .label-studio/postgres instead of SQLite. Open sign-up is closed
 # (LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK) unless LABEL_STUDIO_OPEN_SIGNUP=1.
@@ -269,10 +271,10 @@ RECOMMENDER_PORT="${LABEL_STUDIO_RECOMMENDER_PORT:-$((PORT + 2))}"
 RECOMMENDER_PID="$DATA/recommender.pid"
 RECOMMENDER_LOG="$DATA/recommender.log"
 
-# start_recommender: start it unless LABEL_STUDIO_RECOMMENDER=0; true when it answers /health.
+# start_recommender: start it when LABEL_STUDIO_RECOMMENDER=1; true when it answers /health.
 start_recommender() {
-  if [ "${LABEL_STUDIO_RECOMMENDER:-1}" = 0 ]; then
-    echo "recommender off (LABEL_STUDIO_RECOMMENDER=0): annotators start from nothing"
+  if [ "${LABEL_STUDIO_RECOMMENDER:-0}" != 1 ]; then
+    echo "recommender off (LABEL_STUDIO_RECOMMENDER=1 starts it): annotators start from nothing"
     return 1
   fi
   if [ ! -x "$ROOT/.venv/bin/raidcorpus" ]; then
